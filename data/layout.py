@@ -1,0 +1,221 @@
+"""The finescale dataset layout: the unit every command works on.
+
+A dataset is a directory::
+
+    DIR/manifest.json            variable, units, sources, regions, periods, generator
+    DIR/<region>/coarse.nc       DUEXTTAU(time, lat, lon) on the coarse (MERRA-2) grid
+    DIR/<region>/fine.nc         DUEXTTAU(time, lat, lon) on the fine (G5NR) grid
+    DIR/<region>/static.nc       elevation, land_mask, bare_fraction on the fine grid
+
+All NetCDF4 (HDF5) files, float32, zlib-compressed, CF-style coordinates ``time``, ``lat``
+(ascending, degrees_north), ``lon`` (ascending, degrees_east, -180..180). Directories are
+written to a temporary sibling and renamed into place, so a failed run never leaves a
+partial dataset and never clobbers an existing one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from data.errors import FinescaleError
+
+FORMAT_NAME = "finescale-dataset"
+FORMAT_VERSION = 1
+ENGINE = "h5netcdf"
+ENV_DATA_DIR = "FINESCALE_DATA"
+KEEP_MANTISSA_BITS = 12  # relative precision 2**-12 ≈ 2.4e-4, far below any model error
+
+
+def default_data_dir() -> Path:
+    """Where ``finescale data prepare`` writes and every ``--data`` defaults to.
+
+    ``$FINESCALE_DATA`` wins; otherwise ``$XDG_DATA_HOME/finescale/default``
+    (``~/.local/share/finescale/default``).
+    """
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "finescale" / "default"
+
+
+@dataclass
+class RegionData:
+    """One region of a dataset: the coarse and fine series and the static fields."""
+
+    name: str
+    coarse: xr.DataArray
+    fine: xr.DataArray
+    static: xr.Dataset
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def variable(self) -> str:
+        return str(self.fine.name)
+
+
+@dataclass
+class Dataset:
+    """An opened dataset directory (lazy: arrays load on first use)."""
+
+    path: Path
+    manifest: dict
+    regions: dict[str, RegionData]
+
+    def region(self, name: str) -> RegionData:
+        if name not in self.regions:
+            raise FinescaleError(
+                f"region {name!r} is not in dataset {self.path}; it has {', '.join(self.regions)}"
+            )
+        return self.regions[name]
+
+    @property
+    def variable(self) -> str:
+        return str(self.manifest["variable"])
+
+
+def groom(values: np.ndarray, keep_bits: int = KEEP_MANTISSA_BITS) -> np.ndarray:
+    """Zero the low mantissa bits of float32 data so that zlib compresses it well."""
+    a = np.ascontiguousarray(values, dtype=np.float32).copy()
+    drop = 23 - keep_bits
+    bits = a.view(np.uint32)
+    half = np.uint32(1 << (drop - 1))
+    mask = np.uint32((0xFFFFFFFF >> drop) << drop)
+    finite = np.isfinite(a)
+    bits[finite] = (bits[finite] + half) & mask  # round to nearest
+    return a
+
+
+def _encoding(da: xr.DataArray) -> dict:
+    chunks = tuple(min(s, c) for s, c in zip(da.shape, (32, 256, 256)[-da.ndim :], strict=True))
+    return {"zlib": True, "complevel": 4, "shuffle": True, "dtype": "float32", "chunksizes": chunks}
+
+
+def write_netcdf(obj: xr.Dataset, path: Path) -> None:
+    """Write a CF-style compressed NetCDF4 file (float32 data variables)."""
+    enc = {name: _encoding(var) for name, var in obj.data_vars.items() if var.dtype.kind == "f"}
+    for name in ("lat", "lon"):
+        if name in obj.coords:
+            enc[name] = {"dtype": "float64"}
+    if "time" in obj.coords:
+        enc["time"] = {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian",
+                       "dtype": "float64"}
+    obj.to_netcdf(path, engine=ENGINE, encoding=enc)
+
+
+@contextmanager
+def atomic_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory beside ``out``; rename it to ``out`` on success.
+
+    An existing ``out`` is refused unless ``overwrite``; then it is replaced only after the
+    new one is complete, so data are never lost on failure.
+    """
+    out = Path(out).expanduser().resolve()
+    if out.exists() and not overwrite:
+        raise FinescaleError(f"{out} already exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_dataset(
+    out: Path, regions: list[RegionData], manifest: dict, overwrite: bool = False
+) -> Path:
+    """Write regions + manifest atomically as a dataset directory; return its path."""
+    manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **manifest}
+    manifest.setdefault("regions", {})
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        for reg in regions:
+            d = tmp / reg.name
+            d.mkdir()
+            for kind, da in (("coarse", reg.coarse), ("fine", reg.fine)):
+                da = da.copy(data=groom(da.values))
+                write_netcdf(da.to_dataset(), d / f"{kind}.nc")
+            write_netcdf(reg.static, d / "static.nc")
+            manifest["regions"][reg.name] = {**describe_region(reg), **reg.meta}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return Path(out).expanduser().resolve()
+
+
+def describe_region(reg: RegionData) -> dict:
+    """Grid and period facts recorded in the manifest."""
+
+    def grid(da: xr.DataArray) -> dict:
+        lat, lon = da["lat"].values, da["lon"].values
+        return {
+            "nlat": int(lat.size), "nlon": int(lon.size),
+            "lat": [float(lat[0]), float(lat[-1])], "lon": [float(lon[0]), float(lon[-1])],
+            "dlat": float(np.diff(lat).mean()) if lat.size > 1 else None,
+            "dlon": float(np.diff(lon).mean()) if lon.size > 1 else None,
+        }
+
+    def period(da: xr.DataArray) -> list[str]:
+        t = da["time"].values
+        return [str(np.datetime_as_string(t[0], "D")), str(np.datetime_as_string(t[-1], "D"))]
+
+    return {
+        "coarse_grid": grid(reg.coarse), "fine_grid": grid(reg.fine),
+        "coarse_period": period(reg.coarse), "fine_period": period(reg.fine),
+        "coarse_days": int(reg.coarse.sizes["time"]), "fine_days": int(reg.fine.sizes["time"]),
+    }
+
+
+def _open_nc(path: Path) -> xr.Dataset:
+    if not path.exists():
+        raise FinescaleError(f"dataset file missing: {path}")
+    try:
+        return xr.open_dataset(path, engine=ENGINE)
+    except Exception as err:  # h5py raises many types for a damaged file
+        raise FinescaleError(f"cannot read {path} as NetCDF: {err}") from None
+
+
+def open_dataset(path: Path | str | None = None) -> Dataset:
+    """Open a dataset directory written by :func:`write_dataset` (lazily)."""
+    root = Path(path).expanduser() if path is not None else default_data_dir()
+    mpath = root / "manifest.json"
+    if not root.exists():
+        hint = " (run `finescale data prepare` first)" if path is None else ""
+        raise FinescaleError(f"no dataset at {root}{hint}")
+    if not mpath.exists():
+        raise FinescaleError(f"{root} is not a finescale dataset: manifest.json is missing")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except json.JSONDecodeError as err:
+        raise FinescaleError(f"{mpath} is not valid JSON: {err}") from None
+    if manifest.get("format") != FORMAT_NAME:
+        raise FinescaleError(f"{mpath}: format is {manifest.get('format')!r}, not {FORMAT_NAME!r}")
+    var = manifest["variable"]
+    regions = {}
+    for name, meta in manifest.get("regions", {}).items():
+        parts = {k: _open_nc(root / name / f"{k}.nc") for k in ("coarse", "fine", "static")}
+        for kind in ("coarse", "fine"):
+            if var not in parts[kind]:
+                raise FinescaleError(f"{root / name / kind}.nc has no variable {var!r}")
+        regions[name] = RegionData(
+            name=name, coarse=parts["coarse"][var], fine=parts["fine"][var],
+            static=parts["static"], meta=meta,
+        )
+    if not regions:
+        raise FinescaleError(f"{mpath} lists no regions")
+    return Dataset(path=root, manifest=manifest, regions=regions)

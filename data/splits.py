@@ -1,0 +1,97 @@
+"""The paper's split protocol, per season, deterministic by seed.
+
+test       10 % of the season's days that have at least ``history`` days of record before them
+train pool the season's other eligible days plus those of a ``buffer_days`` pre-season buffer
+validation 20 % of the training pool; the rest is training
+
+"Eligible" means the ``history`` calendar days before the day are all in the record, so the
+autoregressive model always has a full history of fine fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.errors import FinescaleError
+from data.seasons import SEASONS, check_season, in_season, season_starts
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Hyper-parameters of the split protocol (defaults are the paper's)."""
+
+    test_fraction: float = 0.10  # share of eligible season days held out for testing
+    val_fraction: float = 0.20  # share of the training pool used for validation
+    history: int = 40  # days of history a day needs to be eligible
+    buffer_days: int = 45  # pre-season days added to the training pool
+    seed: int = 0  # seeds the random choice of test and validation days
+
+    def __post_init__(self) -> None:
+        for name in ("test_fraction", "val_fraction"):
+            v = getattr(self, name)
+            if not 0 < v < 1:
+                raise FinescaleError(f"{name} must be in (0, 1), got {v}")
+        if self.history < 0 or self.buffer_days < 0:
+            raise FinescaleError("history and buffer_days must be >= 0")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train / validation / test days of one season."""
+
+    season: str
+    train: pd.DatetimeIndex
+    val: pd.DatetimeIndex
+    test: pd.DatetimeIndex
+    config: SplitConfig
+
+    def to_dict(self) -> dict:
+        fmt = lambda idx: [d.strftime("%Y-%m-%d") for d in idx]  # noqa: E731
+        return {"season": self.season, "train": fmt(self.train), "val": fmt(self.val),
+                "test": fmt(self.test), "config": asdict(self.config)}
+
+
+def eligible_days(times: pd.DatetimeIndex, history: int) -> pd.DatetimeIndex:
+    """Days whose ``history`` preceding calendar days are all in ``times``."""
+    days = pd.DatetimeIndex(times).normalize().unique().sort_values()
+    if history == 0:
+        return days
+    ordinal = (days - pd.Timestamp("1970-01-01")).days.to_numpy()
+    # run length of consecutive days ending at each index
+    run = np.ones(ordinal.size, dtype=int)
+    for i in range(1, ordinal.size):
+        run[i] = run[i - 1] + 1 if ordinal[i] - ordinal[i - 1] == 1 else 1
+    return days[run > history]
+
+
+def _buffer_mask(days: pd.DatetimeIndex, season: str, buffer_days: int) -> np.ndarray:
+    starts = season_starts(days, season)
+    mask = np.zeros(days.size, dtype=bool)
+    for s in starts:
+        mask |= (days >= s - pd.Timedelta(days=buffer_days)) & (days < s)
+    return mask
+
+
+def make_split(times: pd.DatetimeIndex, season: str, config: SplitConfig | None = None) -> Split:
+    """Split the days of ``times`` for ``season`` following the paper's protocol."""
+    config = config or SplitConfig()
+    check_season(season)
+    days = eligible_days(times, config.history)
+    season_days = days[in_season(days, season)]
+    if season_days.size < 2:
+        raise FinescaleError(
+            f"season {season} has {season_days.size} day(s) with {config.history} days of "
+            "history in the record: too few to split"
+        )
+    rng = np.random.default_rng([config.seed, SEASONS.index(season)])
+    n_test = max(1, round(config.test_fraction * season_days.size))
+    test = season_days[np.sort(rng.choice(season_days.size, n_test, replace=False))]
+    pool_mask = in_season(days, season) | _buffer_mask(days, season, config.buffer_days)
+    pool = days[pool_mask].difference(test)
+    n_val = max(1, round(config.val_fraction * pool.size))
+    val = pool[np.sort(rng.choice(pool.size, n_val, replace=False))]
+    train = pool.difference(val)
+    return Split(season=season, train=train, val=val, test=test, config=config)
