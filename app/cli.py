@@ -1,0 +1,144 @@
+"""The ``finescale`` command line: thin argument parsing that hands off to the library.
+
+Every user-facing failure is a :class:`data.errors.FinescaleError`, printed as one line
+(``finescale: error: …``) with exit status 2; Ctrl-C exits with 130 and leaves no partial
+output behind (writers work in temporary directories).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from data.errors import FinescaleError
+from data.layout import default_data_dir
+
+Handler = Callable[[argparse.Namespace], int | None]
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bbox must be 4 numbers, got {text!r}") from None
+    if len(vals) != 4:
+        raise argparse.ArgumentTypeError(
+            f"bbox must be LAT_MIN,LAT_MAX,LON_MIN,LON_MAX, got {text!r}")
+    return vals  # type: ignore[return-value]
+
+
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None,
+                   help=f"dataset directory (default: $FINESCALE_DATA or {default_data_dir()})")
+
+
+# --- data ----------------------------------------------------------------------------------
+
+def cmd_prepare(a: argparse.Namespace) -> None:
+    from data.generator import GeneratorConfig, prepare
+
+    regions = tuple(a.regions.split(",")) if a.regions else ("area0", "area1")
+    cfg = GeneratorConfig(seed=a.seed, small=a.small, regions=regions)
+    out = a.out or default_data_dir()
+    path = prepare(out, cfg, overwrite=a.overwrite)
+    print(f"wrote {path}")
+
+
+def cmd_info(a: argparse.Namespace) -> None:
+    from data.info import summary
+    from data.layout import open_dataset
+
+    print(summary(open_dataset(a.path if a.path is not None else a.data)))
+
+
+def cmd_import(a: argparse.Namespace) -> None:
+    from data.importer import import_pair
+
+    path = import_pair(a.coarse, a.fine, a.variable, a.out, region_name=a.region_name,
+                       bbox=a.bbox, static=a.static, overwrite=a.overwrite)
+    print(f"wrote {path}")
+
+
+def cmd_similarity(a: argparse.Namespace) -> None:
+    from data.layout import open_dataset
+    from data.similarity import similarity_table
+
+    ds = open_dataset(a.data)
+    table = similarity_table(ds)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    out = a.out or ds.path / "similarity.csv"
+    table.to_csv(out, index=False, float_format="%.6f")
+    print(f"saved {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="finescale", description="Transfer-encoder diffusion "
+                                "downscaling of coarse dust-AOT maps.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="prepare, import and inspect datasets")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+
+    q = dsub.add_parser("prepare", help="generate the embedded default dataset")
+    q.add_argument("--out", type=Path, default=None,
+                   help=f"output directory (default: {default_data_dir()})")
+    q.add_argument("--seed", type=int, default=2005, help="random seed (default 2005)")
+    q.add_argument("--small", action="store_true",
+                   help="64 × 64 sub-regions and 2004-06..2007-08 coarse days, for tests")
+    q.add_argument("--regions", default=None, help="comma-separated (default area0,area1)")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    q.set_defaults(func=cmd_prepare)
+
+    q = dsub.add_parser("info", help="summarise a dataset")
+    q.add_argument("path", type=Path, nargs="?", default=None, help="dataset directory")
+    _data_arg(q)
+    q.set_defaults(func=cmd_info)
+
+    q = dsub.add_parser("import", help="build a dataset from a coarse/fine pair of stores")
+    q.add_argument("--coarse", nargs="+", required=True, help="NetCDF file(s), globs or a zarr")
+    q.add_argument("--fine", nargs="+", required=True, help="NetCDF file(s), globs or a zarr")
+    q.add_argument("--variable", required=True, help="variable name, e.g. DUEXTTAU")
+    q.add_argument("--out", type=Path, required=True, help="output dataset directory")
+    q.add_argument("--region-name", default="region0")
+    q.add_argument("--bbox", type=_bbox, default=None, help="LAT_MIN,LAT_MAX,LON_MIN,LON_MAX")
+    q.add_argument("--static", type=Path, default=None,
+                   help="NetCDF with 'elevation' (and 'land_mask') covering the fine grid")
+    q.add_argument("--overwrite", action="store_true")
+    q.set_defaults(func=cmd_import)
+
+    q = dsub.add_parser("similarity", help="Wasserstein domain-similarity table")
+    _data_arg(q)
+    q.add_argument("--out", type=Path, default=None,
+                   help="CSV to write (default: DATA/similarity.csv)")
+    q.set_defaults(func=cmd_similarity)
+
+    for register in _extensions():
+        register(sub)
+    return p
+
+
+def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Sub-commands of the later layers (model, app), registered if importable."""
+    from app import commands
+
+    return commands.REGISTER
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except FinescaleError as err:
+        print(f"finescale: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("finescale: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

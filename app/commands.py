@@ -1,0 +1,10 @@
+"""Sub-commands beyond ``data``: each module adds a ``register(subparsers)`` here."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from app.serve import register as register_serve
+
+REGISTER: list[Callable[[argparse._SubParsersAction], None]] = [register_serve]

@@ -1,0 +1,34 @@
+"""``finescale serve``: start the dashboard with ``panel serve`` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from data.layout import ENV_DATA_DIR
+
+MAIN = Path(__file__).resolve().parent / "main.py"
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    if a.data is not None:
+        env[ENV_DATA_DIR] = str(a.data.expanduser().resolve())
+    cmd = [sys.executable, "-m", "panel", "serve", str(MAIN), "--address", a.address,
+           "--port", str(a.port), "--allow-websocket-origin", f"{a.address}:{a.port}",
+           "--allow-websocket-origin", f"localhost:{a.port}"]
+    if a.show:
+        cmd.append("--show")
+    return subprocess.call(cmd, env=env)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="open the dashboard in a browser")
+    p.add_argument("--data", type=Path, default=None, help="dataset directory")
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5006)
+    p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.set_defaults(func=cmd_serve)

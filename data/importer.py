@@ -1,0 +1,89 @@
+"""Turn a user's coarse/fine pair of stores into a finescale dataset directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from data.errors import FinescaleError
+from data.generator import STATIC_FILE, load_static
+from data.layout import RegionData, write_dataset
+from data.readers import BBox, Paths, crop, open_store, read_series
+from data.regrid import weights_1d
+
+
+def _extent(da: xr.DataArray) -> BBox:
+    return (float(da.lat.min()), float(da.lat.max()), float(da.lon.min()), float(da.lon.max()))
+
+
+def overlap(ea: BBox, eb: BBox, la: str, lb: str) -> BBox:
+    """Intersection of two extents; an error naming both when they do not overlap."""
+    box = (max(ea[0], eb[0]), min(ea[1], eb[1]), max(ea[2], eb[2]), min(ea[3], eb[3]))
+    if box[0] >= box[1] or box[2] >= box[3]:
+        raise FinescaleError(f"the grids do not overlap: {la} covers lat {ea[0]:g}..{ea[1]:g}, "
+                             f"lon {ea[2]:g}..{ea[3]:g}; {lb} covers lat {eb[0]:g}..{eb[1]:g}, "
+                             f"lon {eb[2]:g}..{eb[3]:g}")
+    return box
+
+
+def static_for(lat: np.ndarray, lon: np.ndarray, static_path: Path | None) -> xr.Dataset:
+    """Elevation and land mask on the fine grid, from a user file or the shipped layers."""
+    if static_path is not None:
+        ds, label = open_store(static_path)
+        if "elevation" not in ds:
+            raise FinescaleError(f"{label} has no variable 'elevation'")
+        ds = ds.load()
+    else:
+        ds, label = load_static(), str(STATIC_FILE)
+    la = ds["lat"].values
+    lo = ds["lon"].values
+    if lat.min() < la.min() - 1e-6 or lat.max() > la.max() + 1e-6 or \
+            lon.min() < lo.min() - 1e-6 or lon.max() > lo.max() + 1e-6:
+        raise FinescaleError(f"the static layers in {label} do not cover the fine grid (lat "
+                             f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}); "
+                             "pass --static FILE with an 'elevation' variable")
+    out = {}
+    for name, method in (("elevation", "bilinear"), ("land_mask", "nearest"),
+                         ("bare_fraction", "bilinear")):
+        if name in ds:
+            w1, w2 = weights_1d(la, lat, method), weights_1d(lo, lon, method)
+            out[name] = (("lat", "lon"), (w1 @ ds[name].values @ w2.T).astype(np.float32),
+                         dict(ds[name].attrs))
+    if "land_mask" not in out:
+        out["land_mask"] = (("lat", "lon"), np.ones((lat.size, lon.size), np.float32),
+                            {"units": "1", "long_name": "land (1) / sea (0): unknown, all 1"})
+    return xr.Dataset(out, coords={"lat": lat, "lon": lon})
+
+
+def import_pair(coarse: Paths, fine: Paths, variable: str, out: Path, region_name: str = "region0",
+                bbox: BBox | None = None, static: Path | None = None, overwrite: bool = False
+                ) -> Path:
+    """Read, crop, check and write a coarse/fine pair as a one-region dataset."""
+    c = read_series(coarse, variable)
+    f = read_series(fine, variable)
+    box = overlap(_extent(c), _extent(f), "the coarse data", "the fine data")
+    if bbox is not None:
+        box = overlap(tuple(bbox), box, f"bbox {tuple(bbox)}", "the data")  # type: ignore[arg-type]
+    f = crop(f, box, "the fine data")
+    step_c = max(float(np.diff(c.lat).mean()), float(np.diff(c.lon).mean()))
+    c = crop(c, box, "the coarse data", pad=step_c)
+    common = np.intersect1d(c.time.values, f.time.values)
+    if common.size == 0:
+        raise FinescaleError("the coarse and fine series share no day")
+    st = static_for(f.lat.values, f.lon.values, static)
+    manifest = {
+        "variable": variable, "units": str(f.attrs.get("units", c.attrs.get("units", "1"))),
+        "long_name": str(f.attrs.get("long_name", variable)),
+        "source": {"coarse": _names(coarse), "fine": _names(fine)},
+        "generator": None,
+        "static_source": str(static) if static else str(STATIC_FILE),
+    }
+    reg = RegionData(name=region_name, coarse=c, fine=f, static=st,
+                     meta={"bbox": list(box), "description": "imported"})
+    return write_dataset(out, [reg], manifest, overwrite=overwrite)
+
+
+def _names(p: Paths) -> str:
+    return str(p) if isinstance(p, str | Path) else ", ".join(map(str, p))
