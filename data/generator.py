@@ -94,13 +94,13 @@ class GeneratorConfig:
     # anomaly process
     beta: float = 2.8  # spectral slope
     k0: float = 0.08  # cycles/degree: large-scale roll-off
-    tau0: float = 10.0  # days, persistence of the largest scales
+    tau0: float = 15.0  # days, persistence of the largest scales
     k_tau: float = 3.0  # cycles/degree at which persistence halves
     sigma0: float = 0.20
     sigma1: float = 0.15
     small_gain: float = 1.0  # extra fine-scale variance near sources
-    wind_mean: tuple[float, float] = (0.5, 0.0)  # (u, v) degrees/day: mean westerly drift
-    wind_std: float = 0.5
+    wind_mean: tuple[float, float] = (0.15, 0.0)  # (u, v) degrees/day: mean westerly drift
+    wind_std: float = 0.15
     wind_rho: float = 0.7
     # coarse-model disagreement
     r_src: float = 0.88  # coarse model's source gain relative to the fine model's
@@ -316,7 +316,7 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
     zq = np.zeros((nyq, nxq // 2 + 1), dtype=complex)
     zs = np.zeros((ny, nx // 2 + 1), dtype=complex)
     sig_c = cfg.sigma_c / (FINE_RES * QUARTER)
-    doy = coarse_days.dayofyear.to_numpy()
+    doy = coarse_days.day_of_year.to_numpy()
     season_cos = np.cos(2 * np.pi * (doy - cfg.doy_peak) / 365.25)
     bias = cfg.b0 + cfg.b1 * np.sin(2 * np.pi * (doy - cfg.doy_bias) / 365.25)
     offsets = np.array([year_off[y] for y in coarse_days.year])
