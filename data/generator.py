@@ -278,7 +278,7 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
     clat, clon = reg.coarse_grid()
     # work lattice: the fine lattice plus a margin, aligned so that every QUARTER-th point is
     # a point of the 0.25° grid
-    m = int(round(MARGIN / FINE_RES))
+    m = round(MARGIN / FINE_RES)
     m += (-m) % QUARTER
     wlat = flat[0] + FINE_RES * np.arange(-m, flat.size + m + (-(flat.size + 2 * m)) % QUARTER)
     wlon = flon[0] + FINE_RES * np.arange(-m, flon.size + m + (-(flon.size + 2 * m)) % QUARTER)
@@ -322,7 +322,7 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
     offsets = np.array([year_off[y] for y in coarse_days.year])
 
     spin = int(4 * cfg.tau0)  # start the processes in their stationary state
-    for t in range(-spin, 0):
+    for _ in range(spin):
         zq = sp.phi_q * zq + sp.amp_q * np.fft.rfft2(rng.standard_normal((nyq, nxq)))
     fi = 0
     bar = tqdm(range(coarse_days.size), desc=f"generate {name}", unit="day", disable=not progress,
@@ -381,7 +381,7 @@ def prepare(out: Path, cfg: GeneratorConfig | None = None, overwrite: bool = Fal
     t0 = time.perf_counter()
     static = load_static()
     regions = [generate_region(n, cfg, static, progress) for n in cfg.regions]
-    coarse_days, fine_days = cfg.periods()
+    _coarse_days, _fine_days = cfg.periods()
     manifest = {
         "variable": VARIABLE,
         "units": VAR_ATTRS["units"],

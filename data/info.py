@@ -11,8 +11,9 @@ from data.layout import Dataset
 
 def _grid(da: xr.DataArray) -> str:
     lat, lon = da["lat"].values, da["lon"].values
-    return (f"{lat.size} × {lon.size} (lat {lat[0]:.4g}..{lat[-1]:.4g} step {np.diff(lat).mean():.4g}°,"
-            f" lon {lon[0]:.4g}..{lon[-1]:.4g} step {np.diff(lon).mean():.4g}°)")
+    return (f"{lat.size} × {lon.size} (lat {lat[0]:.4g}..{lat[-1]:.4g} step "
+            f"{np.diff(lat).mean():.4g}°, lon {lon[0]:.4g}..{lon[-1]:.4g} step "
+            f"{np.diff(lon).mean():.4g}°)")
 
 
 def _period(da: xr.DataArray) -> str:

@@ -175,7 +175,9 @@ def daily_mean(da: xr.DataArray) -> xr.DataArray:
     """Average sub-daily steps to calendar days (daily input passes through, dated 00:00)."""
     t = pd.DatetimeIndex(da["time"].values)
     if t.normalize().has_duplicates:
-        return da.resample(time="1D").mean(skipna=True).dropna("time", how="all")
+        # groupby, not resample: a day with no file stays a gap, an all-fill day stays NaN
+        day = xr.DataArray(t.normalize(), dims="time", coords={"time": da["time"]}, name="day")
+        return da.groupby(day).mean(skipna=True).rename(day="time")
     return da.assign_coords(time=t.normalize())
 
 

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from data.errors import FinescaleError
+from data.regrid import regrid
+
+LAT_C, LON_C = np.arange(20.0, 26.0, 0.5), np.arange(40.0, 47.5, 0.625)
+LAT_F, LON_F = np.arange(21.0, 25.0, 0.0625), np.arange(41.0, 46.0, 0.0625)
+
+
+def _field(fn) -> xr.DataArray:
+    la, lo = np.meshgrid(LAT_C, LON_C, indexing="ij")
+    return xr.DataArray(fn(la, lo)[None], dims=("time", "lat", "lon"),
+                        coords={"time": [0], "lat": LAT_C, "lon": LON_C})
+
+
+def test_nearest_copies_the_nearest_cell():
+    da = _field(lambda la, lo: la * 100 + lo)
+    lat, lon = LAT_F + 0.01, LON_F + 0.01  # no exact ties between two coarse centres
+    out = regrid(da, lat, lon, "nearest")
+    i = np.abs(lat[:, None] - LAT_C[None]).argmin(1)
+    j = np.abs(lon[:, None] - LON_C[None]).argmin(1)
+    np.testing.assert_allclose(out.values[0], da.values[0][np.ix_(i, j)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic"])
+def test_linear_fields_are_reproduced(method):
+    da = _field(lambda la, lo: 2 * la - 3 * lo + 1)
+    out = regrid(da, LAT_F, LON_F, method)
+    la, lo = np.meshgrid(LAT_F, LON_F, indexing="ij")
+    np.testing.assert_allclose(out.values[0], 2 * la - 3 * lo + 1, rtol=1e-5, atol=1e-4)
+
+
+def test_edges_clamp_and_bad_method():
+    da = _field(lambda la, lo: la)
+    out = regrid(da, np.array([10.0, 30.0]), LON_F, "bilinear")
+    np.testing.assert_allclose(out.values[0, :, 0], [LAT_C[0], LAT_C[-1]])
+    with pytest.raises(FinescaleError, match="unknown regrid method"):
+        regrid(da, LAT_F, LON_F, "spline")  # type: ignore[arg-type]
