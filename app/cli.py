@@ -42,6 +42,11 @@ def cmd_prepare(a: argparse.Namespace) -> None:
     regions = tuple(a.regions.split(",")) if a.regions else ("area0", "area1")
     cfg = GeneratorConfig(seed=a.seed, small=a.small, regions=regions)
     out = a.out or default_data_dir()
+    from data.generator import is_prepared
+
+    if not a.overwrite and is_prepared(out, cfg):
+        print(f"{out} is up to date (same generator version and settings)")
+        return
     path = prepare(out, cfg, overwrite=a.overwrite)
     print(f"wrote {path}")
 
@@ -130,14 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except FinescaleError as err:
         print(f"finescale: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("finescale: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import rasterize
 
-from app.plots import aot_image, coast_borders, shared_clim
+from app.plots import aot_image, coast_borders, extent, shared_clim
 from app.state import DataViewState
 from data.errors import FinescaleError
 
@@ -35,7 +35,9 @@ class DataView(pn.viewable.Viewer):
             right = rasterize(aot_image(fine, "", clim, self.state.log_scale)).opts(
                 title=f"fine (G5NR-like) {self.state.date}", cmap="inferno",
                 logz=self.state.log_scale, clim=clim, colorbar=True) * lines
-        return pn.pane.HoloViews((left + right).opts(shared_axes=True), sizing_mode="stretch_both")
+        lim = extent(fine if fine is not None else coarse)
+        return pn.pane.HoloViews((left.opts(**lim) + right.opts(**lim)).opts(shared_axes=True),
+                                 sizing_mode="stretch_both")
 
     def __panel__(self) -> pn.viewable.Viewable:
         widgets = pn.Param(self.state, parameters=["region", "date", "log_scale"],

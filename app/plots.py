@@ -22,9 +22,9 @@ def _lines() -> dict[str, np.ndarray]:
 def coast_borders() -> hv.Overlay:
     """Coastlines and land borders as two single NaN-separated paths (fast to draw)."""
     lines = _lines()
-    coast = hv.Path([lines["coast"]], kdims=["lon", "lat"]).opts(color="white", line_width=1.2)
+    coast = hv.Path([lines["coast"]], kdims=["lon", "lat"]).opts(color="#3a7bd5", line_width=1.2)
     borders = hv.Path([lines["borders"]], kdims=["lon", "lat"]).opts(
-        color="#cccccc", line_width=0.8, line_dash="dashed")
+        color="#9a9a9a", line_width=0.9, line_dash="dashed")
     return coast * borders
 
 
@@ -35,6 +35,15 @@ def aot_image(da: xr.DataArray, title: str, clim: tuple[float, float], log: bool
         "aot", label="dust AOT 550 nm")], label="AOT")
     return img.opts(title=title, cmap=CMAP, logz=log, clim=clim, colorbar=True,
                     tools=["hover"], aspect="equal", responsive=True, min_height=320)
+
+
+def extent(da: xr.DataArray) -> dict[str, tuple[float, float]]:
+    """Plot limits covering the grid cells of ``da`` (so lines never widen the view)."""
+    lat, lon = da["lat"].values, da["lon"].values
+    hy = abs(lat[1] - lat[0]) / 2 if lat.size > 1 else 0.5
+    hx = abs(lon[1] - lon[0]) / 2 if lon.size > 1 else 0.5
+    return {"xlim": (float(lon.min() - hx), float(lon.max() + hx)),
+            "ylim": (float(lat.min() - hy), float(lat.max() + hy))}
 
 
 def shared_clim(*arrays: xr.DataArray, log: bool = True) -> tuple[float, float]:

@@ -8,15 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data.layout import ENV_DATA_DIR
+from data.errors import FinescaleError
+from data.generator import prepare
+from data.layout import ENV_DATA_DIR, default_data_dir
 
 MAIN = Path(__file__).resolve().parent / "main.py"
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
     env = dict(os.environ)
-    if a.data is not None:
-        env[ENV_DATA_DIR] = str(a.data.expanduser().resolve())
+    data = a.data.expanduser().resolve() if a.data is not None else default_data_dir()
+    if not (data / "manifest.json").exists():
+        if a.data is not None:
+            raise FinescaleError(f"no dataset at {data}")
+        print(f"no dataset at {data}: generating the embedded default first (about 2 minutes)")
+        prepare(data)
+    env[ENV_DATA_DIR] = str(data)
     cmd = [sys.executable, "-m", "panel", "serve", str(MAIN), "--address", a.address,
            "--port", str(a.port), "--allow-websocket-origin", f"{a.address}:{a.port}",
            "--allow-websocket-origin", f"localhost:{a.port}"]

@@ -37,6 +37,7 @@ AOT = 10^y, stored as float32.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -378,6 +379,11 @@ def prepare(out: Path, cfg: GeneratorConfig | None = None, overwrite: bool = Fal
             progress: bool = True) -> Path:
     """Generate every region and write the dataset directory atomically."""
     cfg = cfg or GeneratorConfig()
+    if not overwrite and is_prepared(out, cfg):
+        return Path(out).expanduser().resolve()
+    if Path(out).expanduser().exists() and not overwrite:
+        raise FinescaleError(f"{out} already exists with other settings; pass --overwrite to "
+                             "replace it")
     t0 = time.perf_counter()
     static = load_static()
     regions = [generate_region(n, cfg, static, progress) for n in cfg.regions]
@@ -396,5 +402,15 @@ def prepare(out: Path, cfg: GeneratorConfig | None = None, overwrite: bool = Fal
     return write_dataset(out, regions, manifest, overwrite=overwrite)
 
 
+def is_prepared(out: Path, cfg: GeneratorConfig) -> bool:
+    """True when ``out`` already holds this generator version's output for ``cfg``."""
+    try:
+        gen = json.loads((Path(out).expanduser() / "manifest.json").read_text())["generator"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return bool(gen) and gen.get("version") == GENERATOR_VERSION and \
+        gen.get("config") == _jsonable(asdict(cfg))
+
+
 def _jsonable(d: dict) -> dict:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+    return json.loads(json.dumps(d))  # tuples → lists, as they read back from the manifest
