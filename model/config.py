@@ -1,0 +1,129 @@
+"""Model configuration, declared once and shared by the CLI and the dashboard.
+
+Two presets: ``quick`` (small networks that train on a 2-core CPU in minutes) and ``paper``
+(the published sizes and schedules, for a GPU). Every field is overridable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Literal
+
+from data.errors import FinescaleError
+
+Kind = Literal["encoder", "diffusion", "ablation", "unet", "transfer", "vae"]
+KINDS: tuple[str, ...] = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
+N_STATIC = 6  # conditioning planes besides features: coarse, elevation, lat, lon, year, season
+N_TIME = 3
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Stage 1: temporal U-Net on the coarse grid (history days as channels → next day)."""
+
+    history: int = 40  # days of history fed as channels
+    channels: tuple[int, ...] = (16, 32, 64)  # per level; the last level's width = features
+    attention: bool = True  # self-attention in the mid block
+    patch: int = 16  # coarse patch size
+    stride: int = 8  # patch stride
+    lr: float = 5e-4
+    batch: int = 32
+    epochs: int = 4
+    steps_per_epoch: int = 60  # 0 = one pass over all patches
+    patience: int = 6
+
+    @property
+    def features(self) -> int:
+        return self.channels[-1]
+
+
+@dataclass(frozen=True)
+class DownscalerConfig:
+    """Stage 2 networks (diffusion denoiser and the regression/VAE baselines)."""
+
+    channels: tuple[int, ...] = (32, 64, 96)
+    attention: bool = False
+    patch: int = 32  # fine patch size for training
+    lr: float = 4e-4
+    batch: int = 16
+    epochs: int = 6
+    steps_per_epoch: int = 60
+    patience: int = 24
+    grad_clip: float = 0.5
+    ema: float = 0.995
+    residual: bool = True  # learn fine - regridded coarse (CorrDiff); False = full field
+    sigma_data: float = 0.1  # set from training data at fit time
+    p_mean: float = -1.2  # log-normal σ distribution of EDM training
+    p_std: float = 1.2
+    latent: int = 8  # VAE latent channels
+    kl_weight: float = 1e-3
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """Both samplers share the σ grid of Karras et al. (2022), eq. 5."""
+
+    kind: Literal["fast", "paper"] = "fast"
+    steps: int = 18  # Heun steps (fast) or ancestral steps (paper: 200)
+    sigma_min: float = 0.002
+    sigma_max: float = 10.0
+    rho: float = 7.0
+    tile: int = 16  # paper protocol: tile size, stride and cropped halo
+    tile_stride: int = 2
+    halo: int = 4
+    tile_batch: int = 512
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("fast", "paper"):
+            raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.kind!r}")
+        if self.steps < 1:
+            raise FinescaleError(f"sampler steps must be >= 1, got {self.steps}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    downscaler: DownscalerConfig = field(default_factory=DownscalerConfig)
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset("quick"),
+    "paper": Preset(
+        "paper",
+        EncoderConfig(channels=(64, 128, 256), epochs=20, steps_per_epoch=0, batch=32),
+        DownscalerConfig(channels=(128, 256, 512), attention=True, patch=16, lr=1e-4, batch=64,
+                         epochs=100, steps_per_epoch=0),
+    ),
+    "test": Preset(
+        "test",
+        EncoderConfig(history=6, channels=(8, 8, 16), attention=True, epochs=1,
+                      steps_per_epoch=3, batch=8),
+        DownscalerConfig(channels=(8, 16, 16), patch=16, epochs=1, steps_per_epoch=3, batch=4),
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise FinescaleError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def to_dict(cfg: object) -> dict:
+    return asdict(cfg)  # type: ignore[call-overload]
+
+
+def from_dict(cls: type, d: dict):
+    """Rebuild a config dataclass, refusing unknown keys (a manifest from another version)."""
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise FinescaleError(f"unknown {cls.__name__} fields in manifest: {sorted(unknown)}")
+    vals = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return cls(**vals)
+
+
+def override(cfg, **kw):
+    """``replace`` that ignores None values (unset CLI options)."""
+    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})

@@ -1,0 +1,161 @@
+"""Tensors for training and generation, built from a region of a finescale dataset.
+
+The contract: everything a network sees is normalised with the region × season
+:class:`~data.transforms.LogMinMax` (fitted on the training days, coarse and fine together);
+:class:`SeasonData` holds those arrays plus the static planes, and produces the conditioning
+stack of a day. Shapes: history ``(H, y, x)``, conditioning ``(C, y, x)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.errors import FinescaleError
+from data.layout import RegionData
+from data.regions import NORM_LAT, NORM_LON
+from data.regrid import weights_1d
+from data.seasons import in_season
+from data.splits import Split, SplitConfig, make_split
+from data.transforms import LogMinMax
+
+ELEV_SCALE = 5000.0  # m
+YEAR0, YEARS = 2000.0, 25.0
+N_COND = 7  # coarse (nearest), elevation, lat, lon, year, sin(doy), cos(doy)
+
+
+def fingerprint(manifest: dict, region: str) -> str:
+    """Identity of the data a model was trained on: variable, generator, region grids."""
+    reg = manifest.get("regions", {}).get(region, {})
+    key = {"variable": manifest.get("variable"), "generator": manifest.get("generator"),
+           "source": manifest.get("source"),
+           "grids": {k: reg.get(k) for k in ("coarse_grid", "fine_grid")}}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def time_planes(day: pd.Timestamp) -> np.ndarray:
+    doy = day.day_of_year
+    return np.array([(day.year + doy / 365.25 - YEAR0) / YEARS,
+                     np.sin(2 * np.pi * doy / 365.25), np.cos(2 * np.pi * doy / 365.25)],
+                    dtype=np.float32)
+
+
+@dataclass
+class SeasonData:
+    """Normalised arrays of one region for one season's models."""
+
+    region: str
+    season: str
+    transform: LogMinMax
+    split: Split
+    fine_days: pd.DatetimeIndex
+    fine: np.ndarray  # (Tf, H, W) normalised
+    coarse_days: pd.DatetimeIndex
+    coarse: np.ndarray  # (Tc, h, w) normalised
+    static: np.ndarray  # (3, H, W): elevation, lat, lon
+    w_near: tuple[np.ndarray, np.ndarray]  # coarse → fine, nearest (paper's conditioning)
+    w_lin: tuple[np.ndarray, np.ndarray]  # coarse → fine, bilinear (residual base)
+    lat: np.ndarray
+    lon: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.fine.shape[1], self.fine.shape[2]
+
+    def coarse_index(self, day: pd.Timestamp) -> int:
+        i = self.coarse_days.get_indexer([day])[0]
+        if i < 0:
+            raise FinescaleError(f"no coarse field on {day:%Y-%m-%d} in region {self.region} "
+                                 f"(coarse record {self.coarse_days[0]:%Y-%m-%d} .. "
+                                 f"{self.coarse_days[-1]:%Y-%m-%d})")
+        return int(i)
+
+    def coarse_on_fine(self, day: pd.Timestamp, method: str = "nearest",
+                       window: tuple[slice, slice] | None = None) -> np.ndarray:
+        wl, wo = self.w_near if method == "nearest" else self.w_lin
+        if window is not None:
+            wl, wo = wl[window[0]], wo[window[1]]
+        return (wl @ self.coarse[self.coarse_index(day)] @ wo.T).astype(np.float32)
+
+    def cond(self, day: pd.Timestamp, window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """(N_COND, y, x): coarse (nearest), elevation, lat, lon and time planes."""
+        st = self.static if window is None else self.static[:, window[0], window[1]]
+        c = self.coarse_on_fine(day, "nearest", window)
+        t = np.broadcast_to(time_planes(day)[:, None, None], (3, *c.shape))
+        return np.concatenate([c[None], st, t]).astype(np.float32)
+
+    def base(self, day: pd.Timestamp, window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """The residual base: the coarse field bilinearly interpolated to the fine grid."""
+        return self.coarse_on_fine(day, "bilinear", window)
+
+    def fine_history(self, day: pd.Timestamp, history: int,
+                     window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """(history, y, x) fine fields before ``day``; must all be in the fine record."""
+        idx = self.fine_days.get_indexer(pd.date_range(end=day - pd.Timedelta(days=1),
+                                                       periods=history, freq="D"))
+        if (idx < 0).any():
+            raise FinescaleError(f"{day:%Y-%m-%d} lacks {history} days of fine history")
+        out = self.fine[idx]
+        return out if window is None else out[:, window[0], window[1]]
+
+    def coarse_history_init(self, day: pd.Timestamp, history: int) -> np.ndarray:
+        """Initial history where no fine field exists: bilinearly regridded coarse fields."""
+        days = pd.date_range(end=day - pd.Timedelta(days=1), periods=history, freq="D")
+        return np.stack([self.base(d) for d in days])
+
+
+def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None = None,
+                transform: LogMinMax | None = None) -> SeasonData:
+    """Load a region, split its fine days for ``season`` and normalise everything.
+
+    ``transform`` (from a checkpoint) replaces the one fitted on the training days.
+    """
+    split_cfg = split_cfg or SplitConfig()
+    fine_days = pd.DatetimeIndex(region.fine["time"].values)
+    coarse_days = pd.DatetimeIndex(region.coarse["time"].values)
+    split = make_split(fine_days, season, split_cfg)
+    fine_raw = region.fine.values
+    coarse_raw = region.coarse.values
+    for name, arr in (("fine", fine_raw), ("coarse", coarse_raw)):
+        if not np.isfinite(arr).all():
+            raise FinescaleError(f"region {region.name}: the {name} series has NaN or infinite "
+                                 "values; finescale needs complete fields")
+    tr_f = fine_days.get_indexer(split.train)
+    tr_c = coarse_days.get_indexer(split.train)
+    tf = transform or LogMinMax.fit(fine_raw[tr_f], coarse_raw[tr_c[tr_c >= 0]])
+    lat, lon = region.fine["lat"].values, region.fine["lon"].values
+    clat, clon = region.coarse["lat"].values, region.coarse["lon"].values
+    la, lo = np.meshgrid((lat - NORM_LAT[0]) / (NORM_LAT[1] - NORM_LAT[0]),
+                         (lon - NORM_LON[0]) / (NORM_LON[1] - NORM_LON[0]), indexing="ij")
+    elev = region.static["elevation"].values / ELEV_SCALE
+    return SeasonData(
+        region=region.name, season=season, transform=tf, split=split,
+        fine_days=fine_days, fine=tf.forward(fine_raw).astype(np.float32),
+        coarse_days=coarse_days, coarse=tf.forward(coarse_raw).astype(np.float32),
+        static=np.stack([elev, la, lo]).astype(np.float32),
+        w_near=(weights_1d(clat, lat, "nearest"), weights_1d(clon, lon, "nearest")),
+        w_lin=(weights_1d(clat, lat, "bilinear"), weights_1d(clon, lon, "bilinear")),
+        lat=lat, lon=lon,
+    )
+
+
+def encoder_days(sd: SeasonData, history: int, buffer_days: int) -> pd.DatetimeIndex:
+    """Coarse target days for stage 1: the season plus its pre-season buffer, all years,
+    with a full coarse history."""
+    days = sd.coarse_days[history:]
+    mask = in_season(days, sd.season)
+    shifted = days + pd.Timedelta(days=buffer_days)
+    mask |= in_season(shifted, sd.season) & ~in_season(days, sd.season)
+    return days[mask]
+
+
+def random_window(shape: tuple[int, int], patch: int, rng: np.random.Generator
+                  ) -> tuple[slice, slice]:
+    h, w = shape
+    p = min(patch, h, w)
+    i, j = rng.integers(0, h - p + 1), rng.integers(0, w - p + 1)
+    return slice(i, i + p), slice(j, j + p)

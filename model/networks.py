@@ -1,0 +1,173 @@
+"""Networks: one configurable U-Net serves as transfer encoder, denoiser and baselines.
+
+* :class:`UNet` — residual blocks with GroupNorm/SiLU, optional noise-level embedding and
+  mid-block self-attention; inputs of any size (padded to the down-sampling factor).
+* :class:`TransferEncoder` — the stage-1 temporal U-Net: ``history`` days as channels → the
+  next day; ``features()`` returns its encoder + mid-block output, the frozen transfer
+  features of stage 2.
+* :class:`NoiseEmbedding` — Fourier features of EDM's ``c_noise``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _groups(ch: int) -> int:
+    for g in (8, 4, 2, 1):
+        if ch % g == 0:
+            return g
+    return 1
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, emb: int = 0):
+        super().__init__()
+        self.n1, self.c1 = nn.GroupNorm(_groups(cin), cin), nn.Conv2d(cin, cout, 3, padding=1)
+        self.n2, self.c2 = nn.GroupNorm(_groups(cout), cout), nn.Conv2d(cout, cout, 3, padding=1)
+        self.emb = nn.Linear(emb, cout) if emb else None
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.c1(F.silu(self.n1(x)))
+        if self.emb is not None and e is not None:
+            h = h + self.emb(e)[:, :, None, None]
+        h = self.c2(F.silu(self.n2(h)))
+        return h + self.skip(x)
+
+
+class Attention(nn.Module):
+    def __init__(self, ch: int, heads: int = 4):
+        super().__init__()
+        self.norm = nn.GroupNorm(_groups(ch), ch)
+        self.attn = nn.MultiheadAttention(ch, heads if ch % heads == 0 else 1, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        t = self.norm(x).flatten(2).transpose(1, 2)
+        out, _ = self.attn(t, t, t, need_weights=False)
+        return x + out.transpose(1, 2).reshape(b, c, h, w)
+
+
+class NoiseEmbedding(nn.Module):
+    """Random Fourier features of the scalar noise level, then an MLP."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("freqs", torch.randn(dim // 2) * 4.0, persistent=True)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, c_noise: torch.Tensor) -> torch.Tensor:
+        a = c_noise[:, None] * self.freqs[None] * 2 * math.pi
+        return self.mlp(torch.cat([a.sin(), a.cos()], dim=1))
+
+
+class UNet(nn.Module):
+    """A U-Net with ``len(channels)`` levels (factor 2 between levels)."""
+
+    def __init__(self, *, in_ch: int, out_ch: int, channels: tuple[int, ...] = (32, 64, 128),
+                 emb: int = 0, attention: bool = False):
+        super().__init__()
+        self.levels = len(channels)
+        self.emb = NoiseEmbedding(emb) if emb else None
+        self.inp = nn.Conv2d(in_ch, channels[0], 3, padding=1)
+        self.down = nn.ModuleList()
+        prev = channels[0]
+        for i, ch in enumerate(channels):
+            self.down.append(nn.ModuleDict({
+                "block": ResBlock(prev, ch, emb),
+                "pool": nn.Conv2d(ch, ch, 3, stride=2, padding=1) if i < self.levels - 1
+                else nn.Identity()}))
+            prev = ch
+        self.mid1 = ResBlock(prev, prev, emb)
+        self.mid_attn = Attention(prev) if attention else nn.Identity()
+        self.mid2 = ResBlock(prev, prev, emb)
+        self.up = nn.ModuleList()
+        for ch in reversed(channels):
+            self.up.append(ResBlock(prev + ch, ch, emb))
+            prev = ch
+        self.out = nn.Sequential(nn.GroupNorm(_groups(prev), prev), nn.SiLU(),
+                                 nn.Conv2d(prev, out_ch, 3, padding=1))
+
+    @property
+    def factor(self) -> int:
+        return 2 ** (self.levels - 1)
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % self.factor, (-w) % self.factor
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        return x, (h, w)
+
+    def encode(self, x: torch.Tensor, e: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Encoder + mid block: the deepest features and the skip tensors."""
+        h = self.inp(x)
+        skips = []
+        for i, lvl in enumerate(self.down):
+            h = lvl["block"](h, e)
+            skips.append(h)
+            if i < self.levels - 1:
+                h = lvl["pool"](h)
+        h = self.mid2(self.mid_attn(self.mid1(h, e)), e)
+        return h, skips
+
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor | None = None) -> torch.Tensor:
+        x, (h0, w0) = self._pad(x)
+        e = self.emb(c_noise) if self.emb is not None and c_noise is not None else None
+        h, skips = self.encode(x, e)
+        for blk, skip in zip(self.up, reversed(skips), strict=True):
+            if h.shape[-2:] != skip.shape[-2:]:
+                h = F.interpolate(h, size=skip.shape[-2:], mode="nearest")
+            h = blk(torch.cat([h, skip], dim=1), e)
+        return self.out(h)[..., :h0, :w0]
+
+
+class TransferEncoder(nn.Module):
+    """Stage 1: ``history`` daily fields as channels → the next day's field."""
+
+    def __init__(self, *, history: int, channels: tuple[int, ...], attention: bool = True):
+        super().__init__()
+        self.history = history
+        self.net = UNet(in_ch=history, out_ch=1, channels=channels, attention=attention)
+
+    @property
+    def features_dim(self) -> int:
+        return self.net.down[-1]["block"].c2.out_channels
+
+    def forward(self, hist: torch.Tensor) -> torch.Tensor:
+        return self.net(hist)
+
+    def features(self, hist: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Frozen transfer features, bilinearly upsampled to ``size``."""
+        x, _ = self.net._pad(hist)
+        h, _ = self.net.encode(x)
+        return F.interpolate(h, size=size, mode="bilinear", align_corners=False)
+
+
+class ConditionalVAE(nn.Module):
+    """Baseline: q(z | target, cond) and p(target | z, cond); samples z ~ N(0, I) at test."""
+
+    def __init__(self, *, cond_ch: int, channels: tuple[int, ...], latent: int):
+        super().__init__()
+        self.latent = latent
+        self.enc = UNet(in_ch=cond_ch + 1, out_ch=2 * latent, channels=channels)
+        self.dec = UNet(in_ch=cond_ch + latent, out_ch=1, channels=channels)
+
+    def forward(self, target: torch.Tensor, cond: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.enc(torch.cat([target, cond], 1)).chunk(2, dim=1)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).mean()
+        return self.dec(torch.cat([z, cond], 1)), kl
+
+    def sample(self, cond: torch.Tensor, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        b, _, h, w = cond.shape
+        z = torch.randn((b, self.latent, h, w), generator=generator, device=cond.device)
+        return self.dec(torch.cat([z, cond], 1))
