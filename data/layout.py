@@ -97,7 +97,9 @@ def groom(values: np.ndarray, keep_bits: int = KEEP_MANTISSA_BITS) -> np.ndarray
 
 
 def _encoding(da: xr.DataArray) -> dict:
-    chunks = tuple(min(s, c) for s, c in zip(da.shape, (32, 256, 256)[-da.ndim :], strict=True))
+    lead = (1,) * max(da.ndim - 3, 0)  # one chunk per member
+    chunks = tuple(min(s, c) for s, c in zip(da.shape, (*lead, 32, 256, 256)[-da.ndim:],
+                                             strict=True))
     return {"zlib": True, "complevel": 4, "shuffle": True, "dtype": "float32", "chunksizes": chunks}
 
 

@@ -1,0 +1,94 @@
+"""``finescale train`` and ``finescale generate``: argument parsing only."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from data.layout import default_data_dir
+from data.seasons import SEASONS
+
+STAGES = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
+
+
+def default_checkpoint_dir() -> Path:
+    return default_data_dir().parent / "checkpoints"
+
+
+def cmd_train(a: argparse.Namespace) -> None:
+    from data.layout import open_dataset
+    from model.checkpoints import checkpoint_name
+    from model.config import get_preset, override
+    from model.device import resolve_device
+    from model.training import TrainSpec, train_downscaler, train_encoder
+
+    preset = get_preset(a.preset)
+    if a.epochs is not None or a.steps is not None:
+        preset = override(preset,
+                          encoder=override(preset.encoder, epochs=a.epochs,
+                                           steps_per_epoch=a.steps),
+                          downscaler=override(preset.downscaler, epochs=a.epochs,
+                                              steps_per_epoch=a.steps))
+    device = resolve_device(a.device)
+    ds = open_dataset(a.data)
+    out = (a.out or default_checkpoint_dir()).expanduser()
+    enc = a.encoder or out / f"{checkpoint_name(a.region, a.season, 'encoder')}.safetensors"
+    spec = TrainSpec(kind=a.stage, region=a.region, season=a.season, preset=preset,
+                     out_dir=out, device=device, seed=a.seed, encoder_path=enc, half=a.half,
+                     command="finescale " + shlex.join(sys.argv[1:]))
+    path = train_encoder(ds, spec) if a.stage == "encoder" else train_downscaler(ds, spec)
+    print(f"wrote {path}")
+
+
+def cmd_generate(a: argparse.Namespace) -> None:
+    from data.layout import open_dataset
+    from model.config import SamplerConfig
+    from model.device import resolve_device
+    from model.generation import generate, write_generated
+
+    steps = a.steps if a.steps is not None else (18 if a.sampler == "fast" else 200)
+    out = generate(open_dataset(a.data), a.checkpoint, a.start, a.end, members=a.members,
+                   sampler=SamplerConfig(kind=a.sampler, steps=steps), seed=a.seed,
+                   device=resolve_device(a.device), strict=not a.no_strict, spinup=a.spinup,
+                   region=a.region)
+    print(f"wrote {write_generated(out, a.out)}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the encoder, the diffusion downscaler or a baseline")
+    p.add_argument("stage", choices=STAGES)
+    p.add_argument("--region", required=True)
+    p.add_argument("--season", required=True, choices=SEASONS)
+    p.add_argument("--preset", default="quick", help="quick (CPU minutes), paper (GPU) or test")
+    p.add_argument("--data", type=Path, default=None, help="dataset directory")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"checkpoint directory (default {default_checkpoint_dir()})")
+    p.add_argument("--encoder", type=Path, default=None,
+                   help="stage-1 checkpoint (default OUT/REGION-SEASON-encoder.safetensors)")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="steps per epoch")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--half", action="store_true", help="store weights as float16")
+    p.set_defaults(func=cmd_train)
+
+    g = sub.add_parser("generate", help="generate a downscaled ensemble as NetCDF")
+    g.add_argument("--checkpoint", nargs="+", required=True,
+                   help="downscaler checkpoint(s), one per season, or interp:bilinear etc.")
+    g.add_argument("--start", required=True)
+    g.add_argument("--end", required=True)
+    g.add_argument("--members", type=int, default=1)
+    g.add_argument("--sampler", choices=("fast", "paper"), default="fast")
+    g.add_argument("--steps", type=int, default=None, help="default 18 (fast) / 200 (paper)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--region", default=None)
+    g.add_argument("--no-strict", action="store_true",
+                   help="feed the truth back into the history where it exists")
+    g.add_argument("--spinup", type=int, default=7,
+                   help="days generated and discarded when starting without fine history")
+    g.add_argument("--data", type=Path, default=None)
+    g.add_argument("--device", default="auto")
+    g.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    g.set_defaults(func=cmd_generate)

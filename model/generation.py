@@ -1,0 +1,271 @@
+"""Autoregressive generation of fine fields: ensembles, both samplers, CF-style output.
+
+For every day the model is conditioned on the coarse field of that day, the static planes
+and (for transfer models) the frozen encoder's features of the previous ``history`` fine
+fields. In *strict* mode the generated days replace the truth in that history, so the
+roll-out can continue past the end of the fine record, for any coarse day. Where no fine
+history exists yet (before the fine record), the history starts from the coarse fields
+bilinearly regridded to the fine grid, and ``spinup`` days are generated and discarded first.
+Each member keeps its own history (an ensemble of trajectories).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+from data.errors import FinescaleError
+from data.layout import Dataset, write_netcdf
+from data.regrid import METHODS, regrid
+from data.seasons import season_of
+from data.splits import SplitConfig
+from data.transforms import LogMinMax
+from model.checkpoints import load_checkpoint, load_into
+from model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
+from model.datasets import SeasonData, fingerprint, season_data
+from model.samplers import TiledDenoiser, karras_sigmas, sample_ancestral, sample_heun
+from model.training import USES_FEATURES, build_downscaler, build_encoder, freeze
+
+CLIP = (-0.5, 1.5)  # normalised range allowed for generated values (log-space extrapolation)
+
+
+@dataclass
+class LoadedModel:
+    """A validated downscaler checkpoint, ready to generate for its region and season."""
+
+    path: Path
+    kind: str
+    region: str
+    season: str
+    manifest: dict
+    model: torch.nn.Module
+    encoder: torch.nn.Module | None
+    enc_cfg: EncoderConfig
+    cfg: DownscalerConfig
+    transform: LogMinMax
+
+
+def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load and validate a downscaler checkpoint against the dataset."""
+    from model.checkpoints import read_manifest
+
+    m = read_manifest(path)
+    kind, region = m.get("kind"), m.get("region")
+    if kind == "encoder":
+        raise FinescaleError(f"{path} is an encoder (stage 1) checkpoint; generation needs a "
+                             "downscaler (diffusion, ablation, unet, transfer or vae)")
+    if region not in ds.regions:
+        raise FinescaleError(f"{path} is for region {region!r}, which dataset {ds.path} lacks "
+                             f"(it has {', '.join(ds.regions)})")
+    tensors, m = load_checkpoint(path, fingerprint=fingerprint(ds.manifest, region))
+    enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
+    cfg = from_dict(DownscalerConfig, m["downscaler_config"])
+    model = build_downscaler(kind, enc_cfg, cfg)
+    load_into(model, {k: v for k, v in tensors.items() if not k.startswith("encoder.")}, path)
+    encoder = None
+    if USES_FEATURES[kind]:
+        encoder = build_encoder(enc_cfg)
+        load_into(encoder, tensors, path, prefix="encoder.")
+        encoder = freeze(encoder).to(device)
+    return LoadedModel(path=Path(path), kind=kind, region=region, season=m["season"],
+                       manifest=m, model=freeze(model).to(device), encoder=encoder,
+                       enc_cfg=enc_cfg, cfg=cfg, transform=LogMinMax.from_dict(m["transform"]))
+
+
+def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
+            gen: torch.Generator) -> torch.Tensor:
+    m, (h, w) = cond.shape[0], cond.shape[-2:]
+    if lm.kind in ("unet", "transfer"):
+        return lm.model(cond)
+    if lm.kind == "vae":
+        return lm.model.sample(cond, generator=gen)
+    noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
+    sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max, sampler.rho,
+                           device=cond.device)
+    if sampler.kind == "fast":
+        return sample_heun(lm.model, noise, cond, sigmas)
+    tiled = TiledDenoiser(lm.model, tile=sampler.tile, stride=sampler.tile_stride,
+                          halo=sampler.halo, batch=sampler.tile_batch)
+    return sample_ancestral(tiled, noise, cond, sigmas, generator=gen)
+
+
+def _initial_history(sd: SeasonData, day: pd.Timestamp, history: int) -> np.ndarray:
+    days = pd.date_range(end=day - pd.Timedelta(days=1), periods=history, freq="D")
+    out = np.empty((history, *sd.shape), dtype=np.float32)
+    for k, d in enumerate(days):
+        i = sd.fine_days.get_indexer([d])[0]
+        out[k] = sd.fine[i] if i >= 0 else sd.base(d)
+    return out
+
+
+def generate(ds: Dataset, checkpoints: Sequence[Path], start: str, end: str, members: int = 1,
+             sampler: SamplerConfig | None = None, seed: int = 0, device: str | torch.device =
+             "cpu", strict: bool = True, spinup: int = 7, progress: bool = True,
+             callback: Callable[[int, int], None] | None = None,
+             cancel: threading.Event | None = None, region: str | None = None) -> xr.Dataset:
+    """Generate ``members`` fine fields per day from ``start`` to ``end`` (inclusive).
+
+    ``checkpoints``: one downscaler per season needed (same region and kind), or an
+    interpolation baseline given as ``interp:nearest|bilinear|bicubic``.
+    """
+    sampler = sampler or SamplerConfig()
+    if members < 1:
+        raise FinescaleError(f"members must be >= 1, got {members}")
+    try:
+        days = pd.date_range(start, end, freq="D")
+    except (ValueError, TypeError) as err:
+        raise FinescaleError(f"bad date range {start!r} .. {end!r}: {err}") from None
+    if days.size == 0:
+        raise FinescaleError(f"empty date range: {start} .. {end}")
+    if len(checkpoints) == 1 and str(checkpoints[0]).startswith("interp:"):
+        method = str(checkpoints[0]).split(":", 1)[1]
+        return interpolate_region(ds, region or next(iter(ds.regions)), method, days)
+    device = torch.device(device)
+    models = [load_model(Path(p), ds, device) for p in checkpoints]
+    by_season = {lm.season: lm for lm in models}
+    kinds, regions = {lm.kind for lm in models}, {lm.region for lm in models}
+    if len(kinds) > 1 or len(regions) > 1:
+        raise FinescaleError(f"checkpoints mix kinds {sorted(kinds)} / regions "
+                             f"{sorted(regions)}; give one region and kind per run")
+    if region is not None and region not in regions:
+        raise FinescaleError(f"the checkpoints are for region {models[0].region}, not {region}")
+    need = sorted(set(season_of(days)) - set(by_season))
+    if need:
+        raise FinescaleError(f"no checkpoint for season(s) {', '.join(need)} in {start} .. "
+                             f"{end}; give checkpoints for: {', '.join(sorted(set(season_of(days))))}")
+    first = models[0]
+    region = ds.region(first.region)
+    sds = {s: season_data(region, s, SplitConfig(**first.manifest["split"]), lm.transform)
+           for s, lm in by_season.items()}
+    sd0 = sds[first.season]
+    for d in (days[0], days[-1]):
+        sd0.coarse_index(d)  # clear error for a date outside the coarse record
+    H = first.enc_cfg.history
+    run_days = days
+    if sd0.fine_days.get_indexer([days[0] - pd.Timedelta(days=1)])[0] < 0 and spinup > 0:
+        run_days = pd.date_range(days[0] - pd.Timedelta(days=spinup), days[-1], freq="D")
+        sd0.coarse_index(run_days[0])
+    hist = torch.from_numpy(_initial_history(sd0, run_days[0], H))[None].repeat(members, 1, 1,
+                                                                                 1).to(device)
+    out = np.empty((members, days.size, *sd0.shape), dtype=np.float32)
+    bar = tqdm(run_days, desc=f"generate {first.kind} {first.region}", unit="day",
+               disable=not progress)
+    k = 0
+    with torch.no_grad():
+        for n, day in enumerate(bar):
+            if cancel is not None and cancel.is_set():
+                raise FinescaleError("generation cancelled")
+            lm = by_season[season_of([day])[0]]
+            sd = sds[lm.season]
+            cond = torch.from_numpy(sd.cond(day))[None].repeat(members, 1, 1, 1).to(device)
+            if lm.encoder is not None:
+                cond = torch.cat([lm.encoder.features(hist, size=sd.shape), cond], dim=1)
+            gen = torch.Generator(device=device).manual_seed(
+                int(seed) * 1_000_003 + int(day.toordinal()))
+            x = _sample(lm, cond, sampler, gen)[:, 0]
+            if lm.cfg.residual:
+                x = x + torch.from_numpy(sd.base(day)).to(device)
+            x = x.clamp(*CLIP)
+            truth_i = sd.fine_days.get_indexer([day])[0]
+            nxt = x if (strict or truth_i < 0) else torch.from_numpy(sd.fine[truth_i]).to(
+                device).expand_as(x)
+            hist = torch.cat([hist[:, 1:], nxt[:, None]], dim=1)
+            if day >= days[0]:
+                out[:, k] = lm.transform.inverse(x.cpu().numpy().astype(np.float64))
+                k += 1
+            if callback:
+                callback(n + 1, len(run_days))
+    return _to_dataset(ds, first, days, out, checkpoints, sampler, seed, strict, spinup)
+
+
+def _truth(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
+    fine = ds.region(region).fine
+    return fine.reindex(time=days).load().astype(np.float32)
+
+
+def _coarse(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
+    c = ds.region(region).coarse.sel(time=days).load().astype(np.float32)
+    return c.rename(lat="lat_coarse", lon="lon_coarse")
+
+
+def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.ndarray,
+                checkpoints: Sequence[Path], sampler: SamplerConfig, seed: int, strict: bool,
+                spinup: int) -> xr.Dataset:
+    region = ds.region(lm.region)
+    var = ds.variable
+    gen = xr.DataArray(values, dims=("member", "time", "lat", "lon"), name=var, coords={
+        "member": np.arange(values.shape[0]), "time": days,
+        "lat": region.fine["lat"].values, "lon": region.fine["lon"].values},
+        attrs={**{k: v for k, v in region.fine.attrs.items() if k in ("units", "long_name",
+                                                                        "standard_name")},
+               "description": f"generated by finescale ({lm.kind})"})
+    out = xr.Dataset({var: gen, f"{var}_truth": _truth(ds, lm.region, days),
+                      f"{var}_coarse": _coarse(ds, lm.region, days)})
+    out[f"{var}_truth"].attrs = {"long_name": "fine-resolution reference (NaN where none)",
+                                 "units": gen.attrs.get("units", "1")}
+    out[f"{var}_coarse"].attrs = {"long_name": "coarse input on its own grid",
+                                  "units": gen.attrs.get("units", "1")}
+    _cf_coords(out)
+    out.attrs = {"Conventions": "CF-1.8", "title": "finescale downscaled ensemble",
+                 "model_kind": lm.kind, "region": lm.region,
+                 "checkpoints": ", ".join(str(p) for p in checkpoints),
+                 "sampler": sampler.kind if lm.kind in ("diffusion", "ablation") else "none",
+                 "sampler_steps": sampler.steps, "members": int(values.shape[0]), "seed": seed,
+                 "strict_autoregressive": int(strict), "spinup_days": spinup,
+                 "history_days": lm.enc_cfg.history}
+    return out
+
+
+def _cf_coords(ds: xr.Dataset) -> None:
+    for name, units, std in (("lat", "degrees_north", "latitude"),
+                             ("lon", "degrees_east", "longitude"),
+                             ("lat_coarse", "degrees_north", "latitude"),
+                             ("lon_coarse", "degrees_east", "longitude")):
+        if name in ds.coords:
+            ds[name].attrs.update(units=units, standard_name=std)
+    ds["member"].attrs.update(long_name="ensemble member")
+
+
+def interpolate_region(ds: Dataset, region_name: str, method: str, days: pd.DatetimeIndex
+                       ) -> xr.Dataset:
+    """The interpolation floor: the coarse field regridded to the fine grid (no training)."""
+    if method not in METHODS:
+        raise FinescaleError(f"unknown interpolation {method!r}; use interp:nearest, "
+                             "interp:bilinear or interp:bicubic")
+    region = ds.region(region_name)
+    tc = pd.DatetimeIndex(region.coarse["time"].values)
+    if not days.isin(tc).all():
+        raise FinescaleError(f"dates outside the coarse record of {region_name} "
+                             f"({tc[0]:%Y-%m-%d} .. {tc[-1]:%Y-%m-%d})")
+    coarse = region.coarse.sel(time=days).load()
+    fine = regrid(coarse, region.fine["lat"].values, region.fine["lon"].values, method)
+    var = ds.variable
+    out = xr.Dataset({var: fine.expand_dims(member=[0]).clip(min=0),
+                      f"{var}_truth": _truth(ds, region_name, days),
+                      f"{var}_coarse": _coarse(ds, region_name, days)})
+    _cf_coords(out)
+    out.attrs = {"Conventions": "CF-1.8", "title": "finescale interpolation baseline",
+                 "model_kind": f"interp-{method}", "region": region_name, "members": 1}
+    return out
+
+
+def write_generated(obj: xr.Dataset, path: Path) -> Path:
+    """Write a generated ensemble atomically as compressed NetCDF."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write_netcdf(obj, tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

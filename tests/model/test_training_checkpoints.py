@@ -1,0 +1,187 @@
+"""Training smoke tests, checkpoints (round trip, resume, refusal) and generation."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from data.errors import FinescaleError
+from model.checkpoints import load_checkpoint, manifest_path, save_checkpoint
+from model.config import SamplerConfig, get_preset, override
+from model.device import resolve_device
+from model.generation import generate, load_model, write_generated
+from model.training import Cancelled, TrainSpec, load_encoder, train_downscaler
+
+KINDS = ("diffusion", "ablation", "unet", "transfer", "vae")
+
+
+def test_every_stage_trains_and_writes_a_manifest(ckpts):
+    for kind, path in ckpts.items():
+        m = json.loads(manifest_path(path).read_text())
+        assert m["kind"] == kind and m["region"] == "area1" and m["season"] == "JJA"
+        assert m["history"] and np.isfinite(m["history"][-1]["val_loss"])
+        assert m["transform"]["kind"] == "log10-minmax" and m["data_fingerprint"]
+        assert m["versions"]["torch"] and m["training"]["device"] == "cpu"
+    assert not list(ckpts["encoder"].parent.glob(".*resume*"))  # cleaned after success
+
+
+def test_encoder_is_frozen_and_unchanged_by_stage_2(ckpts, small):
+    enc, _ = load_encoder(ckpts["encoder"], region="area1", season="JJA")
+    assert not any(p.requires_grad for p in enc.parameters())
+    tensors, _ = load_checkpoint(ckpts["diffusion"])
+    for k, v in enc.state_dict().items():
+        assert torch.equal(tensors[f"encoder.{k}"], v), k
+
+
+def test_checkpoint_round_trip(tmp_path: Path):
+    t = {"w": torch.randn(3, 4), "b": torch.arange(3)}
+    p = save_checkpoint(tmp_path / "x.safetensors", t, {"kind": "unet"})
+    back, m = load_checkpoint(p)
+    assert torch.equal(back["w"], t["w"]) and torch.equal(back["b"], t["b"])
+    half = save_checkpoint(tmp_path / "h.safetensors", t, {"kind": "unet"}, half=True)
+    back, m = load_checkpoint(half)
+    assert m["storage"] == "float16" and back["w"].dtype == torch.float32
+    assert torch.allclose(back["w"], t["w"], atol=1e-2)
+
+
+def test_refuses_bad_checkpoints(ckpts, small, tmp_path: Path):
+    good = ckpts["diffusion"]
+    # truncated
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(good.read_bytes()[:1000])
+    manifest_path(cut).write_text(manifest_path(good).read_text())
+    with pytest.raises(FinescaleError, match="cut.safetensors"):
+        load_model(cut, small)
+    # tampered: same size, one byte changed
+    bad = tmp_path / "bad.safetensors"
+    raw = bytearray(good.read_bytes())
+    raw[-10] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    manifest_path(bad).write_text(manifest_path(good).read_text())
+    with pytest.raises(FinescaleError, match="does not match its manifest"):
+        load_model(bad, small)
+    # a pickle is never unpickled
+    pk = tmp_path / "evil.safetensors"
+    pk.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(FinescaleError, match="pickle"):
+        load_model(pk, small)
+    # wrong region / season / kind
+    with pytest.raises(FinescaleError, match="expected season 'DJF'"):
+        load_checkpoint(good, season="DJF")
+    with pytest.raises(FinescaleError, match="encoder"):
+        load_model(ckpts["encoder"], small)
+    # another architecture: manifest edited to other channel widths
+    arch = tmp_path / "arch.safetensors"
+    arch.write_bytes(good.read_bytes())
+    m = json.loads(manifest_path(good).read_text())
+    m["downscaler_config"]["channels"] = [16, 16, 32]
+    manifest_path(arch).write_text(json.dumps(m))
+    with pytest.raises(FinescaleError, match="does not fit the architecture"):
+        load_model(arch, small)
+
+
+def test_cuda_request_without_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(FinescaleError, match="CUDA is not available"):
+        resolve_device("cuda")
+
+
+def test_resume_after_interruption(small, ckpts, tmp_path: Path, device):
+    preset = get_preset("test")
+    preset = override(preset, downscaler=override(preset.downscaler, epochs=3,
+                                                  steps_per_epoch=2))
+    spec = TrainSpec("unet", "area1", "JJA", preset, tmp_path, device)
+    cancel = threading.Event()
+    seen = []
+
+    def cb(ev: dict) -> None:
+        if ev["event"] == "epoch":
+            seen.append(ev["epoch"])
+            if ev["epoch"] == 1:
+                cancel.set()
+
+    with pytest.raises(Cancelled):
+        train_downscaler(small, spec, progress=False, callback=cb, cancel=cancel)
+    assert list(tmp_path.glob(".area1-JJA-unet.resume.safetensors"))
+    seen.clear()
+    path = train_downscaler(small, spec, progress=False, callback=cb)
+    assert seen == [2, 3]  # continued from epoch 1, not from scratch
+    m = json.loads(manifest_path(path).read_text())
+    assert [h["epoch"] for h in m["history"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generate_every_kind(ckpts, small, kind):
+    out = generate(small, [ckpts[kind]], "2006-06-10", "2006-06-12", members=2, progress=False,
+                   sampler=SamplerConfig(steps=3))
+    v = out["DUEXTTAU"]
+    assert v.dims == ("member", "time", "lat", "lon") and v.shape == (2, 3, 64, 64)
+    assert np.isfinite(v.values).all() and (v.values > 0).all()
+    assert out["DUEXTTAU_truth"].notnull().all()
+    assert out.attrs["model_kind"] == kind
+
+
+def test_sampling_is_reproducible_by_seed(ckpts, small):
+    kw = dict(members=2, progress=False, sampler=SamplerConfig(steps=3))
+    a = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-11", seed=1, **kw)
+    b = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-11", seed=1, **kw)
+    c = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-11", seed=2, **kw)
+    np.testing.assert_array_equal(a.DUEXTTAU.values, b.DUEXTTAU.values)
+    assert not np.allclose(a.DUEXTTAU.values, c.DUEXTTAU.values)
+    assert not np.allclose(a.DUEXTTAU.values[0], a.DUEXTTAU.values[1])  # members differ
+
+
+def test_paper_sampler_runs(ckpts, small):
+    out = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-10", members=1,
+                   progress=False, sampler=SamplerConfig(kind="paper", steps=2, tile_stride=8))
+    assert np.isfinite(out.DUEXTTAU.values).all()
+
+
+def test_autoregressive_rollout_beyond_the_fine_record(ckpts, small, tmp_path: Path):
+    """Days before the fine record: history starts from coarse fields, spin-up, no truth."""
+    out = generate(small, [ckpts["diffusion"]], "2004-07-01", "2004-07-04", members=1,
+                   progress=False, sampler=SamplerConfig(steps=2), spinup=3)
+    assert out.DUEXTTAU_truth.isnull().all() and np.isfinite(out.DUEXTTAU.values).all()
+    assert out.attrs["spinup_days"] == 3
+    # strict vs truth-fed history differ inside the fine record
+    kw = dict(members=1, progress=False, sampler=SamplerConfig(steps=2), seed=3)
+    s = generate(small, [ckpts["transfer"]], "2006-06-10", "2006-06-14", strict=True, **kw)
+    t = generate(small, [ckpts["transfer"]], "2006-06-10", "2006-06-14", strict=False, **kw)
+    np.testing.assert_allclose(s.DUEXTTAU.values[:, 0], t.DUEXTTAU.values[:, 0])
+    assert not np.allclose(s.DUEXTTAU.values[:, -1], t.DUEXTTAU.values[:, -1])
+    p = write_generated(s, tmp_path / "gen.nc")
+    import xarray as xr
+
+    back = xr.open_dataset(p, engine="h5netcdf")
+    assert back.DUEXTTAU.dims == ("member", "time", "lat", "lon")
+    assert back.attrs["model_kind"] == "transfer"
+
+
+def test_generation_bad_input(ckpts, small):
+    with pytest.raises(FinescaleError, match="members must be >= 1"):
+        generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-10", members=0)
+    with pytest.raises(FinescaleError, match="no coarse field on 2030-06-01"):
+        generate(small, [ckpts["diffusion"]], "2030-06-01", "2030-06-02", progress=False)
+    with pytest.raises(FinescaleError, match="no checkpoint for season"):
+        generate(small, [ckpts["diffusion"]], "2006-01-10", "2006-01-11", progress=False)
+    with pytest.raises(FinescaleError, match="not area0"):
+        generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-10", region="area0")
+
+
+def test_nan_input_is_refused(small, ckpts, device, tmp_path):
+    from data.layout import RegionData
+    from model.datasets import season_data
+
+    reg = small.region("area1")
+    fine = reg.fine.load().copy()
+    fine[5, 3, 3] = np.nan
+    bad = RegionData("area1", reg.coarse, fine, reg.static)
+    with pytest.raises(FinescaleError, match="NaN"):
+        season_data(bad, "JJA")
