@@ -124,6 +124,6 @@ def from_dict(cls: type, d: dict):
     return cls(**vals)
 
 
-def override(cfg, **kw):  # noqa: ANN001
+def override(cfg, **kw):
     """``replace`` that ignores None values (unset CLI options)."""
     return replace(cfg, **{k: v for k, v in kw.items() if v is not None})

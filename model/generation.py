@@ -139,8 +139,9 @@ def generate(ds: Dataset, checkpoints: Sequence[Path], start: str, end: str, mem
         raise FinescaleError(f"the checkpoints are for region {models[0].region}, not {region}")
     need = sorted(set(season_of(days)) - set(by_season))
     if need:
+        want = ", ".join(sorted(set(season_of(days))))
         raise FinescaleError(f"no checkpoint for season(s) {', '.join(need)} in {start} .. "
-                             f"{end}; give checkpoints for: {', '.join(sorted(set(season_of(days))))}")
+                             f"{end}; give checkpoints for: {want}")
     first = models[0]
     region = ds.region(first.region)
     sds = {s: season_data(region, s, SplitConfig(**first.manifest["split"]), lm.transform)

@@ -97,7 +97,7 @@ class TiledDenoiser:
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor
                  ) -> torch.Tensor:
-        b, c, h, w = x.shape
+        b, _, h, w = x.shape
         p = self.halo
         core = self.tile - 2 * p
         xp = torch.nn.functional.pad(x, (p, p, p, p), mode="replicate")

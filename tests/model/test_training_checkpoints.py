@@ -56,7 +56,7 @@ def test_refuses_bad_checkpoints(ckpts, small, tmp_path: Path):
     cut = tmp_path / "cut.safetensors"
     cut.write_bytes(good.read_bytes()[:1000])
     manifest_path(cut).write_text(manifest_path(good).read_text())
-    with pytest.raises(FinescaleError, match="cut.safetensors"):
+    with pytest.raises(FinescaleError, match=r"cut\.safetensors"):
         load_model(cut, small)
     # tampered: same size, one byte changed
     bad = tmp_path / "bad.safetensors"
