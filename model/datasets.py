@@ -44,6 +44,23 @@ def time_planes(day: pd.Timestamp) -> np.ndarray:
                     dtype=np.float32)
 
 
+class Normalised:
+    """A read-only view that applies the transform on access (no normalised copy in memory)."""
+
+    def __init__(self, raw: np.ndarray, transform: LogMinMax):
+        self.raw, self.transform = raw, transform
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.raw.shape
+
+    def __len__(self) -> int:
+        return self.raw.shape[0]
+
+    def __getitem__(self, idx) -> np.ndarray:
+        return self.transform.forward(self.raw[idx]).astype(np.float32)
+
+
 @dataclass
 class SeasonData:
     """Normalised arrays of one region for one season's models."""
@@ -53,9 +70,9 @@ class SeasonData:
     transform: LogMinMax
     split: Split
     fine_days: pd.DatetimeIndex
-    fine: np.ndarray  # (Tf, H, W) normalised
+    fine: Normalised  # (Tf, H, W)
     coarse_days: pd.DatetimeIndex
-    coarse: np.ndarray  # (Tc, h, w) normalised
+    coarse: Normalised  # (Tc, h, w)
     static: np.ndarray  # (3, H, W): elevation, lat, lon
     w_near: tuple[np.ndarray, np.ndarray]  # coarse → fine, nearest (paper's conditioning)
     w_lin: tuple[np.ndarray, np.ndarray]  # coarse → fine, bilinear (residual base)
@@ -99,8 +116,7 @@ class SeasonData:
                                                        periods=history, freq="D"))
         if (idx < 0).any():
             raise FinescaleError(f"{day:%Y-%m-%d} lacks {history} days of fine history")
-        out = self.fine[idx]
-        return out if window is None else out[:, window[0], window[1]]
+        return self.fine[idx] if window is None else self.fine[idx, window[0], window[1]]
 
     def coarse_history_init(self, day: pd.Timestamp, history: int) -> np.ndarray:
         """Initial history where no fine field exists: bilinearly regridded coarse fields."""
@@ -118,10 +134,10 @@ def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None =
     fine_days = pd.DatetimeIndex(region.fine["time"].values)
     coarse_days = pd.DatetimeIndex(region.coarse["time"].values)
     split = make_split(fine_days, season, split_cfg)
-    fine_raw = region.fine.values
-    coarse_raw = region.coarse.values
+    fine_raw = region.fine.load().values  # load() caches the array in the open dataset
+    coarse_raw = region.coarse.load().values
     for name, arr in (("fine", fine_raw), ("coarse", coarse_raw)):
-        if not np.isfinite(arr).all():
+        if not _all_finite(arr):
             raise FinescaleError(f"region {region.name}: the {name} series has NaN or infinite "
                                  "values; finescale needs complete fields")
     tr_f = fine_days.get_indexer(split.train)
@@ -134,13 +150,24 @@ def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None =
     elev = region.static["elevation"].values / ELEV_SCALE
     return SeasonData(
         region=region.name, season=season, transform=tf, split=split,
-        fine_days=fine_days, fine=tf.forward(fine_raw).astype(np.float32),
-        coarse_days=coarse_days, coarse=tf.forward(coarse_raw).astype(np.float32),
+        fine_days=fine_days, fine=Normalised(fine_raw, tf),
+        coarse_days=coarse_days, coarse=Normalised(coarse_raw, tf),
         static=np.stack([elev, la, lo]).astype(np.float32),
         w_near=(weights_1d(clat, lat, "nearest"), weights_1d(clon, lon, "nearest")),
         w_lin=(weights_1d(clat, lat, "bilinear"), weights_1d(clon, lon, "bilinear")),
         lat=lat, lon=lon,
     )
+
+
+_FINITE: dict[int, bool] = {}
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """NaN check, remembered per array object (the arrays are cached and never mutated)."""
+    key = id(arr)
+    if key not in _FINITE:
+        _FINITE[key] = bool(np.isfinite(arr).all())
+    return _FINITE[key]
 
 
 def encoder_days(sd: SeasonData, history: int, buffer_days: int) -> pd.DatetimeIndex:

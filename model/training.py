@@ -298,7 +298,7 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
     p = min(cfg.patch, h, w)
     corners = [(i, j) for i in range(0, h - p + 1, cfg.stride) for j in range(0, w - p + 1,
                                                                             cfg.stride)]
-    coarse = torch.from_numpy(sd.coarse)
+    coarse = torch.from_numpy(sd.coarse[:])
 
     def batch(idx: np.ndarray, r: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         t = r.choice(idx, cfg.batch)
@@ -357,7 +357,7 @@ def downscaler_batch(sd: SeasonData, days: pd.DatetimeIndex, cfg: DownscalerConf
     for _ in range(n):
         day = days[r.integers(0, days.size)]
         win = random_window(sd.shape, cfg.patch, r)
-        fine = sd.fine[sd.fine_days.get_loc(day)][win[0], win[1]]
+        fine = sd.fine[sd.fine_days.get_loc(day), win[0], win[1]]
         tg.append(fine - sd.base(day, win) if cfg.residual else fine)
         cd.append(sd.cond(day, win))
         if encoder is not None:
