@@ -10,6 +10,7 @@ from pathlib import Path
 from data.layout import default_data_dir
 from data.seasons import SEASONS
 
+PAPER_STEPS = 200  # the paper's ancestral sampling steps
 STAGES = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
 
 
@@ -48,7 +49,8 @@ def cmd_generate(a: argparse.Namespace) -> None:
     from model.device import resolve_device
     from model.generation import generate, write_generated
 
-    steps = a.steps if a.steps is not None else (18 if a.sampler == "fast" else 200)
+    steps = a.steps if a.steps is not None else (
+        SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     out = generate(open_dataset(a.data), a.checkpoint, a.start, a.end, members=a.members,
                    sampler=SamplerConfig(kind=a.sampler, steps=steps), seed=a.seed,
                    device=resolve_device(a.device), strict=not a.no_strict, spinup=a.spinup,
@@ -81,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--end", required=True)
     g.add_argument("--members", type=int, default=1)
     g.add_argument("--sampler", choices=("fast", "paper"), default="fast")
-    g.add_argument("--steps", type=int, default=None, help="default 18 (fast) / 200 (paper)")
+    g.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--region", default=None)
     g.add_argument("--no-strict", action="store_true",
