@@ -1,56 +1,432 @@
-"""Entry point for ``panel serve app/main.py``: the data view on the default dataset."""
+"""The finescale dashboard: ``panel serve app/main.py`` (or ``finescale serve``).
+
+Layout: controls in a sidebar; tabs for the maps (coarse | generated | G5NR truth, and the
+difference), the ensemble (spread and members), seasonal diagnostics, training, export.
+Generation and training run in background threads (:mod:`app.jobs`); a periodic callback
+copies their progress into the page, so the server stays responsive for every session.
+"""
 
 from __future__ import annotations
 
+import io
+
 import holoviews as hv
+import numpy as np
+import pandas as pd
 import panel as pn
 import param
-from holoviews.operation.datashader import rasterize
 
-from app.plots import aot_image, coast_borders, extent, shared_clim
-from app.state import DataViewState
+from app import jobs
+from app.plots import (
+    acf_plot,
+    aot_map,
+    diff_map,
+    loss_curve,
+    maps_png,
+    member_gallery,
+    message_map,
+    scatter_density,
+    shared_clim,
+    spectrum_plot,
+    spread_map,
+    variogram_plot,
+)
+from app.state import INTERP, Explorer, TrainRequest, metrics_for, user_checkpoint_dir
 from data.errors import FinescaleError
+from data.seasons import in_season
 
 hv.extension("bokeh")
-pn.extension(notifications=True)
+pn.extension("tabulator", notifications=True)
+
+POLL_MS = 300
 
 
-class DataView(pn.viewable.Viewer):
-    """Coarse (MERRA-2-like) and fine (G5NR-like) maps of one day, side by side."""
+_SIMILARITY: dict[str, jobs.Job] = {}
 
-    state = param.ClassSelector(class_=DataViewState)
 
-    @param.depends("state.region", "state.date", "state.log_scale")
-    def maps(self) -> pn.viewable.Viewable:
-        coarse, fine = self.state.fields()
-        shown = [coarse] + ([fine] if fine is not None else [])
-        clim = shared_clim(*shown, log=self.state.log_scale)
-        lines = coast_borders()
-        left = aot_image(coarse, f"coarse (MERRA-2-like) {self.state.date}", clim,
-                         self.state.log_scale) * lines
-        if fine is None:
-            right = hv.Text(0, 0, f"no G5NR-like fine field on {self.state.date}").opts(
-                xaxis=None, yaxis=None, title="fine (G5NR-like)")
+def _similarity(path: str) -> jobs.Job:
+    """The domain-similarity table, computed once per process in the background."""
+    if path not in _SIMILARITY:
+        from data.layout import open_dataset
+        from data.similarity import similarity_table
+
+        _SIMILARITY[path] = jobs.start("similarity", lambda job: similarity_table(
+            open_dataset(path)).round(4))
+    return _SIMILARITY[path]
+
+
+class Dashboard(pn.viewable.Viewer):
+    """Explore coarse vs generated vs truth maps and their diagnostics."""
+
+    state = param.ClassSelector(class_=Explorer)
+    train = param.ClassSelector(class_=TrainRequest)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.result = None
+        self.gen_job: jobs.Job | None = None
+        self.train_job: jobs.Job | None = None
+        self.rollout_job: jobs.Job | None = None
+        self.rollout = None
+        self.progress = pn.indicators.Progress(value=0, max=100, bar_color="primary",
+                                               visible=False, sizing_mode="stretch_width")
+        self.status = pn.pane.Markdown("", css_classes=["fs-status"])
+        self.maps_pane = pn.Column()
+        self.ens_pane = pn.Column()
+        self.diag_pane = pn.Column()
+        self.train_status = pn.pane.Markdown("")
+        self.train_progress = pn.indicators.Progress(value=0, max=100, visible=False)
+        self.loss_pane = pn.pane.HoloViews(loss_curve([], []))
+        self._build_widgets()
+        self.state.param.watch(self._request, ["region", "date", "model", "members", "sampler",
+                                               "steps", "seed"])
+        self.state.param.watch(self._redraw, ["show", "log_scale"])
+        self._poll = None
+        self._request()
+
+    # --- widgets --------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        s = self.state
+        self.date_picker = pn.widgets.DatePicker.from_param(s.param.date, name="Date (any day "
+                                                            "of the coarse record)")
+        days = s.season_days()
+        self.player = pn.widgets.DiscretePlayer(name="Animate the season (fine record)",
+                                                options=[d.date() for d in days],
+                                                value=s.date if s.date in
+                                                [d.date() for d in days] else None,
+                                                interval=1500, loop_policy="once",
+                                                show_loop_controls=False)
+        self.player.param.watch(lambda e: setattr(s, "date", e.new) if e.new else None,
+                                "value")
+        s.param.watch(self._season_player, ["season", "region"])
+        self.controls = pn.Param(
+            s, parameters=["region", "season", "model", "members", "sampler", "steps", "show",
+                           "log_scale", "seed"],
+            widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
+                     "seed": pn.widgets.IntInput},
+            show_name=False)
+        self.train_controls = pn.Param(self.train, show_name=False, widgets={
+            "epochs": pn.widgets.IntInput, "steps": pn.widgets.IntInput})
+        self.train_button = pn.widgets.Button(name="Start training", button_type="primary")
+        self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning",
+                                               disabled=True)
+        self.train_button.on_click(self._start_training)
+        self.cancel_button.on_click(lambda e: self.train_job and self.train_job.cancel.set())
+        self.rollout_button = pn.widgets.Button(name="Roll out 30 days from this date",
+                                                button_type="default")
+        self.rollout_button.on_click(self._start_rollout)
+        self.download_nc = pn.widgets.FileDownload(callback=self._netcdf_bytes,
+                                                   filename="finescale.nc",
+                                                   label="Download ensemble (NetCDF)",
+                                                   button_type="success")
+        self.download_png = pn.widgets.FileDownload(callback=self._png_bytes,
+                                                    filename="finescale.png",
+                                                    label="Download maps (PNG)")
+
+    def _season_player(self, *_: param.parameterized.Event) -> None:
+        opts = [d.date() for d in self.state.season_days()]
+        self.player.options = opts or [self.state.date]
+
+    # --- generation -----------------------------------------------------------------------
+    def _request(self, *_: param.parameterized.Event) -> None:
+        """Start generating the current choice in the background (or show the cache)."""
+        s = self.state
+        try:
+            s.validate()
+        except FinescaleError as err:
+            self._notify_error(str(err))
+            return
+        if self.gen_job is not None and not self.gen_job.finished:
+            self.gen_job.cancel.set()
+        label = f"{s.model} · {s.region} · {s.date}"
+        self.status.object = f"Generating **{label}** …"
+        self.progress.visible, self.progress.value = True, 0
+        self.gen_job = jobs.start("generate", lambda job: (label, s.generate(
+            callback=job.on_progress, cancel=job.cancel)))
+        self._ensure_poll()
+
+    def _ensure_poll(self) -> None:
+        if self._poll is None and pn.state.curdoc is not None:
+            self._poll = pn.state.add_periodic_callback(self._tick, period=POLL_MS)
+        elif pn.state.curdoc is None:  # no server (tests): finish synchronously
+            while self.gen_job is not None and not self.gen_job.finished:
+                import time
+
+                time.sleep(0.05)
+            self._tick()
+
+    def _tick(self) -> None:
+        job = self.gen_job
+        if job is not None:
+            self.progress.value = int(100 * job.fraction)
+            if job.finished:
+                self.gen_job = None
+                self.progress.visible = False
+                if job.error:
+                    if "cancelled" not in job.error:
+                        self._notify_error(job.error)
+                else:
+                    label, self.result = job.result
+                    self.status.object = f"Showing **{label}**"
+                    self._redraw()
+        self._tick_training()
+        self._tick_rollout()
+
+    def _notify_error(self, msg: str) -> None:
+        self.status.object = f"⚠️ {msg}"
+        if pn.state.notifications is not None:
+            pn.state.notifications.error(msg, duration=8000)
+
+    # --- drawing --------------------------------------------------------------------------
+    def _redraw(self, *_: param.parameterized.Event) -> None:
+        if self.result is None:
+            return
+        try:
+            self._draw()
+        except FinescaleError as err:
+            self._notify_error(str(err))
+
+    def _draw(self) -> None:
+        s = self.state
+        f = s.fields(self.result)
+        gen, truth, coarse = f["generated"], f["truth"], f["coarse"]
+        clim = shared_clim(coarse, gen, truth, log=s.log_scale)
+        what = "ensemble mean" if s.show == "mean" else f"member {s.show}"
+        panes = [aot_map(coarse, f"coarse input · {s.date}", clim, s.log_scale, frame=gen),
+                 aot_map(gen, f"{s.model} ({what}) · {s.date}", clim, s.log_scale)]
+        if truth is not None:
+            panes.append(aot_map(truth, f"G5NR truth · {s.date}", clim, s.log_scale))
         else:
-            right = rasterize(aot_image(fine, "", clim, self.state.log_scale)).opts(
-                title=f"fine (G5NR-like) {self.state.date}", cmap="inferno",
-                logz=self.state.log_scale, clim=clim, colorbar=True) * lines
-        lim = extent(fine if fine is not None else coarse)
-        return pn.pane.HoloViews((left.opts(**lim) + right.opts(**lim)).opts(shared_axes=True),
-                                 sizing_mode="stretch_both")
+            panes.append(message_map(f"No G5NR field exists for {s.date}:\n"
+                                     "the middle map is an autoregressive reconstruction",
+                                     "G5NR truth", gen))
+        # separate panes: Panel links their axes (linked_axes=True), so pan/zoom is shared
+        top = pn.Row(*[pn.pane.HoloViews(p, linked_axes=True) for p in panes])
+        bottom = []
+        if truth is not None:
+            bottom.append(diff_map(gen, truth))
+            m = metrics_for(self.result, s.dataset.variable)
+            if m:
+                self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
+        self.maps_pane.objects = [top] + [
+            pn.pane.HoloViews(b) for b in bottom]
+        ens = [pn.pane.HoloViews(spread_map(f["spread"]))] \
+            if f["spread"] is not None else [pn.pane.Markdown("Spread needs ≥ 2 members.")]
+        ens.append(pn.pane.HoloViews(member_gallery(f["members"], clim, s.log_scale)))
+        self.ens_pane.objects = ens
+        self._draw_diagnostics(f)
 
+    def _season_series(self) -> dict[str, np.ndarray]:
+        s = self.state
+        reg = s.region_data
+        ft = pd.DatetimeIndex(reg.fine["time"].values)
+        days = ft[in_season(ft, s.season)]
+        out = {"truth": np.log10(reg.fine.sel(time=days).mean(("lat", "lon")).values),
+               "coarse": np.log10(reg.coarse.sel(time=days).mean(("lat", "lon")).values)}
+        if self.rollout is not None:
+            out["generated"] = np.log10(self.rollout[s.dataset.variable]
+                                        .mean(("member", "lat", "lon")).values)
+        return out
+
+    def _draw_diagnostics(self, f: dict) -> None:
+        s = self.state
+        from data.regrid import regrid
+
+        bilinear = regrid(f["coarse"], f["generated"]["lat"].values,
+                          f["generated"]["lon"].values, "bilinear")
+        fields = {"coarse": f["coarse"], "bilinear": bilinear, "truth": f["truth"],
+                  "generated": f["generated"]}
+        series = self._season_series()
+        row1 = [pn.pane.HoloViews(variogram_plot(fields)), pn.pane.HoloViews(
+            spectrum_plot({k: v for k, v in fields.items() if k != "coarse"}))]
+        row2 = [pn.pane.HoloViews(acf_plot(series)),
+                pn.pane.HoloViews(acf_plot(series, partial=True))]
+        items = [pn.pane.Markdown(f"### {s.region} · {s.season} · {s.date}"),
+                 pn.Row(*row1), pn.Row(*row2), self.rollout_button]
+        if f["truth"] is not None:
+            items.append(pn.pane.HoloViews(scatter_density(f["generated"], f["truth"])))
+            items.append(pn.pane.Markdown("#### Scores of this day (log10 AOT)"))
+            items.append(pn.widgets.Tabulator(self._metrics_table(), disabled=True,
+                                              show_index=False, height=200))
+        items.append(pn.pane.Markdown("#### Domain similarity (Wasserstein, log + min–max)"))
+        sim = _similarity(str(s.dataset.path))
+        if sim.finished and sim.error:
+            items.append(pn.pane.Alert(sim.error, alert_type="warning"))
+        elif sim.finished:
+            items.append(pn.widgets.Tabulator(sim.result, disabled=True, show_index=False,
+                                              height=320))
+        else:
+            items.append(pn.pane.Markdown("*computing … (shown on the next redraw)*"))
+        self.diag_pane.objects = items
+
+    def _metrics_table(self) -> pd.DataFrame:
+        """Scores of every model already generated for this day (from the cache)."""
+        from app.state import cached
+
+        s = self.state
+        rows = []
+        for model in s.param.model.objects:
+            key = (str(s.dataset.path), s.region, model, s.day, s.members, s.sampler,
+                   s.steps, s.seed, s._ckpt_key() if model == s.model else None)
+            res = self.result if model == s.model else cached(key)
+            if res is None and model in INTERP:
+                from model.generation import interpolate_region
+
+                res = interpolate_region(s.dataset, s.region, model.split(":")[1],
+                                         pd.DatetimeIndex([s.day]))
+            if res is None:
+                continue
+            m = metrics_for(res, s.dataset.variable)
+            if m:
+                rows.append({"model": model, "R² (Pearson²)": round(m["r2"], 4),
+                             "RMSE": round(m["rmse"], 4)})
+        return pd.DataFrame(rows)
+
+    # --- roll-out -------------------------------------------------------------------------
+    def _start_rollout(self, _event=None) -> None:
+        s = self.state
+        if s.model in INTERP:
+            self._notify_error("pick a trained model for an autoregressive roll-out")
+            return
+        from data.seasons import season_of
+        from model.config import SamplerConfig
+        from model.generation import generate
+
+        start = s.day
+        end = start + pd.Timedelta(days=29)
+        seasons = sorted(set(season_of(pd.date_range(start, end))))
+        ckpts = [s.checkpoint_for(s.model, x) for x in seasons]
+        if any(c is None for c in ckpts):
+            self._notify_error(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
+                               "checkpoint is missing for one of them")
+            return
+        self.status.object = "Rolling out 30 days …"
+        self.rollout_job = jobs.start("rollout", lambda job: generate(
+            s.dataset, ckpts, str(start.date()), str(end.date()), members=2,
+            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8)), seed=s.seed,
+            progress=False, callback=job.on_progress, cancel=job.cancel, region=s.region))
+        self._ensure_poll()
+
+    def _tick_rollout(self) -> None:
+        job = self.rollout_job
+        if job is None:
+            return
+        self.status.object = f"Rolling out 30 days … {int(100 * job.fraction)} %"
+        if job.finished:
+            self.rollout_job = None
+            if job.error:
+                self._notify_error(job.error)
+            else:
+                self.rollout = job.result
+                self.status.object = "Roll-out done: see the ACF panels"
+                self._redraw()
+
+    # --- training -------------------------------------------------------------------------
+    def _start_training(self, _event=None) -> None:
+        if self.train_job is not None and not self.train_job.finished:
+            self._notify_error("a training run is already going in this session")
+            return
+        from model.checkpoints import checkpoint_name
+        from model.config import get_preset, override
+        from model.device import resolve_device
+        from model.training import TrainSpec, train_downscaler, train_encoder
+
+        s, t = self.state, self.train
+        preset = get_preset(t.preset)
+        preset = override(preset, encoder=override(preset.encoder, epochs=t.epochs,
+                                                   steps_per_epoch=t.steps),
+                          downscaler=override(preset.downscaler, epochs=t.epochs,
+                                              steps_per_epoch=t.steps))
+        out = user_checkpoint_dir()
+        enc = out / f"{checkpoint_name(s.region, s.season, 'encoder')}.safetensors"
+        if not enc.exists():
+            shipped = s.checkpoint_for("encoder", s.season)
+            enc = shipped if shipped is not None else enc
+        spec = TrainSpec(kind=t.stage, region=s.region, season=s.season, preset=preset,
+                         out_dir=out, device=resolve_device("auto"), encoder_path=enc,
+                         command=f"dashboard: {t.stage} {s.region} {s.season} {t.preset}")
+        fn = train_encoder if t.stage == "encoder" else train_downscaler
+        self.train_job = jobs.start("train", lambda job: fn(
+            s.dataset, spec, progress=False, callback=job.on_event, cancel=job.cancel))
+        self.train_button.disabled, self.cancel_button.disabled = True, False
+        self.train_progress.visible = True
+        self.train_status.object = f"Training **{t.stage}** for {s.region} {s.season} …"
+        self._ensure_poll()
+
+    def _tick_training(self) -> None:
+        job = self.train_job
+        if job is None:
+            return
+        self.train_progress.value = int(100 * job.fraction)
+        eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""
+        if job.losses:
+            self.loss_pane.object = loss_curve(job.losses, job.val_losses)
+            self.train_status.object = (f"Step {job.done}/{job.total}, loss "
+                                        f"{job.losses[-1][1]:.4f}{eta}")
+        if job.finished:
+            self.train_job = None
+            self.train_button.disabled, self.cancel_button.disabled = False, True
+            self.train_progress.visible = False
+            if job.error:
+                self.train_status.object = f"⚠️ {job.error}"
+                self._notify_error(job.error)
+            else:
+                self.train_status.object = f"Saved **{job.result.name}**; it is in the model list"
+                self.state.refresh_models()
+                if pn.state.notifications is not None:
+                    pn.state.notifications.success(f"saved {job.result.name}", duration=5000)
+
+    # --- export ---------------------------------------------------------------------------
+    def _netcdf_bytes(self) -> io.BytesIO:
+        if self.result is None:
+            return io.BytesIO(b"")
+        import tempfile
+        from pathlib import Path
+
+        from data.layout import write_netcdf
+
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "out.nc"
+            write_netcdf(self.result, p)
+            return io.BytesIO(p.read_bytes())
+
+    def _png_bytes(self) -> io.BytesIO:
+        if self.result is None:
+            return io.BytesIO(b"")
+        s = self.state
+        return io.BytesIO(maps_png(s.fields(self.result), f"{s.region} {s.date} · {s.model}",
+                                   s.log_scale))
+
+    # --- layout ---------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
-        widgets = pn.Param(self.state, parameters=["region", "date", "log_scale"],
-                           widgets={"date": pn.widgets.DatePicker}, show_name=False)
-        return pn.Row(pn.Column("## finescale data", widgets, width=260), self.maps,
-                      sizing_mode="stretch_both")
+        sidebar = pn.Column(self.date_picker, self.player, self.controls, width=300)
+        tabs = pn.Tabs(
+            ("Maps", self.maps_pane),
+            ("Ensemble", self.ens_pane),
+            ("Diagnostics", self.diag_pane),
+            ("Train", pn.Column(self.train_controls, pn.Row(self.train_button,
+                                                            self.cancel_button),
+                                self.train_progress, self.train_status, self.loss_pane)),
+            ("Export", pn.Column(self.download_nc, self.download_png)),
+            dynamic=False)
+        return pn.template.FastListTemplate(
+            title="finescale — transfer-encoder diffusion downscaling of dust AOT",
+            sidebar=[sidebar], main=[pn.Column(self.status, self.progress, tabs)],
+            sidebar_width=320, theme_toggle=False)
 
 
 def create_app() -> pn.viewable.Viewable:
     try:
-        return DataView(state=DataViewState())
+        return Dashboard(state=Explorer(), train=TrainRequest())
     except FinescaleError as err:
         return pn.pane.Alert(f"**finescale**: {err}", alert_type="danger")
+    except Exception as err:  # a bug: say so on the page, keep the traceback in the log
+        import traceback
+
+        traceback.print_exc()
+        return pn.pane.Alert(f"**finescale** could not start: {type(err).__name__}: {err}",
+                             alert_type="danger")
 
 
-create_app().servable(title="finescale")
+if pn.state.served:
+    create_app().servable(title="finescale")

@@ -7,7 +7,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from data.layout import default_data_dir
 from data.seasons import SEASONS
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
@@ -15,7 +14,9 @@ STAGES = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
 
 
 def default_checkpoint_dir() -> Path:
-    return default_data_dir().parent / "checkpoints"
+    from app.state import user_checkpoint_dir
+
+    return user_checkpoint_dir()
 
 
 def cmd_train(a: argparse.Namespace) -> None:

@@ -1,16 +1,31 @@
-"""Pure plot functions: xarray in, HoloViews elements out (no state, no widgets)."""
+"""Pure plot functions: xarray/numpy in, HoloViews elements out (no state, no widgets).
+
+Maps are ``hv.Image`` through datashader's ``rasterize`` (smooth pan/zoom on full grids),
+overlaid with coastlines and borders shipped in ``assets/`` as two NaN-separated paths.
+Image labels stay constant; changing text goes into ``title``.
+"""
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from pathlib import Path
 
 import holoviews as hv
 import numpy as np
 import xarray as xr
+from holoviews.operation.datashader import rasterize
+
+from data.diagnostics import acf, pacf, r2_pearson, radial_spectrum, semivariogram
 
 LINES_FILE = Path(__file__).resolve().parents[1] / "assets" / "static" / "coast_borders.npz"
 CMAP = "inferno"
+DIFF_CMAP = "RdBu_r"
+SPREAD_CMAP = "viridis"
+MAP_WIDTH, MAP_HEIGHT = 340, 270  # frame size of one map pane (px)
+PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
+PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",
+           "bilinear": "#1f77b4"}
 
 
 @cache
@@ -28,15 +43,6 @@ def coast_borders() -> hv.Overlay:
     return coast * borders
 
 
-def aot_image(da: xr.DataArray, title: str, clim: tuple[float, float], log: bool = True
-              ) -> hv.Image:
-    """One AOT map on its own grid; the label stays constant so overlays keep their order."""
-    img = hv.Image(da.astype(np.float64), kdims=["lon", "lat"], vdims=[hv.Dimension(
-        "aot", label="dust AOT 550 nm")], label="AOT")
-    return img.opts(title=title, cmap=CMAP, logz=log, clim=clim, colorbar=True,
-                    tools=["hover"], aspect="equal", responsive=True, min_height=320)
-
-
 def extent(da: xr.DataArray) -> dict[str, tuple[float, float]]:
     """Plot limits covering the grid cells of ``da`` (so lines never widen the view)."""
     lat, lon = da["lat"].values, da["lon"].values
@@ -46,9 +52,148 @@ def extent(da: xr.DataArray) -> dict[str, tuple[float, float]]:
             "ylim": (float(lat.min() - hy), float(lat.max() + hy))}
 
 
-def shared_clim(*arrays: xr.DataArray, log: bool = True) -> tuple[float, float]:
+def shared_clim(*arrays: xr.DataArray | None, log: bool = True) -> tuple[float, float]:
     """One colour range for all panes: 1st–99.5th percentile of the values shown."""
-    vals = np.concatenate([np.asarray(a).ravel() for a in arrays])
+    vals = np.concatenate([np.asarray(a).ravel() for a in arrays if a is not None])
     vals = vals[np.isfinite(vals) & ((vals > 0) if log else True)]
+    if vals.size == 0:
+        return (1e-3, 1.0)
     lo, hi = np.percentile(vals, [1, 99.5])
     return float(lo), float(max(hi, lo * 1.01))
+
+
+def _image(da: xr.DataArray, vdim: str) -> hv.Image:
+    return hv.Image(da.astype(np.float64), kdims=["lon", "lat"], vdims=[vdim], label="map")
+
+
+def aot_map(da: xr.DataArray, title: str, clim: tuple[float, float], log: bool,
+            frame: xr.DataArray | None = None, cmap: str = CMAP, clabel: str = "dust AOT"
+            ) -> hv.Overlay:
+    """A rasterized map with coastlines, framed to ``frame`` (default: ``da``)."""
+    img = rasterize(_image(da, "aot"), aggregator="mean", precompute=True)
+    img = img.opts(title=title, cmap=cmap, logz=log, clim=clim, colorbar=True,
+                   clabel=clabel, tools=["hover"], frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT)
+    return (img * coast_borders()).opts(**extent(frame if frame is not None else da))
+
+
+def message_map(text: str, title: str, frame: xr.DataArray) -> hv.Overlay:
+    """A pane that says plainly why there is no map (e.g. no G5NR for that day)."""
+    ext = extent(frame)
+    x = 0.5 * sum(ext["xlim"])
+    y = 0.5 * sum(ext["ylim"])
+    txt = hv.Text(x, y, text, fontsize=12)
+    return (coast_borders() * txt).opts(title=title, frame_width=MAP_WIDTH,
+                                        frame_height=MAP_HEIGHT, **ext)
+
+
+def diff_map(gen: xr.DataArray, truth: xr.DataArray) -> hv.Overlay:
+    """log10(generated) − log10(truth), symmetric diverging colours."""
+    d = np.log10(gen) - np.log10(truth)
+    m = float(np.nanpercentile(np.abs(d.values), 99)) or 0.1
+    return aot_map(d, "log10 generated − log10 truth", (-m, m), False, cmap=DIFF_CMAP,
+                   clabel="Δ log10 AOT")
+
+
+def spread_map(std: xr.DataArray) -> hv.Overlay:
+    return aot_map(std, "ensemble spread (std)", shared_clim(std, log=False), False,
+                   cmap=SPREAD_CMAP, clabel="std of AOT")
+
+
+def member_gallery(members: xr.DataArray, clim: tuple[float, float], log: bool,
+                   max_members: int = 8) -> hv.Layout:
+    items = []
+    for m in members["member"].values[:max_members]:
+        img = rasterize(_image(members.sel(member=m), "aot"), precompute=True).opts(
+            title=f"member {int(m)}", cmap=CMAP, logz=log, clim=clim, width=230, height=200,
+            xaxis=None, yaxis=None, colorbar=False)
+        items.append(img)
+    return hv.Layout(items).cols(4)
+
+
+def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0) -> hv.Overlay:
+    """Semivariograms of log10 AOT (≤ 600 km, 24 bins, 30 k sampled pairs) per field."""
+    curves = []
+    for name, da in fields.items():
+        if da is None:
+            continue
+        h, g = semivariogram(np.log10(np.asarray(da.values, dtype=np.float64)),
+                             da["lat"].values, da["lon"].values, seed=seed)
+        curves.append(hv.Curve((h, g), "distance (km)", "semivariance (log10 AOT)²",
+                               label=name).opts(color=PALETTE.get(name, None)))
+    return hv.Overlay(curves).opts(title="semivariogram", width=PLOT_WIDTH, height=PLOT_HEIGHT,
+                                   legend_position="bottom_right")
+
+
+def spectrum_plot(fields: dict[str, xr.DataArray | None]) -> hv.Overlay:
+    curves = []
+    for name, da in fields.items():
+        if da is None or da.shape[0] < 8:
+            continue
+        k, p = radial_spectrum(np.log10(np.asarray(da.values, dtype=np.float64)))
+        step_km = abs(float(da["lat"][1] - da["lat"][0])) * 111.2
+        ok = (k > 0) & np.isfinite(p) & (p > 0)
+        curves.append(hv.Curve((k[ok] / step_km, p[ok]), "wavenumber (1/km)", "power",
+                               label=name).opts(color=PALETTE.get(name, None)))
+    return hv.Overlay(curves).opts(title="radially averaged power spectrum", logx=True,
+                                   logy=True, width=PLOT_WIDTH, height=PLOT_HEIGHT)
+
+
+def scatter_density(gen: xr.DataArray, truth: xr.DataArray) -> hv.Element:
+    """Density of generated vs truth (log10), rasterized, with R² (squared Pearson)."""
+    x, y = np.log10(truth.values.ravel()), np.log10(gen.values.ravel())
+    ok = np.isfinite(x) & np.isfinite(y)
+    pts = hv.Points((x[ok], y[ok]), ["log10 truth", "log10 generated"])
+    r2 = r2_pearson(y[ok], x[ok])
+    lo, hi = float(min(x[ok].min(), y[ok].min())), float(max(x[ok].max(), y[ok].max()))
+    line = hv.Curve(([lo, hi], [lo, hi])).opts(color="white", line_dash="dashed")
+    img = rasterize(pts, precompute=True).opts(cmap="viridis", cnorm="log", colorbar=True,
+                                               width=PLOT_WIDTH, height=PLOT_HEIGHT + 60)
+    return (img * line).opts(title=f"generated vs truth: R² = {r2:.3f}")
+
+
+def acf_plot(series: dict[str, np.ndarray], nlags: int = 30, partial: bool = False
+             ) -> hv.Overlay:
+    fn = pacf if partial else acf
+    curves = [hv.Curve((np.arange(nlags + 1), fn(s, nlags)), "lag (days)",
+                       "PACF" if partial else "ACF", label=name).opts(
+                           color=PALETTE.get(name, None))
+              for name, s in series.items() if s is not None and len(s) > nlags + 2]
+    return hv.Overlay(curves).opts(title=("partial " if partial else "") +
+                                   "autocorrelation of the area-mean log10 AOT",
+                                   width=PLOT_WIDTH, height=PLOT_HEIGHT)
+
+
+def loss_curve(losses: list[tuple[int, float]], val: list[tuple[int, float]]) -> hv.Overlay:
+    tr = hv.Curve(losses or [(0, np.nan)], "step", "loss", label="train")
+    va = hv.Scatter(val or [(0, np.nan)], "step", "loss", label="validation").opts(size=8)
+    return (tr * va).opts(title="training loss", width=2 * PLOT_WIDTH, height=PLOT_HEIGHT,
+                           logy=True)
+
+
+def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> bytes:
+    """A static PNG of coarse | generated | truth for export (matplotlib, offline)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    names = [n for n in ("coarse", "generated", "truth") if fields.get(n) is not None]
+    clim = shared_clim(*[fields[n] for n in names], log=log)
+    norm = mcolors.LogNorm(*clim) if log else mcolors.Normalize(*clim)
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2), squeeze=False)
+    lines = _lines()
+    frame = extent(fields["generated"])
+    for ax, n in zip(axes[0], names, strict=True):
+        da = fields[n]
+        m = ax.pcolormesh(da["lon"], da["lat"], da.values, cmap=CMAP, norm=norm,
+                          shading="nearest")
+        ax.plot(*lines["coast"].T, color="#3a7bd5", lw=0.8)
+        ax.plot(*lines["borders"].T, color="#9a9a9a", lw=0.6, ls="--")
+        ax.set(xlim=frame["xlim"], ylim=frame["ylim"], title=n, aspect="equal")
+    fig.colorbar(m, ax=axes[0].tolist(), label="dust AOT 550 nm", shrink=0.85)
+    fig.suptitle(title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()

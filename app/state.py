@@ -1,46 +1,251 @@
-"""Dashboard state: a param class with bounded, documented parameters and no widgets."""
+"""Dashboard state: param classes with bounded, documented parameters and no widgets.
+
+:class:`Explorer` holds what the user picked (region, season, date, model, ensemble,
+sampler) and what was computed for it (the generated ensemble of the day). Generation goes
+through a per-process cache, so revisiting a date/season is instant; the view runs it in a
+background thread (see :mod:`app.jobs`). :class:`Trainer` holds a training request.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import os
+from collections import OrderedDict
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import param
 import xarray as xr
 
-from data.layout import Dataset, open_dataset
+from data.errors import FinescaleError
+from data.layout import Dataset, default_data_dir, open_dataset
+from data.seasons import SEASONS, in_season, season_of
+from data.splits import make_split
+from model.config import PRESETS, SamplerConfig
+from model.registry import SHIPPED_DIR, CheckpointInfo, find_checkpoints
+
+INTERP = ("interp:bilinear", "interp:nearest", "interp:bicubic")
+MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
+CACHE_SIZE = 64  # generated days kept in memory per process
 
 
-class DataViewState(param.Parameterized):
-    """Which region and day to show, and how to colour it."""
+ENV_CHECKPOINTS = "FINESCALE_CHECKPOINTS"
+
+
+def user_checkpoint_dir() -> Path:
+    """Where dashboard training writes: ``$FINESCALE_CHECKPOINTS`` or beside the data dir."""
+    env = os.environ.get(ENV_CHECKPOINTS)
+    return Path(env).expanduser() if env else default_data_dir().parent / "checkpoints"
+
+
+_CACHE: OrderedDict[tuple, xr.Dataset] = OrderedDict()
+
+
+def cached(key: tuple) -> xr.Dataset | None:
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    return None
+
+
+def remember(key: tuple, value: xr.Dataset) -> None:
+    _CACHE[key] = value
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+class Explorer(param.Parameterized):
+    """What to show: region, season, day, model, ensemble and sampler."""
 
     region = param.Selector(default=None, objects=[], doc="study region")
-    date = param.CalendarDate(default=None, doc="day to show (coarse record)")
+    season = param.Selector(default="JJA", objects=list(SEASONS), doc="season (one model each)")
+    date = param.CalendarDate(default=None, doc="day to downscale (any day of the coarse record)")
+    model = param.Selector(default=None, objects=[], doc="downscaler or interpolation baseline")
+    members = param.Integer(default=4, bounds=(1, 16), doc="ensemble members")
+    sampler = param.Selector(default="fast", objects=["fast", "paper"],
+                             doc="fast: Heun on the whole map; paper: ancestral DDPM on tiles")
+    steps = param.Integer(default=SamplerConfig.steps, bounds=(1, 400), doc="sampler steps")
+    show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
+    seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
 
-    def __init__(self, dataset: Dataset | None = None, **params):
+    def __init__(self, dataset: Dataset | None = None, checkpoint_dirs: tuple[Path, ...] | None
+                 = None, **params):
         self.dataset = dataset if dataset is not None else open_dataset()
-        names = list(self.dataset.regions)
+        self.checkpoint_dirs = checkpoint_dirs or (SHIPPED_DIR, user_checkpoint_dir())
+        self.checkpoints: list[CheckpointInfo] = []
+        self._syncing = False
         super().__init__(**params)
-        self.param.region.objects = names
+        self.param.region.objects = list(self.dataset.regions)
         if self.region is None:
-            self.region = names[0]
-        self._update_bounds()
+            self.region = self.param.region.objects[0]
+        self.refresh_models()
+        self._region_changed()
+        self._members_changed()
+
+    # --- choices --------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        """Re-scan checkpoint folders (after training) and list the region's models."""
+        from model.datasets import fingerprint
+
+        fp = {r: fingerprint(self.dataset.manifest, r) for r in self.dataset.regions}
+        # only checkpoints trained on this dataset's data can load: hide the others
+        self.checkpoints = [c for c in find_checkpoints(*self.checkpoint_dirs)
+                            if c.fingerprint == fp.get(c.region)]
+        kinds = {c.kind for c in self.checkpoints if c.region == self.region
+                 and c.kind != "encoder"}
+        options = [k for k in MODEL_ORDER if k in kinds] + list(INTERP)
+        self.param.model.objects = options
+        if self.model not in options:
+            self.model = options[0]
+
+    def checkpoint_for(self, kind: str, season: str) -> Path | None:
+        """Newest matching checkpoint: user-trained ones win over shipped ones."""
+        hits = [c for c in self.checkpoints if (c.kind, c.region, c.season) == (
+            kind, self.region, season)]
+        hits.sort(key=lambda c: (c.source == "user", c.path.stat().st_mtime))
+        return hits[-1].path if hits else None
+
+    @property
+    def region_data(self):
+        return self.dataset.region(self.region)
+
+    @property
+    def fine_days(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.region_data.fine["time"].values)
+
+    @property
+    def coarse_days(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.region_data.coarse["time"].values)
+
+    def season_days(self) -> pd.DatetimeIndex:
+        """Days of the selected season inside the fine record (for the player)."""
+        d = self.fine_days
+        return d[in_season(d, self.season)]
 
     @param.depends("region", watch=True)
-    def _update_bounds(self) -> None:
-        reg = self.dataset.region(self.region)
-        t = pd.DatetimeIndex(reg.coarse["time"].values)
+    def _region_changed(self) -> None:
+        t = self.coarse_days
         self.param.date.bounds = (t[0].date(), t[-1].date())
-        fine_t = pd.DatetimeIndex(reg.fine["time"].values)
-        if self.date is None or not (t[0].date() <= self.date <= t[-1].date()):
-            self.date = fine_t[len(fine_t) // 2].date()
+        self.refresh_models()
+        self._season_changed()
 
-    def fields(self) -> tuple[xr.DataArray, xr.DataArray | None]:
-        """The coarse map of the day and the fine map (None where no fine record exists)."""
-        reg = self.dataset.region(self.region)
-        day = pd.Timestamp(self.date if self.date else dt.date.today())
-        coarse = reg.coarse.sel(time=day).load()
-        fine_t = pd.DatetimeIndex(reg.fine["time"].values)
-        fine = reg.fine.sel(time=day).load() if day in fine_t else None
-        return coarse, fine
+    @param.depends("season", watch=True)
+    def _season_changed(self) -> None:
+        if self._syncing:
+            return
+        try:  # a held-out test day of the season: what the models have not seen
+            day = make_split(self.fine_days, self.season).test[0]
+        except FinescaleError:
+            days = self.season_days()
+            day = days[len(days) // 2] if days.size else self.coarse_days[0]
+        self._syncing = True
+        try:
+            self.date = day.date()
+        finally:
+            self._syncing = False
+
+    @param.depends("date", watch=True)
+    def _date_changed(self) -> None:
+        if self._syncing or self.date is None:
+            return
+        s = season_of([pd.Timestamp(self.date)])[0]
+        if s != self.season:
+            self._syncing = True
+            try:
+                self.season = s
+            finally:
+                self._syncing = False
+
+    @param.depends("members", watch=True)
+    def _members_changed(self) -> None:
+        opts = ["mean"] + [str(i) for i in range(self.members)]
+        self.param.show.objects = opts
+        if self.show not in opts:
+            self.show = "mean"
+
+    # --- computing ------------------------------------------------------------------------
+    @property
+    def day(self) -> pd.Timestamp:
+        return pd.Timestamp(self.date)
+
+    def key(self) -> tuple:
+        return (str(self.dataset.path), self.region, self.model, self.day, self.members,
+                self.sampler, self.steps, self.seed, self._ckpt_key())
+
+    def _ckpt_key(self) -> str:
+        if self.model in INTERP:
+            return ""
+        p = self.checkpoint_for(self.model, season_of([self.day])[0])
+        return f"{p}:{p.stat().st_mtime}" if p else ""
+
+    def validate(self) -> None:
+        """Raise a clear error for a request that cannot be generated."""
+        if self.date is None:
+            raise FinescaleError("pick a date")
+        lo, hi = self.param.date.bounds
+        if not lo <= self.date <= hi:
+            raise FinescaleError(f"{self.date} is outside the coarse record {lo} .. {hi}")
+        if self.model not in INTERP:
+            s = season_of([self.day])[0]
+            if self.checkpoint_for(self.model, s) is None:
+                raise FinescaleError(f"no {self.model} checkpoint for {self.region} {s}: "
+                                     "train one in the Train tab or pick another model")
+
+    def generate(self, callback=None, cancel=None) -> xr.Dataset:
+        """The ensemble for the current choice (cached)."""
+        from model.generation import generate
+
+        self.validate()
+        key = self.key()
+        hit = cached(key)
+        if hit is not None:
+            return hit
+        day = str(self.day.date())
+        if self.model in INTERP:
+            ckpts = [self.model]
+        else:
+            ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
+        out = generate(self.dataset, ckpts, day, day, members=self.members,
+                       sampler=SamplerConfig(kind=self.sampler, steps=self.steps),
+                       seed=self.seed, progress=False, callback=callback, cancel=cancel,
+                       region=self.region, strict=False).load()
+        remember(key, out)
+        return out
+
+    def fields(self, result: xr.Dataset) -> dict[str, xr.DataArray | None]:
+        """The maps to show from a generated ensemble of one day."""
+        var = self.dataset.variable
+        ens = result[var].isel(time=0)
+        gen = ens.mean("member") if self.show == "mean" else ens.sel(member=int(self.show))
+        truth = result[f"{var}_truth"].isel(time=0)
+        coarse = self.region_data.coarse.sel(time=self.day).load()
+        return {
+            "coarse": coarse,
+            "generated": gen,
+            "truth": truth if bool(truth.notnull().any()) else None,
+            "spread": ens.std("member") if ens.sizes["member"] > 1 else None,
+            "members": ens,
+        }
+
+
+class TrainRequest(param.Parameterized):
+    """A training run started from the dashboard."""
+
+    stage = param.Selector(default="unet", objects=["encoder", *MODEL_ORDER],
+                           doc="what to train")
+    preset = param.Selector(default="quick", objects=list(PRESETS), doc="network sizes")
+    epochs = param.Integer(default=2, bounds=(1, 200), doc="epochs")
+    steps = param.Integer(default=20, bounds=(1, 10_000), doc="steps per epoch")
+
+
+def metrics_for(result: xr.Dataset, variable: str) -> dict[str, float] | None:
+    """R² (squared Pearson) and RMSE of the ensemble mean on log10 AOT, if truth exists."""
+    from data.diagnostics import r2_pearson, rmse
+
+    truth = result[f"{variable}_truth"].values
+    if not np.isfinite(truth).any():
+        return None
+    pred = np.log10(result[variable].mean("member").values)
+    t = np.log10(truth)
+    return {"r2": r2_pearson(pred, t), "rmse": rmse(pred, t)}
