@@ -16,6 +16,8 @@ import pandas as pd
 import panel as pn
 import param
 
+import data.similarity  # noqa: F401  (heavy imports once per server, not per session)
+import model.generation  # noqa: F401
 from app import jobs
 from app.plots import (
     acf_plot,
@@ -37,6 +39,20 @@ from data.seasons import in_season
 
 hv.extension("bokeh")
 pn.extension("tabulator", notifications=True)
+
+
+def _warm_up() -> None:
+    """Compile datashader's aggregation once at server start (≈ 1–2 s), not in a session."""
+    import xarray as xr
+    from holoviews.operation.datashader import rasterize
+
+    da = xr.DataArray(np.ones((8, 8)), dims=("lat", "lon"),
+                      coords={"lat": np.arange(8.0), "lon": np.arange(8.0)})
+    hv.renderer("bokeh").get_plot(rasterize(hv.Image(da, kdims=["lon", "lat"]),
+                                            dynamic=False))
+
+
+_warm_up()
 
 POLL_MS = 300
 
@@ -265,20 +281,20 @@ class Dashboard(pn.viewable.Viewer):
 
         s = self.state
         rows = []
-        for model in s.param.model.objects:
-            key = (str(s.dataset.path), s.region, model, s.day, s.members, s.sampler,
-                   s.steps, s.seed, s._ckpt_key() if model == s.model else None)
-            res = self.result if model == s.model else cached(key)
-            if res is None and model in INTERP:
+        for name in s.param.model.objects:
+            key = (str(s.dataset.path), s.region, name, s.day, s.members, s.sampler,
+                   s.steps, s.seed, s._ckpt_key() if name == s.model else None)
+            res = self.result if name == s.model else cached(key)
+            if res is None and name in INTERP:
                 from model.generation import interpolate_region
 
-                res = interpolate_region(s.dataset, s.region, model.split(":")[1],
+                res = interpolate_region(s.dataset, s.region, name.split(":")[1],
                                          pd.DatetimeIndex([s.day]))
             if res is None:
                 continue
             m = metrics_for(res, s.dataset.variable)
             if m:
-                rows.append({"model": model, "R² (Pearson²)": round(m["r2"], 4),
+                rows.append({"model": name, "R² (Pearson²)": round(m["r2"], 4),
                              "RMSE": round(m["rmse"], 4)})
         return pd.DataFrame(rows)
 

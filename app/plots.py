@@ -22,7 +22,7 @@ LINES_FILE = Path(__file__).resolve().parents[1] / "assets" / "static" / "coast_
 CMAP = "inferno"
 DIFF_CMAP = "RdBu_r"
 SPREAD_CMAP = "viridis"
-MAP_WIDTH, MAP_HEIGHT = 340, 270  # frame size of one map pane (px)
+MAP_WIDTH, MAP_HEIGHT = 270, 240  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
 PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",
            "bilinear": "#1f77b4"}
@@ -131,7 +131,7 @@ def spectrum_plot(fields: dict[str, xr.DataArray | None]) -> hv.Overlay:
             continue
         k, p = radial_spectrum(np.log10(np.asarray(da.values, dtype=np.float64)))
         step_km = abs(float(da["lat"][1] - da["lat"][0])) * 111.2
-        ok = (k > 0) & np.isfinite(p) & (p > 0)
+        ok = (np.arange(k.size) > 0) & np.isfinite(p) & (p > 0)  # bin 0 holds only the mean
         curves.append(hv.Curve((k[ok] / step_km, p[ok]), "wavenumber (1/km)", "power",
                                label=name).opts(color=PALETTE.get(name, None)))
     return hv.Overlay(curves).opts(title="radially averaged power spectrum", logx=True,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from data.generator import GeneratorConfig, prepare
 from data.layout import Dataset, open_dataset
+from model.config import get_preset
+from model.training import TrainSpec, train_downscaler, train_encoder
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +22,23 @@ def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small(small_dir: Path) -> Dataset:
     return open_dataset(small_dir)
+
+
+@pytest.fixture(scope="session")
+def device() -> torch.device:
+    return torch.device("cpu")
+
+
+@pytest.fixture(scope="session")
+def ckpts(small, tmp_path_factory, device) -> dict[str, Path]:
+    """Every stage and baseline trained for a few steps on the small default."""
+    out = tmp_path_factory.mktemp("ckpt")
+    preset = get_preset("test")
+    enc = train_encoder(small, TrainSpec("encoder", "area1", "JJA", preset, out, device),
+                        progress=False)
+    paths = {"encoder": enc}
+    for kind in ("diffusion", "ablation", "unet", "transfer", "vae"):
+        paths[kind] = train_downscaler(
+            small, TrainSpec(kind, "area1", "JJA", preset, out, device, encoder_path=enc),
+            progress=False)
+    return paths

@@ -27,19 +27,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+BAD_DATE = "2006-01-10"  # DJF: the user dir holds a damaged area1 DJF diffusion checkpoint
+
+
 @pytest.fixture(scope="session")
-def server(small_dir: Path) -> Iterator[str]:
+def user_dir(ckpts, tmp_path_factory) -> Path:
+    """A checkpoint folder with the fixture's area1 JJA models and one damaged file."""
+    d = tmp_path_factory.mktemp("user-ckpt")
+    for p in ckpts.values():
+        shutil.copy(p, d / p.name)
+        shutil.copy(p.with_suffix(".json"), d / p.with_suffix(".json").name)
+    bad = d / "area1-DJF-diffusion.safetensors"
+    raw = bytearray(ckpts["diffusion"].read_bytes())
+    raw[-10] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    m = ckpts["diffusion"].with_suffix(".json").read_text().replace('"JJA"', '"DJF"')
+    bad.with_suffix(".json").write_text(m)
+    return d
+
+
+@pytest.fixture(scope="session")
+def server(small_dir: Path, user_dir: Path) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "FINESCALE_DATA": str(small_dir)}
+    env = {**os.environ, "FINESCALE_DATA": str(small_dir), "FINESCALE_CHECKPOINTS": str(user_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", str(ROOT / "app" / "main.py"), "--address",
          "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/main"
-    deadline = time.time() + 90
+    deadline = time.time() + 240
     while time.time() < deadline:
         try:
-            if urllib.request.urlopen(url, timeout=5).status == 200:
+            if urllib.request.urlopen(url, timeout=60).status == 200:
                 break
         except OSError:
             time.sleep(0.5)
@@ -65,7 +84,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 800})
+    ctx = browser.new_context(viewport={"width": 1500, "height": 950})
     pg = ctx.new_page()
     pg.errors = []  # type: ignore[attr-defined]
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]

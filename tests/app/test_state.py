@@ -1,25 +1,65 @@
+"""The dashboard state class: change parameters, trigger events, assert on results."""
+
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from app.state import DataViewState
+from app.state import Explorer, metrics_for
+from data.errors import FinescaleError
+from data.seasons import in_season
 
 
-def test_region_change_resets_bounds_and_date(small):
-    s = DataViewState(dataset=small)
-    assert s.region == "area0"
-    fine = pd.DatetimeIndex(small.region("area0").fine.time.values)
-    assert fine[0].date() <= s.date <= fine[-1].date()
-    coarse, f = s.fields()
-    assert f is not None and f.shape == (64, 64) and coarse.ndim == 2
-    s.region = "area1"
-    lo, hi = s.param.date.bounds
+@pytest.fixture
+def explorer(small, ckpts):
+    return Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+
+
+def test_models_listed_per_region(explorer):
+    explorer.region = "area1"
+    assert explorer.param.model.objects[:5] == ["diffusion", "ablation", "unet", "transfer",
+                                                "vae"]
+    explorer.region = "area0"  # no checkpoints trained for area0 in the fixture
+    assert explorer.param.model.objects == ["interp:bilinear", "interp:nearest",
+                                            "interp:bicubic"]
+
+
+def test_season_and_date_follow_each_other(explorer):
+    explorer.region = "area1"
+    explorer.season = "DJF"
+    assert in_season(pd.DatetimeIndex([explorer.date]), "DJF").all()
+    explorer.date = dt.date(2006, 7, 3)
+    assert explorer.season == "JJA"
+    lo, hi = explorer.param.date.bounds
     assert lo == dt.date(2004, 6, 1) and hi == dt.date(2007, 8, 31)
 
 
-def test_day_without_fine_record(small):
-    s = DataViewState(dataset=small, date=dt.date(2004, 7, 1))
-    coarse, fine = s.fields()
-    assert fine is None and coarse.notnull().all()
+def test_generate_is_cached_and_fields(explorer):
+    explorer.region, explorer.model = "area1", "diffusion"
+    explorer.date, explorer.members, explorer.steps = dt.date(2006, 7, 3), 3, 2
+    a = explorer.generate()
+    assert explorer.generate() is a  # instant on revisit
+    f = explorer.fields(a)
+    assert f["generated"].shape == (64, 64) and f["spread"] is not None
+    assert f["truth"] is not None and f["members"].sizes["member"] == 3
+    explorer.show = "1"
+    np.testing.assert_array_equal(explorer.fields(a)["generated"], a.DUEXTTAU[1, 0])
+    m = metrics_for(a, "DUEXTTAU")
+    assert 0 <= m["r2"] <= 1 and m["rmse"] > 0
+
+
+def test_day_outside_the_fine_record(explorer):
+    explorer.region, explorer.model = "area1", "interp:bilinear"
+    explorer.date = dt.date(2004, 7, 1)
+    f = explorer.fields(explorer.generate())
+    assert f["truth"] is None and np.isfinite(f["generated"].values).all()
+
+
+def test_missing_checkpoint_is_a_clear_error(explorer):
+    explorer.region, explorer.model = "area1", "unet"
+    explorer.date = dt.date(2006, 1, 10)  # DJF: only JJA models in the fixture
+    with pytest.raises(FinescaleError, match="no unet checkpoint for area1 DJF"):
+        explorer.validate()
