@@ -27,9 +27,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-BAD_DATE = "2006-01-10"  # DJF: the user dir holds a damaged area1 DJF diffusion checkpoint
-
-
 @pytest.fixture(scope="session")
 def user_dir(ckpts, tmp_path_factory) -> Path:
     """A checkpoint folder with the fixture's area1 JJA models and one damaged file."""
