@@ -208,25 +208,29 @@ class Dashboard(pn.viewable.Viewer):
         gen, truth, coarse = f["generated"], f["truth"], f["coarse"]
         clim = shared_clim(coarse, gen, truth, log=s.log_scale)
         what = "ensemble mean" if s.show == "mean" else f"member {s.show}"
-        panes = [aot_map(coarse, f"coarse input · {s.date}", clim, s.log_scale, frame=gen),
-                 aot_map(gen, f"{s.model} ({what}) · {s.date}", clim, s.log_scale)]
+        key = f"_{s.region}"
+        # one shared colour scale: the colour bar is drawn once, on the right-most map
+        panes = [aot_map(coarse, f"coarse input · {s.date}", clim, s.log_scale, frame=gen,
+                         key=key, colorbar=False),
+                 aot_map(gen, f"{s.model} ({what}) · {s.date}", clim, s.log_scale, key=key,
+                         colorbar=truth is None)]
         if truth is not None:
-            panes.append(aot_map(truth, f"G5NR truth · {s.date}", clim, s.log_scale))
+            panes.append(aot_map(truth, f"G5NR truth · {s.date}", clim, s.log_scale, key=key))
         else:
             panes.append(message_map(f"No G5NR field exists for {s.date}:\n"
                                      "the middle map is an autoregressive reconstruction",
-                                     "G5NR truth", gen))
+                                     "G5NR truth", gen, key=key))
         # separate panes: Panel links their axes (linked_axes=True), so pan/zoom is shared
         top = pn.Row(*[pn.pane.HoloViews(p, linked_axes=True) for p in panes])
         bottom = []
         if truth is not None:
-            bottom.append(diff_map(gen, truth))
+            bottom.append(diff_map(gen, truth, key=key))
             m = metrics_for(self.result, s.dataset.variable)
             if m:
                 self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
         self.maps_pane.objects = [top] + [
             pn.pane.HoloViews(b) for b in bottom]
-        ens = [pn.pane.HoloViews(spread_map(f["spread"]))] \
+        ens = [pn.pane.HoloViews(spread_map(f["spread"], key=key))] \
             if f["spread"] is not None else [pn.pane.Markdown("Spread needs ≥ 2 members.")]
         ens.append(pn.pane.HoloViews(member_gallery(f["members"], clim, s.log_scale)))
         self.ens_pane.objects = ens

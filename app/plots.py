@@ -34,11 +34,21 @@ def _lines() -> dict[str, np.ndarray]:
         return {k: d[k] for k in d.files}
 
 
-def coast_borders() -> hv.Overlay:
+def axes(key: str = "") -> list[hv.Dimension]:
+    """lon/lat dimensions; panes with the same ``key`` share (link) their axes in Panel.
+
+    Keying by region stops a new region's maps inheriting the previous region's ranges.
+    """
+    tag = f" ({key.strip('_')})" if key else ""
+    return [hv.Dimension(f"lon{key}", label=f"lon{tag}"),
+            hv.Dimension(f"lat{key}", label=f"lat{tag}")]
+
+
+def coast_borders(key: str = "") -> hv.Overlay:
     """Coastlines and land borders as two single NaN-separated paths (fast to draw)."""
     lines = _lines()
-    coast = hv.Path([lines["coast"]], kdims=["lon", "lat"]).opts(color="#3a7bd5", line_width=1.2)
-    borders = hv.Path([lines["borders"]], kdims=["lon", "lat"]).opts(
+    coast = hv.Path([lines["coast"]], kdims=axes(key)).opts(color="#3a7bd5", line_width=1.2)
+    borders = hv.Path([lines["borders"]], kdims=axes(key)).opts(
         color="#9a9a9a", line_width=0.9, line_dash="dashed")
     return coast * borders
 
@@ -62,41 +72,43 @@ def shared_clim(*arrays: xr.DataArray | None, log: bool = True) -> tuple[float, 
     return float(lo), float(max(hi, lo * 1.01))
 
 
-def _image(da: xr.DataArray, vdim: str) -> hv.Image:
-    return hv.Image(da.astype(np.float64), kdims=["lon", "lat"], vdims=[vdim], label="map")
+def _image(da: xr.DataArray, vdim: str, key: str = "") -> hv.Image:
+    da = da.astype(np.float64).rename(lon=f"lon{key}", lat=f"lat{key}") if key else \
+        da.astype(np.float64)
+    return hv.Image(da, kdims=axes(key), vdims=[vdim], label="map")
 
 
 def aot_map(da: xr.DataArray, title: str, clim: tuple[float, float], log: bool,
-            frame: xr.DataArray | None = None, cmap: str = CMAP, clabel: str = "dust AOT"
-            ) -> hv.Overlay:
+            frame: xr.DataArray | None = None, cmap: str = CMAP, clabel: str = "dust AOT",
+            key: str = "", colorbar: bool = True) -> hv.Overlay:
     """A rasterized map with coastlines, framed to ``frame`` (default: ``da``)."""
-    img = rasterize(_image(da, "aot"), aggregator="mean", precompute=True)
-    img = img.opts(title=title, cmap=cmap, logz=log, clim=clim, colorbar=True,
+    img = rasterize(_image(da, "aot", key), aggregator="mean", precompute=True)
+    img = img.opts(title=title, cmap=cmap, logz=log, clim=clim, colorbar=colorbar,
                    clabel=clabel, tools=["hover"], frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT)
-    return (img * coast_borders()).opts(**extent(frame if frame is not None else da))
+    return (img * coast_borders(key)).opts(**extent(frame if frame is not None else da))
 
 
-def message_map(text: str, title: str, frame: xr.DataArray) -> hv.Overlay:
+def message_map(text: str, title: str, frame: xr.DataArray, key: str = "") -> hv.Overlay:
     """A pane that says plainly why there is no map (e.g. no G5NR for that day)."""
     ext = extent(frame)
     x = 0.5 * sum(ext["xlim"])
     y = 0.5 * sum(ext["ylim"])
-    txt = hv.Text(x, y, text, fontsize=12)
-    return (coast_borders() * txt).opts(title=title, frame_width=MAP_WIDTH,
+    txt = hv.Text(x, y, text, fontsize=12, kdims=axes(key))
+    return (coast_borders(key) * txt).opts(title=title, frame_width=MAP_WIDTH,
                                         frame_height=MAP_HEIGHT, **ext)
 
 
-def diff_map(gen: xr.DataArray, truth: xr.DataArray) -> hv.Overlay:
+def diff_map(gen: xr.DataArray, truth: xr.DataArray, key: str = "") -> hv.Overlay:
     """log10(generated) − log10(truth), symmetric diverging colours."""
     d = np.log10(gen) - np.log10(truth)
     m = float(np.nanpercentile(np.abs(d.values), 99)) or 0.1
     return aot_map(d, "log10 generated − log10 truth", (-m, m), False, cmap=DIFF_CMAP,
-                   clabel="Δ log10 AOT")
+                   clabel="Δ log10 AOT", key=key)
 
 
-def spread_map(std: xr.DataArray) -> hv.Overlay:
+def spread_map(std: xr.DataArray, key: str = "") -> hv.Overlay:
     return aot_map(std, "ensemble spread (std)", shared_clim(std, log=False), False,
-                   cmap=SPREAD_CMAP, clabel="std of AOT")
+                   cmap=SPREAD_CMAP, clabel="std of AOT", key=key)
 
 
 def member_gallery(members: xr.DataArray, clim: tuple[float, float], log: bool,
