@@ -31,7 +31,9 @@ N_COND = 7  # coarse (nearest), elevation, lat, lon, year, sin(doy), cos(doy)
 def fingerprint(manifest: dict, region: str) -> str:
     """Identity of the data a model was trained on: variable, generator, region grids."""
     reg = manifest.get("regions", {}).get(region, {})
-    key = {"variable": manifest.get("variable"), "generator": manifest.get("generator"),
+    gen = manifest.get("generator") or {}
+    gen = {k: gen.get(k) for k in ("name", "version", "config")} if gen else None  # not timing
+    key = {"variable": manifest.get("variable"), "generator": gen,
            "source": manifest.get("source"),
            "grids": {k: reg.get(k) for k in ("coarse_grid", "fine_grid")}}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]

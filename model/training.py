@@ -193,7 +193,9 @@ class Trainer:
                     bar.close()
                     raise Cancelled(f"training cancelled at epoch {self.state.epoch + 1}; "
                                     f"resume state in {self.resume_path}")
-                loss = step(self.model, self.state.epoch * cfg.steps_per_epoch + k)
+                with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16,
+                                    enabled=self.device.type == "cuda"):  # mixed precision
+                    loss = step(self.model, self.state.epoch * cfg.steps_per_epoch + k)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:

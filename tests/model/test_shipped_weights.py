@@ -1,0 +1,39 @@
+"""The weights in assets/weights load into the architectures their manifests describe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from model.checkpoints import load_checkpoint, load_into
+from model.config import DownscalerConfig, EncoderConfig, from_dict
+from model.registry import SHIPPED_DIR, find_checkpoints
+from model.training import USES_FEATURES, build_downscaler, build_encoder
+
+SHIPPED = find_checkpoints(SHIPPED_DIR)
+
+
+def test_weights_are_shipped_with_provenance():
+    assert SHIPPED, "no weights in assets/weights"
+    total = sum(c.path.stat().st_size for c in SHIPPED)
+    assert total < 60 * 2**20
+    for c in SHIPPED:
+        m = json.loads(c.path.with_suffix(".json").read_text())
+        assert c.path.name == f"{c.region}-{c.season}-{c.kind}.safetensors"
+        assert m["training"]["command"].startswith("finescale train")
+        assert m["training"]["seconds"] > 0 and m["training"]["device"]
+        assert m["storage"] == "float16"
+
+
+@pytest.mark.parametrize("c", SHIPPED, ids=lambda c: c.path.stem)
+def test_shipped_weights_load(c):
+    tensors, m = load_checkpoint(c.path, kind=c.kind, region=c.region, season=c.season)
+    enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
+    if c.kind == "encoder":
+        load_into(build_encoder(enc_cfg), tensors, c.path)
+        return
+    model = build_downscaler(c.kind, enc_cfg, from_dict(DownscalerConfig, m["downscaler_config"]))
+    load_into(model, {k: v for k, v in tensors.items() if not k.startswith("encoder.")}, c.path)
+    if USES_FEATURES[c.kind]:
+        load_into(build_encoder(enc_cfg), tensors, c.path, prefix="encoder.")
