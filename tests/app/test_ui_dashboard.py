@@ -31,6 +31,7 @@ def _wait_canvases(page, n: int) -> None:
 def _select(page, label: str, value: str) -> None:
     page.locator(f"label:has-text('{label}') + select, label:has-text('{label}') ~ select"
                  ).first.select_option(value)
+    page.wait_for_timeout(700)  # let the server apply the change before the next action
 
 
 def _status(page) -> str:
@@ -66,7 +67,7 @@ def test_training_from_the_ui_adds_a_model(server, page):
     _select(page, "Stage", "unet")
     _select(page, "Preset", "test")
     page.get_by_role("button", name="Start training").click()
-    page.wait_for_selector("text=/Saved .*area0-.*-unet/", timeout=WAIT)
+    page.wait_for_selector("text=/Saved .*area0-.*-unet/", timeout=4 * WAIT)
     page.screenshot(path=str(SHOTS / "trained.png"))
     options = page.locator("label:has-text('Model') ~ select option").all_inner_texts()
     assert "unet" in options
