@@ -59,6 +59,31 @@ def cmd_generate(a: argparse.Namespace) -> None:
     print(f"wrote {write_generated(out, a.out)}")
 
 
+def cmd_evaluate(a: argparse.Namespace) -> None:
+    from app.report import write_report
+    from data.evaluation import CurveConfig
+    from data.layout import open_dataset
+    from model.config import SamplerConfig
+    from model.device import resolve_device
+    from model.evaluation import EvalConfig, evaluate
+    from model.registry import SHIPPED_DIR
+
+    steps = a.steps if a.steps is not None else (
+        SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
+    cfg = EvalConfig(members=a.members, days=a.days, rollout=a.rollout,
+                     interp=tuple(a.interp.split(",")) if a.interp else (),
+                     sampler=SamplerConfig(kind=a.sampler, steps=steps),
+                     curves=CurveConfig(seed=a.seed), seed=a.seed)
+    ds = open_dataset(a.data)
+    ckpts = a.checkpoints or [SHIPPED_DIR]
+    results = evaluate(ds, ckpts, cfg, device=resolve_device(a.device))
+    settings = {"members": a.members, "days": a.days, "rollout": a.rollout,
+                "sampler": a.sampler, "steps": steps, "seed": a.seed}
+    out = write_report(results, a.out, variable=ds.variable, settings=settings,
+                       overwrite=a.overwrite)
+    print(f"wrote {out / 'report.md'} ({len(results)} model × season results)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the encoder, the diffusion downscaler or a baseline")
     p.add_argument("stage", choices=STAGES)
@@ -95,3 +120,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", default="auto")
     g.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     g.set_defaults(func=cmd_generate)
+
+    e = sub.add_parser("evaluate", help="score models on the held-out test days; write a report")
+    e.add_argument("--checkpoints", nargs="+", type=Path, default=None,
+                   help="checkpoint files or directories (searched recursively; default: "
+                   "the shipped weights)")
+    e.add_argument("--members", type=int, default=4, help="ensemble size (default 4)")
+    e.add_argument("--days", type=int, default=8,
+                   help="first N test days per season, in date order (0 = all; default 8)")
+    e.add_argument("--rollout", type=int, default=10,
+                   help="days of the autoregressive roll-out for ACF / lead curves (default 10)")
+    e.add_argument("--interp", default="bilinear",
+                   help="interpolation baselines, comma-separated (default bilinear)")
+    e.add_argument("--sampler", choices=("fast", "paper"), default="fast")
+    e.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--data", type=Path, default=None)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--out", type=Path, required=True, help="report directory")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    e.set_defaults(func=cmd_evaluate)

@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
-from data.diagnostics import acf, pacf, r2_pearson, radial_spectrum, semivariogram
+from data.diagnostics import acf, pacf, radial_spectrum, semivariogram
+from data.scores import r2_pearson
 
 LINES_FILE = Path(__file__).resolve().parents[1] / "assets" / "static" / "coast_borders.npz"
 CMAP = "inferno"
@@ -183,27 +184,38 @@ def loss_curve(losses: list[tuple[int, float]], val: list[tuple[int, float]]) ->
 
 
 def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> bytes:
-    """A static PNG of coarse | generated | truth for export (matplotlib, offline)."""
+    """A static PNG of coarse | generated | truth (| spread) for export (matplotlib, offline).
+
+    The value panes share one colour scale; a ``spread`` pane gets its own.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.colors as mcolors
     import matplotlib.pyplot as plt
 
-    names = [n for n in ("coarse", "generated", "truth") if fields.get(n) is not None]
-    clim = shared_clim(*[fields[n] for n in names], log=log)
+    names = [n for n in ("coarse", "generated", "truth", "spread") if fields.get(n) is not None]
+    values = [n for n in names if n != "spread"]
+    clim = shared_clim(*[fields[n] for n in values], log=log)
     norm = mcolors.LogNorm(*clim) if log else mcolors.Normalize(*clim)
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2), squeeze=False)
     lines = _lines()
     frame = extent(fields["generated"])
     for ax, n in zip(axes[0], names, strict=True):
         da = fields[n]
-        m = ax.pcolormesh(da["lon"], da["lat"], da.values, cmap=CMAP, norm=norm,
-                          shading="nearest")
+        spread = n == "spread"
+        m = ax.pcolormesh(da["lon"], da["lat"], da.values, cmap=SPREAD_CMAP if spread else CMAP,
+                          norm=mcolors.Normalize(0, float(np.nanpercentile(da.values, 99.5)))
+                          if spread else norm, shading="nearest")
         ax.plot(*lines["coast"].T, color="#3a7bd5", lw=0.8)
         ax.plot(*lines["borders"].T, color="#9a9a9a", lw=0.6, ls="--")
         ax.set(xlim=frame["xlim"], ylim=frame["ylim"], title=n, aspect="equal")
-    fig.colorbar(m, ax=axes[0].tolist(), label="dust AOT 550 nm", shrink=0.85)
+        if spread:
+            fig.colorbar(m, ax=ax, label="ensemble std", shrink=0.85)
+        else:
+            vm = m
+    fig.colorbar(vm, ax=[axes[0][names.index(n)] for n in values],
+                 label="dust AOT 550 nm", shrink=0.85)
     fig.suptitle(title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

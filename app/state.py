@@ -242,7 +242,7 @@ class TrainRequest(param.Parameterized):
 
 def metrics_for(result: xr.Dataset, variable: str) -> dict[str, float] | None:
     """R² (squared Pearson) and RMSE of the ensemble mean on log10 AOT, if truth exists."""
-    from data.diagnostics import r2_pearson, rmse
+    from data.scores import r2_pearson, rmse
 
     truth = result[f"{variable}_truth"].values
     if not np.isfinite(truth).any():

@@ -1,7 +1,8 @@
-"""Diagnostic kernels (numpy) used to judge downscaled fields.
+"""Spatial and temporal diagnostic kernels (numpy): do generated fields keep the physics?
 
-Scores are computed on log10 AOT unless stated. ``r2_pearson`` is the squared Pearson
-correlation (the paper's R²); ``r2_score`` the coefficient of determination.
+Semivariograms with haversine distances and a spherical-model fit, radially averaged power
+spectra, ACF/PACF, and skill as a function of lead (lag) for autoregressive roll-outs.
+Pointwise scores live in :mod:`data.scores`.
 """
 
 from __future__ import annotations
@@ -9,27 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 EARTH_RADIUS_KM = 6371.0
-
-
-def _valid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
-    ok = np.isfinite(a) & np.isfinite(b)
-    return a[ok], b[ok]
-
-
-def r2_pearson(pred: np.ndarray, truth: np.ndarray) -> float:
-    p, t = _valid(pred, truth)
-    return float(np.corrcoef(p, t)[0, 1] ** 2)
-
-
-def r2_score(pred: np.ndarray, truth: np.ndarray) -> float:
-    p, t = _valid(pred, truth)
-    return float(1 - ((p - t) ** 2).sum() / ((t - t.mean()) ** 2).sum())
-
-
-def rmse(pred: np.ndarray, truth: np.ndarray) -> float:
-    p, t = _valid(pred, truth)
-    return float(np.sqrt(((p - t) ** 2).mean()))
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -113,3 +93,82 @@ def radial_spectrum(field: np.ndarray, bins: int = 32) -> tuple[np.ndarray, np.n
     counts = np.bincount(idx[keep], minlength=bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         return 0.5 * (edges[1:] + edges[:-1]), np.where(counts > 0, sums / counts, np.nan)
+
+
+def spherical(h: np.ndarray, nugget: float, sill: float, range_km: float) -> np.ndarray:
+    """Spherical variogram model: nugget + (sill − nugget)(1.5 h/a − 0.5 (h/a)³), flat past a.
+
+    ``sill`` is the total sill (nugget included), as scikit-gstat and gstools report it.
+    """
+    r = np.clip(np.asarray(h, dtype=np.float64) / range_km, 0, 1)
+    return nugget + (sill - nugget) * (1.5 * r - 0.5 * r**3)
+
+
+def fit_spherical(h: np.ndarray, gamma: np.ndarray) -> dict[str, float]:
+    """Least-squares fit of :func:`spherical` to an empirical variogram (NaN bins skipped).
+
+    Bounded so that 0 ≤ nugget ≤ sill and the range lies in (0, 3 × the largest lag].
+    """
+    from scipy.optimize import curve_fit
+
+    h, g = np.asarray(h, dtype=np.float64), np.asarray(gamma, dtype=np.float64)
+    ok = np.isfinite(g)
+    if ok.sum() < 3:
+        return {"nugget": np.nan, "sill": np.nan, "range_km": np.nan}
+    h, g = h[ok], g[ok]
+    top = max(float(g.max()), 1e-12)
+    p0 = (float(g[0]) * 0.5, float(g.max()), float(h[np.argmax(g >= 0.95 * g.max())]))
+
+    def model(x, nug, psill, rng):  # partial sill keeps nugget <= sill inside the bounds
+        return spherical(x, nug, nug + psill, rng)
+
+    (nug, psill, rng), _ = curve_fit(
+        model, h, g, p0=(p0[0], max(p0[1] - p0[0], 1e-12), max(p0[2], h[0])),
+        bounds=([0, 0, 1e-6], [2 * top, 4 * top, 3 * h.max()]), maxfev=20_000)
+    return {"nugget": float(nug), "sill": float(nug + psill), "range_km": float(rng)}
+
+
+def curve_error(curve: np.ndarray, reference: np.ndarray) -> float:
+    """Relative L2 distance ‖c − r‖ / ‖r‖ over the bins where both are finite.
+
+    Used for variograms, spectra (on log10 power) and ACFs: 0 means identical curves.
+    """
+    c, r = np.asarray(curve, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    ok = np.isfinite(c) & np.isfinite(r)
+    norm = np.sqrt((r[ok] ** 2).sum())
+    return float(np.sqrt(((c[ok] - r[ok]) ** 2).sum()) / norm) if norm > 0 else float("nan")
+
+
+def pixel_acf(cube: np.ndarray, nlags: int) -> np.ndarray:
+    """ACF averaged over pixels of a (time, lat, lon) cube, each pixel's anomaly on its own.
+
+    Short roll-outs have few days but many pixels: averaging over pixels is what makes the
+    estimate usable.
+    """
+    x = np.asarray(cube, dtype=np.float64)
+    x = x.reshape(x.shape[0], -1)
+    x = x[:, np.isfinite(x).all(axis=0)]
+    x = x - x.mean(axis=0)
+    n = x.shape[0]
+    denom = (x * x).sum(axis=0)
+    keep = denom > 0
+    x, denom = x[:, keep], denom[keep]
+    return np.array([np.mean((x[: n - k] * x[k:]).sum(axis=0) / denom) if k < n else np.nan
+                     for k in range(nlags + 1)])
+
+
+def lag_scores(rollouts: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
+    """RMSE and squared-Pearson R² per lead day of autoregressive roll-outs.
+
+    ``rollouts`` and ``truth`` are (start, lead, lat, lon): lead 0 is the first generated
+    day (one day after the last true history day, "lag 1"). Scores pool all starts.
+    """
+    from data.scores import r2_pearson, rmse
+
+    r, t = np.asarray(rollouts), np.asarray(truth)
+    if r.shape != t.shape:
+        raise ValueError(f"roll-outs {r.shape} and truth {t.shape} differ in shape")
+    leads = r.shape[1]
+    return {"lag": np.arange(1, leads + 1),
+            "rmse": np.array([rmse(r[:, k], t[:, k]) for k in range(leads)]),
+            "r2": np.array([r2_pearson(r[:, k], t[:, k]) for k in range(leads)])}

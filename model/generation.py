@@ -106,30 +106,44 @@ def _initial_history(sd: SeasonData, day: pd.Timestamp, history: int) -> np.ndar
     return out
 
 
-def generate(ds: Dataset, checkpoints: Sequence[Path], start: str, end: str, members: int = 1,
-             sampler: SamplerConfig | None = None, seed: int = 0, device: str | torch.device =
-             "cpu", strict: bool = True, spinup: int = 7, progress: bool = True,
-             callback: Callable[[int, int], None] | None = None,
-             cancel: threading.Event | None = None, region: str | None = None) -> xr.Dataset:
-    """Generate ``members`` fine fields per day from ``start`` to ``end`` (inclusive).
+Checkpoint = Path | str | LoadedModel
 
-    ``checkpoints``: one downscaler per season needed (same region and kind), or an
-    interpolation baseline given as ``interp:nearest|bilinear|bicubic``.
-    """
-    sampler = sampler or SamplerConfig()
-    if members < 1:
-        raise FinescaleError(f"members must be >= 1, got {members}")
-    try:
-        days = pd.date_range(start, end, freq="D")
-    except (ValueError, TypeError) as err:
-        raise FinescaleError(f"bad date range {start!r} .. {end!r}: {err}") from None
-    if days.size == 0:
-        raise FinescaleError(f"empty date range: {start} .. {end}")
-    if len(checkpoints) == 1 and str(checkpoints[0]).startswith("interp:"):
-        method = str(checkpoints[0]).split(":", 1)[1]
-        return interpolate_region(ds, region or next(iter(ds.regions)), method, days)
+
+@dataclass
+class _Run:
+    """Validated models of one region and kind, one per season, with their season data."""
+
+    by_season: dict[str, LoadedModel]
+    sds: dict[str, SeasonData]
+    first: LoadedModel
+    device: torch.device
+
+    def step(self, day: pd.Timestamp, hist: torch.Tensor, sampler: SamplerConfig,
+             seed: int) -> torch.Tensor:
+        """One day for every member (rows of ``hist``): normalised fields (member, lat, lon)."""
+        lm = self.by_season[season_of([day])[0]]
+        sd = self.sds[lm.season]
+        members = hist.shape[0]
+        cond = torch.from_numpy(sd.cond(day))[None].repeat(members, 1, 1, 1).to(self.device)
+        if lm.encoder is not None:
+            cond = torch.cat([lm.encoder.features(hist, size=sd.shape), cond], dim=1)
+        gen = torch.Generator(device=self.device).manual_seed(
+            int(seed) * 1_000_003 + int(day.toordinal()))
+        x = _sample(lm, cond, sampler, gen)[:, 0]
+        if lm.cfg.residual:
+            x = x + torch.from_numpy(sd.base(day)).to(self.device)
+        return x.clamp(*CLIP)
+
+    def physical(self, day: pd.Timestamp, x: torch.Tensor) -> np.ndarray:
+        lm = self.by_season[season_of([day])[0]]
+        return lm.transform.inverse(x.cpu().numpy().astype(np.float64))
+
+
+def _prepare(ds: Dataset, checkpoints: Sequence[Checkpoint], days: pd.DatetimeIndex,
+             device: str | torch.device, region: str | None) -> _Run:
     device = torch.device(device)
-    models = [load_model(Path(p), ds, device) for p in checkpoints]
+    models = [p if isinstance(p, LoadedModel) else load_model(Path(p), ds, device)
+              for p in checkpoints]
     by_season = {lm.season: lm for lm in models}
     kinds, regions = {lm.kind for lm in models}, {lm.region for lm in models}
     if len(kinds) > 1 or len(regions) > 1:
@@ -140,51 +154,108 @@ def generate(ds: Dataset, checkpoints: Sequence[Path], start: str, end: str, mem
     need = sorted(set(season_of(days)) - set(by_season))
     if need:
         want = ", ".join(sorted(set(season_of(days))))
-        raise FinescaleError(f"no checkpoint for season(s) {', '.join(need)} in {start} .. "
-                             f"{end}; give checkpoints for: {want}")
+        raise FinescaleError(f"no checkpoint for season(s) {', '.join(need)} in "
+                             f"{days[0]:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}; give checkpoints "
+                             f"for: {want}")
     first = models[0]
-    region = ds.region(first.region)
-    sds = {s: season_data(region, s, SplitConfig(**first.manifest["split"]), lm.transform)
+    rd = ds.region(first.region)
+    sds = {s: season_data(rd, s, SplitConfig(**first.manifest["split"]), lm.transform)
            for s, lm in by_season.items()}
-    sd0 = sds[first.season]
     for d in (days[0], days[-1]):
-        sd0.coarse_index(d)  # clear error for a date outside the coarse record
-    H = first.enc_cfg.history
+        sds[first.season].coarse_index(d)  # clear error for a date outside the coarse record
+    return _Run(by_season, sds, first, device)
+
+
+def _check_members(members: int) -> None:
+    if members < 1:
+        raise FinescaleError(f"members must be >= 1, got {members}")
+
+
+def _date_range(start: str, end: str) -> pd.DatetimeIndex:
+    try:
+        days = pd.date_range(start, end, freq="D")
+    except (ValueError, TypeError) as err:
+        raise FinescaleError(f"bad date range {start!r} .. {end!r}: {err}") from None
+    if days.size == 0:
+        raise FinescaleError(f"empty date range: {start} .. {end}")
+    return days
+
+
+def generate(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: str,
+             members: int = 1, sampler: SamplerConfig | None = None, seed: int = 0,
+             device: str | torch.device = "cpu", strict: bool = True, spinup: int = 7,
+             progress: bool = True, callback: Callable[[int, int], None] | None = None,
+             cancel: threading.Event | None = None, region: str | None = None) -> xr.Dataset:
+    """Generate ``members`` fine fields per day from ``start`` to ``end`` (inclusive).
+
+    ``checkpoints``: one downscaler per season needed (same region and kind; paths or
+    :class:`LoadedModel`), or an interpolation baseline given as
+    ``interp:nearest|bilinear|bicubic``.
+    """
+    sampler = sampler or SamplerConfig()
+    _check_members(members)
+    days = _date_range(start, end)
+    if len(checkpoints) == 1 and str(checkpoints[0]).startswith("interp:"):
+        method = str(checkpoints[0]).split(":", 1)[1]
+        return interpolate_region(ds, region or next(iter(ds.regions)), method, days)
+    run = _prepare(ds, checkpoints, days, device, region)
+    sd0 = run.sds[run.first.season]
+    H = run.first.enc_cfg.history
     run_days = days
     if sd0.fine_days.get_indexer([days[0] - pd.Timedelta(days=1)])[0] < 0 and spinup > 0:
         run_days = pd.date_range(days[0] - pd.Timedelta(days=spinup), days[-1], freq="D")
         sd0.coarse_index(run_days[0])
-    hist = torch.from_numpy(_initial_history(sd0, run_days[0], H))[None].repeat(members, 1, 1,
-                                                                                 1).to(device)
+    hist = torch.from_numpy(_initial_history(sd0, run_days[0], H))[None].repeat(
+        members, 1, 1, 1).to(run.device)
     out = np.empty((members, days.size, *sd0.shape), dtype=np.float32)
-    bar = tqdm(run_days, desc=f"generate {first.kind} {first.region}", unit="day",
+    bar = tqdm(run_days, desc=f"generate {run.first.kind} {run.first.region}", unit="day",
                disable=not progress)
     k = 0
     with torch.no_grad():
         for n, day in enumerate(bar):
             if cancel is not None and cancel.is_set():
                 raise FinescaleError("generation cancelled")
-            lm = by_season[season_of([day])[0]]
-            sd = sds[lm.season]
-            cond = torch.from_numpy(sd.cond(day))[None].repeat(members, 1, 1, 1).to(device)
-            if lm.encoder is not None:
-                cond = torch.cat([lm.encoder.features(hist, size=sd.shape), cond], dim=1)
-            gen = torch.Generator(device=device).manual_seed(
-                int(seed) * 1_000_003 + int(day.toordinal()))
-            x = _sample(lm, cond, sampler, gen)[:, 0]
-            if lm.cfg.residual:
-                x = x + torch.from_numpy(sd.base(day)).to(device)
-            x = x.clamp(*CLIP)
+            x = run.step(day, hist, sampler, seed)
+            sd = run.sds[season_of([day])[0]]
             truth_i = sd.fine_days.get_indexer([day])[0]
             nxt = x if (strict or truth_i < 0) else torch.from_numpy(sd.fine[truth_i]).to(
-                device).expand_as(x)
+                run.device).expand_as(x)
             hist = torch.cat([hist[:, 1:], nxt[:, None]], dim=1)
             if day >= days[0]:
-                out[:, k] = lm.transform.inverse(x.cpu().numpy().astype(np.float64))
+                out[:, k] = run.physical(day, x)
                 k += 1
             if callback:
                 callback(n + 1, len(run_days))
-    return _to_dataset(ds, first, days, out, checkpoints, sampler, seed, strict, spinup)
+    return _to_dataset(ds, run.first, days, out, checkpoints, sampler, seed, strict, spinup)
+
+
+def generate_days(ds: Dataset, checkpoints: Sequence[Checkpoint], days: Sequence,
+                  members: int = 1, sampler: SamplerConfig | None = None, seed: int = 0,
+                  device: str | torch.device = "cpu", progress: bool = True,
+                  cancel: threading.Event | None = None) -> xr.Dataset:
+    """One-day-ahead fields for scattered days (e.g. the held-out test days).
+
+    Each day is conditioned on the true fine history before it, where it exists (the
+    paper's test protocol); seeds match :func:`generate` for the same day, so a day scores
+    the same whichever way it was produced.
+    """
+    sampler = sampler or SamplerConfig()
+    _check_members(members)
+    days = pd.DatetimeIndex(pd.to_datetime(list(days))).normalize()
+    if days.size == 0:
+        raise FinescaleError("no days to generate")
+    run = _prepare(ds, checkpoints, days.sort_values(), device, None)
+    out = np.empty((members, days.size, *run.sds[run.first.season].shape), dtype=np.float32)
+    with torch.no_grad():
+        for k, day in enumerate(tqdm(days, desc=f"test days {run.first.kind} "
+                                     f"{run.first.region}", unit="day", disable=not progress)):
+            if cancel is not None and cancel.is_set():
+                raise FinescaleError("generation cancelled")
+            sd = run.sds[season_of([day])[0]]
+            hist = torch.from_numpy(_initial_history(sd, day, run.first.enc_cfg.history))
+            hist = hist[None].repeat(members, 1, 1, 1).to(run.device)
+            out[:, k] = run.physical(day, run.step(day, hist, sampler, seed))
+    return _to_dataset(ds, run.first, days, out, checkpoints, sampler, seed, False, 0)
 
 
 def _truth(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
@@ -198,7 +269,7 @@ def _coarse(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
 
 
 def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.ndarray,
-                checkpoints: Sequence[Path], sampler: SamplerConfig, seed: int, strict: bool,
+                checkpoints: Sequence[Checkpoint], sampler: SamplerConfig, seed: int, strict: bool,
                 spinup: int) -> xr.Dataset:
     region = ds.region(lm.region)
     var = ds.variable
@@ -217,7 +288,7 @@ def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np
     _cf_coords(out)
     out.attrs = {"Conventions": "CF-1.8", "title": "finescale downscaled ensemble",
                  "model_kind": lm.kind, "region": lm.region,
-                 "checkpoints": ", ".join(str(p) for p in checkpoints),
+                 "checkpoints": ", ".join(str(getattr(p, "path", p)) for p in checkpoints),
                  "sampler": sampler.kind if lm.kind in ("diffusion", "ablation") else "none",
                  "sampler_steps": sampler.steps, "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,

@@ -1,0 +1,183 @@
+"""Write an evaluation report: metrics.json/csv, per-day scores, report.md and PNG figures.
+
+The report directory is written in a temporary sibling and renamed when complete, so an
+interrupted run never leaves a half report behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.layout import atomic_dir
+from model.evaluation import PairResult
+
+KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
+        "variogram_error", "acf_error", "spectrum_error")
+FIGURES = ("maps", "variogram", "spectrum", "acf", "lead", "rank")
+TABLES = (("r2", "R² (squared Pearson, log10 AOT, ensemble mean)", "{:.3f}"),
+          ("variogram_error", "Semivariogram error of members vs truth (relative L2)", "{:.3f}"),
+          ("crps", "CRPS (log10 AOT; deterministic models: equals MAE)", "{:.4f}"))
+
+
+def _clean(v):
+    """JSON-safe scalars: NaN → null, numpy → python."""
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def records(results: Sequence[PairResult]) -> list[dict]:
+    """One record per (model, region, season): the issue's keys first, then extras."""
+    out = []
+    for r in results:
+        rec = _clean(r.record)
+        out.append({**{k: rec.get(k) for k in KEYS}, **{k: v for k, v in rec.items()
+                                                         if k not in KEYS}})
+    return out
+
+
+def table(recs: list[dict], key: str, fmt: str) -> str:
+    """Markdown table: rows area × season, columns models (the paper's layout)."""
+    df = pd.DataFrame(recs)
+    models = list(dict.fromkeys(df["model"]))
+    piv = df.pivot_table(index=["region", "season"], columns="model", values=key,
+                         aggfunc="first", dropna=False)
+    lines = ["| area | season | " + " | ".join(models) + " |",
+             "|---|---|" + "---|" * len(models)]
+    for (region, season), row in piv.iterrows():
+        cells = []
+        for m in models:
+            v = row.get(m)
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                # CRPS of a deterministic model: its MAE (CRPS of a point forecast)
+                mae = df[(df.model == m) & (df.region == region) & (df.season == season)]
+                v = mae["mae"].iloc[0] if key == "crps" and len(mae) else None
+            cells.append("—" if v is None else fmt.format(v))
+        lines.append(f"| {region} | {season} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fig(path: Path, draw) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    draw(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
+             variable: str) -> dict[str, str]:
+    from app.plots import maps_png
+
+    rs = [r for r in results if r.region == region and r.season == season]
+    stem = f"{region}-{season}"
+    names = {k: f"figures/{stem}-{k}.png" for k in FIGURES}
+    first = rs[0]
+
+    def vario(ax):
+        ax.plot(first.spatial["h_km"], first.spatial["gamma_truth"], "k-", lw=2, label="truth")
+        for r in rs:
+            ax.plot(r.spatial["h_km"], r.spatial["gamma"], label=r.model)
+        ax.set(xlabel="distance (km)", ylabel="γ (log10 AOT)²", title=f"semivariogram {stem}")
+
+    def spec(ax):
+        k = first.spatial["k"]
+        ax.loglog(k[1:], first.spatial["power_truth"][1:], "k-", lw=2, label="truth")
+        for r in rs:
+            ax.loglog(k[1:], r.spatial["power"][1:], label=r.model)
+        ax.set(xlabel="wavenumber (cycles / grid step)", ylabel="power",
+               title=f"radial spectrum {stem}")
+
+    def acfs(ax):
+        tm = [r for r in rs if r.temporal is not None]
+        if tm:
+            ax.plot(tm[0].temporal["lags"], tm[0].temporal["pixel_acf_truth"], "k-", lw=2,
+                    label="truth ACF")
+            ax.plot(tm[0].temporal["lags"], tm[0].temporal["pacf_truth"], "k:", lw=2,
+                    label="truth PACF (area mean)")
+        for r in tm:
+            (line,) = ax.plot(r.temporal["lags"], r.temporal["pixel_acf"], label=f"{r.model} ACF")
+            ax.plot(r.temporal["lags"], r.temporal["pacf"], ":", color=line.get_color())
+        ax.set(xlabel="lag (days)", ylabel="correlation",
+               title=f"pixel ACF and area-mean PACF, roll-out {stem}")
+
+    def lead(ax):
+        for r in rs:
+            if r.temporal is not None:
+                ax.plot(r.temporal["lead"], r.temporal["lead_rmse"], "o-", label=r.model)
+        ax.set(xlabel="lead (days after the last true history day)", ylabel="RMSE (log10)",
+               title=f"autoregressive roll-out skill {stem}")
+
+    def rank(ax):
+        for r in rs:
+            if r.rank is not None:
+                c = np.asarray(r.rank, dtype=float)
+                ax.step(np.arange(c.size), c / c.sum(), where="mid", label=r.model)
+        if any(r.rank is not None for r in rs):
+            m = next(len(r.rank) for r in rs if r.rank is not None)
+            ax.axhline(1 / m, color="k", ls="--", lw=1, label="flat (reliable)")
+        ax.set(xlabel="rank of truth among members", ylabel="frequency",
+               title=f"rank histogram {stem}")
+
+    for key, draw in (("variogram", vario), ("spectrum", spec), ("acf", acfs),
+                      ("lead", lead), ("rank", rank)):
+        _fig(fig_dir / Path(names[key]).name, draw)
+    best = next((r for r in rs if r.model == "diffusion"), rs[0])
+    ex = best.example
+    gen = ex[variable].isel(time=0)
+    fields = {"coarse": ex[f"{variable}_coarse"].isel(time=0).rename(
+                  lat_coarse="lat", lon_coarse="lon"),
+              "generated": gen.isel(member=0), "truth": ex[f"{variable}_truth"].isel(time=0),
+              "spread": gen.std("member") if gen.sizes["member"] > 1 else None}
+    day = pd.Timestamp(ex.time.values[0])
+    (fig_dir / Path(names["maps"]).name).write_bytes(maps_png(
+        fields, f"{best.model} {stem} {day:%Y-%m-%d} (member 0)", log=True))
+    return names
+
+
+def write_report(results: list[PairResult], out: Path, *, variable: str, settings: dict,
+                 overwrite: bool = False) -> Path:
+    """Write metrics.json, metrics.csv, per_day.csv, report.md and figures/ into ``out``."""
+    recs = records(results)
+    with atomic_dir(Path(out), overwrite=overwrite) as tmp:
+        (tmp / "metrics.json").write_text(json.dumps(recs, indent=1))
+        pd.DataFrame(recs).to_csv(tmp / "metrics.csv", index=False, float_format="%.6g")
+        days = pd.concat([r.per_day.assign(model=r.model, region=r.region, season=r.season)
+                          for r in results])
+        days.to_csv(tmp / "per_day.csv", index=False, float_format="%.6g")
+        fig_dir = tmp / "figures"
+        fig_dir.mkdir()
+        pairs = list(dict.fromkeys((r.region, r.season) for r in results))
+        figs = {p: _figures(results, *p, fig_dir, variable) for p in pairs}
+        md = ["# finescale evaluation report", "",
+              "Held-out test days of each area × season (the first "
+              f"{settings.get('days') or 'all'} in date order, one day ahead from the true "
+              "history), plus one strict autoregressive roll-out per pair for ACF and lead "
+              "curves. Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".",
+              ""]
+        for key, title, fmt in TABLES:
+            md += [f"## {title}", "", table(recs, key, fmt), ""]
+        md += ["## All scores", "", "See `metrics.csv` (one row per model, area and season) "
+               "and `per_day.csv`.", "", "## Figures", ""]
+        for (region, season), names in figs.items():
+            md += [f"### {region} {season}", ""]
+            md += [f"![{k}]({v})" for k, v in names.items()] + [""]
+        (tmp / "report.md").write_text("\n".join(md))
+    return Path(out)

@@ -1,0 +1,207 @@
+"""Score a generated ensemble (finescale's NetCDF layout) against its fine truth.
+
+Works on any file in that layout — ``VAR(member, time, lat, lon)``, ``VAR_truth(time, lat,
+lon)`` and optionally ``VAR_coarse`` — so users' own runs score the same way as ours.
+Scores are on log10 AOT (where the paper scores) unless prefixed ``phys_``. The ensemble
+mean is taken in log space; a single member is a deterministic forecast (no CRPS,
+spread–skill or rank histogram).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data import scores
+from data.diagnostics import (
+    acf,
+    curve_error,
+    fit_spherical,
+    lag_scores,
+    pacf,
+    pixel_acf,
+    radial_spectrum,
+    semivariogram,
+)
+from data.errors import FinescaleError
+
+FLOOR = 1e-6  # AOT floor before log10 (generated and true fields are positive)
+
+
+@dataclass(frozen=True)
+class CurveConfig:
+    """Settings of the spatial and temporal curves (defaults follow the issue/paper)."""
+
+    max_km: float = 600.0
+    bins: int = 24
+    pairs: int = 30_000
+    spectrum_bins: int = 32
+    nlags: int = 30
+    seed: int = 0
+
+
+def check_generated(gen: xr.Dataset, variable: str, *, name: str = "generated file",
+                    truth: xr.DataArray | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+    """The generated and truth arrays, or a :class:`FinescaleError` naming what is wrong.
+
+    ``truth`` (optional) is an external reference, e.g. the dataset's fine record: the file's
+    grid and period must then lie on it.
+    """
+    if variable not in gen:
+        raise FinescaleError(f"{name}: no variable {variable!r} (has {', '.join(gen.data_vars)})")
+    g = gen[variable]
+    if set(g.dims) != {"member", "time", "lat", "lon"}:
+        raise FinescaleError(f"{name}: {variable} has dims {g.dims}; expected "
+                             "(member, time, lat, lon)")
+    g = g.transpose("member", "time", "lat", "lon")
+    if g.sizes["member"] < 1 or g.sizes["time"] < 1:
+        raise FinescaleError(f"{name}: {variable} has no members or no days "
+                             f"(member={g.sizes['member']}, time={g.sizes['time']})")
+    bad = ~np.isfinite(g.values)
+    if bad.any():
+        m, t = np.argwhere(bad)[0][:2]
+        raise FinescaleError(f"{name}: {variable} has {int(bad.sum())} NaN/inf values "
+                             f"(first: member {int(g.member[m])}, "
+                             f"{pd.Timestamp(g.time.values[t]):%Y-%m-%d})")
+    if truth is None:
+        if f"{variable}_truth" not in gen:
+            raise FinescaleError(f"{name}: no {variable}_truth variable to score against")
+        t = gen[f"{variable}_truth"]
+    else:
+        for c in ("lat", "lon"):
+            if g.sizes[c] != truth.sizes[c] or not np.allclose(g[c].values, truth[c].values,
+                                                                atol=1e-4):
+                raise FinescaleError(f"{name}: its {c} grid ({g.sizes[c]} points, "
+                                     f"{float(g[c][0]):.3f}..{float(g[c][-1]):.3f}) does not "
+                                     f"match the truth's ({truth.sizes[c]} points, "
+                                     f"{float(truth[c][0]):.3f}..{float(truth[c][-1]):.3f})")
+        missing = pd.DatetimeIndex(g.time.values).difference(
+            pd.DatetimeIndex(truth.time.values))
+        if missing.size:
+            raise FinescaleError(f"{name}: {missing.size} day(s) outside the truth's period "
+                                 f"(first {missing[0]:%Y-%m-%d}); the truth covers "
+                                 f"{pd.Timestamp(truth.time.values[0]):%Y-%m-%d} .. "
+                                 f"{pd.Timestamp(truth.time.values[-1]):%Y-%m-%d}")
+        t = truth.sel(time=g.time.values)
+    t = t.transpose("time", "lat", "lon")
+    if t.shape != g.shape[1:]:
+        raise FinescaleError(f"{name}: truth shape {t.shape} differs from generated "
+                             f"{g.shape[1:]} (time, lat, lon)")
+    no_truth = ~np.isfinite(t.values).any(axis=(1, 2))
+    if no_truth.all():
+        raise FinescaleError(f"{name}: no fine truth exists for any of its "
+                             f"{t.sizes['time']} day(s); nothing to score")
+    keep = ~no_truth
+    return g.isel(time=keep), t.isel(time=keep)
+
+
+def _nanmean(curves: list[np.ndarray]) -> np.ndarray:
+    """Mean of curves per bin; bins empty in every curve (beyond the domain) stay NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(curves, axis=0)
+
+
+def _log(a: np.ndarray) -> np.ndarray:
+    return np.log10(np.maximum(a, FLOOR))
+
+
+def pointwise(gen: xr.DataArray, truth: xr.DataArray) -> dict[str, float | None]:
+    """All deterministic and ensemble scores, pooled over days and pixels."""
+    lg, lt = _log(gen.values), _log(truth.values)
+    mean = lg.mean(axis=0)
+    pmean = gen.values.mean(axis=0)
+    m = gen.sizes["member"]
+    out: dict[str, float | None] = {
+        "r2": scores.r2_pearson(mean, lt), "r2_cod": scores.r2_score(mean, lt),
+        "rmse": scores.rmse(mean, lt), "mae": scores.mae(mean, lt),
+        "bias": scores.bias(mean, lt), "nse": scores.nse(mean, lt), "kge": scores.kge(mean, lt),
+        "phys_r2": scores.r2_pearson(pmean, truth.values),
+        "phys_rmse": scores.rmse(pmean, truth.values),
+        "phys_mae": scores.mae(pmean, truth.values),
+        "phys_bias": scores.bias(pmean, truth.values),
+        "members": m, "days": gen.sizes["time"],
+    }
+    ens = m > 1
+    out["crps"] = scores.crps(lg, lt) if ens else None
+    out["spread"] = scores.spread(lg) if ens else None
+    out["spread_skill"] = scores.spread_skill(lg, lt) if ens else None
+    return out
+
+
+def per_day(gen: xr.DataArray, truth: xr.DataArray) -> pd.DataFrame:
+    """R², RMSE and bias of the ensemble mean (log10) for each day."""
+    lg, lt = _log(gen.values), _log(truth.values)
+    mean = lg.mean(axis=0)
+    rows = [{"time": pd.Timestamp(d), "r2": scores.r2_pearson(mean[k], lt[k]),
+             "rmse": scores.rmse(mean[k], lt[k]), "bias": scores.bias(mean[k], lt[k])}
+            for k, d in enumerate(gen.time.values)]
+    return pd.DataFrame(rows)
+
+
+def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None
+            ) -> dict[str, np.ndarray | dict]:
+    """Mean semivariograms and spectra of members and truth (log10), with their errors.
+
+    Curves are averaged over days (and members): a member, not the smooth ensemble mean,
+    is what must keep the truth's spatial variability.
+    """
+    cfg = cfg or CurveConfig()
+    lat, lon = gen.lat.values, gen.lon.values
+    lg, lt = _log(gen.values), _log(truth.values)
+
+    def vario(f: np.ndarray, k: int) -> np.ndarray:
+        return semivariogram(f, lat, lon, max_km=cfg.max_km, bins=cfg.bins, pairs=cfg.pairs,
+                             seed=cfg.seed + k)[1]
+
+    edges = np.linspace(0, cfg.max_km, cfg.bins + 1)
+    h = 0.5 * (edges[1:] + edges[:-1])
+    gt = _nanmean([vario(lt[k], k) for k in range(lt.shape[0])])
+    gg = _nanmean([vario(lg[m, k], k) for m in range(lg.shape[0]) for k in range(lt.shape[0])])
+    kk = radial_spectrum(lt[0], cfg.spectrum_bins)[0]
+    st = _nanmean([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lt])
+    sg = _nanmean([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lg.reshape(
+        -1, *lg.shape[2:])])
+    return {"h_km": h, "gamma_truth": gt, "gamma": gg,
+            "fit_truth": fit_spherical(h, gt), "fit": fit_spherical(h, gg),
+            "variogram_error": curve_error(gg, gt),
+            "k": kk, "power_truth": st, "power": sg,
+            "spectrum_error": curve_error(np.log10(sg[1:]), np.log10(st[1:]))}
+
+
+def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None
+             ) -> dict[str, np.ndarray | float]:
+    """ACF/PACF and lag curves of one contiguous autoregressive roll-out (log10).
+
+    ``rollout`` (member, time, lat, lon) starts the day after the last true history day.
+    ACF/PACF of the area-mean series (ensemble mean of members' ACFs) and the pixel-averaged
+    ACF; ``acf_error`` compares pixel ACFs of members and truth over lags 1..n.
+    """
+    cfg = cfg or CurveConfig()
+    lg, lt = _log(rollout.values), _log(truth.values)
+    n = lt.shape[0]
+    if n < 3:
+        raise FinescaleError(f"a roll-out of {n} day(s) is too short for ACFs (need >= 3)")
+    nl = min(cfg.nlags, n - 2)
+    pg = np.mean([pixel_acf(lg[m], nl) for m in range(lg.shape[0])], axis=0)
+    pt = pixel_acf(lt, nl)
+    area_g = lg.mean(axis=(2, 3))
+    area_t = lt.mean(axis=(1, 2))
+    lags = lag_scores(lg.mean(axis=0)[None], lt[None])
+    return {"lags": np.arange(nl + 1), "pixel_acf": pg, "pixel_acf_truth": pt,
+            "acf": np.mean([acf(a, nl) for a in area_g], axis=0), "acf_truth": acf(area_t, nl),
+            "pacf": np.mean([pacf(a, nl) for a in area_g], axis=0),
+            "pacf_truth": pacf(area_t, nl),
+            "acf_error": curve_error(pg[1:], pt[1:]),
+            "lead": lags["lag"], "lead_rmse": lags["rmse"], "lead_r2": lags["r2"]}
+
+
+def rank_counts(gen: xr.DataArray, truth: xr.DataArray, seed: int = 0) -> np.ndarray | None:
+    """Rank histogram of the truth among members (log10), or None for one member."""
+    if gen.sizes["member"] < 2:
+        return None
+    return scores.rank_histogram(_log(gen.values), _log(truth.values), seed=seed)
