@@ -34,6 +34,12 @@ def cmd_train(a: argparse.Namespace) -> None:
                           downscaler=override(preset.downscaler, epochs=a.epochs,
                                               steps_per_epoch=a.steps))
     device = resolve_device(a.device)
+    main = True
+    if a.distributed:
+        from model.distributed import init, local_device
+
+        device = local_device(device)
+        main = init(device).main
     ds = open_dataset(a.data)
     out = (a.out or default_checkpoint_dir()).expanduser()
     enc = a.encoder or out / f"{checkpoint_name(a.region, a.season, 'encoder')}.safetensors"
@@ -41,7 +47,8 @@ def cmd_train(a: argparse.Namespace) -> None:
                      out_dir=out, device=device, seed=a.seed, encoder_path=enc, half=a.half,
                      command="finescale " + shlex.join(sys.argv[1:]))
     path = train_encoder(ds, spec) if a.stage == "encoder" else train_downscaler(ds, spec)
-    print(f"wrote {path}")
+    if main:
+        print(f"wrote {path}")
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -100,6 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--half", action="store_true", help="store weights as float16")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel (DDP) under torchrun: torchrun --nproc_per_node N "
+                   "-m app.cli train … --distributed")
     p.set_defaults(func=cmd_train)
 
     g = sub.add_parser("generate", help="generate a downscaled ensemble as NetCDF")

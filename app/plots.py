@@ -198,7 +198,8 @@ def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> b
     values = [n for n in names if n != "spread"]
     clim = shared_clim(*[fields[n] for n in values], log=log)
     norm = mcolors.LogNorm(*clim) if log else mcolors.Normalize(*clim)
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2), squeeze=False,
+                             layout="constrained")
     lines = _lines()
     frame = extent(fields["generated"])
     for ax, n in zip(axes[0], names, strict=True):

@@ -126,7 +126,8 @@ class _Run:
         members = hist.shape[0]
         cond = torch.from_numpy(sd.cond(day))[None].repeat(members, 1, 1, 1).to(self.device)
         if lm.encoder is not None:
-            cond = torch.cat([lm.encoder.features(hist, size=sd.shape), cond], dim=1)
+            cond = torch.cat([lm.encoder.features(hist, size=sd.shape, patch=lm.cfg.patch), cond],
+                             dim=1)
         gen = torch.Generator(device=self.device).manual_seed(
             int(seed) * 1_000_003 + int(day.toordinal()))
         x = _sample(lm, cond, sampler, gen)[:, 0]

@@ -46,11 +46,35 @@ class Attention(nn.Module):
         self.norm = nn.GroupNorm(_groups(ch), ch)
         self.attn = nn.MultiheadAttention(ch, heads if ch % heads == 0 else 1, batch_first=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _global(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         t = self.norm(x).flatten(2).transpose(1, 2)
         out, _ = self.attn(t, t, t, need_weights=False)
         return x + out.transpose(1, 2).reshape(b, c, h, w)
+
+    def forward(self, x: torch.Tensor, window: int | None = None) -> torch.Tensor:
+        """Self-attention over all tokens, or within ``window`` × ``window`` tiles.
+
+        Windows reproduce on a large map exactly what the network saw on a training patch
+        of that size (and cost O(N) instead of O(N²)). Tiles that would overhang the map
+        are shifted back inside it; each token takes the result of the last tile covering it.
+        """
+        h, w = x.shape[-2:]
+        if window is None or (h <= window and w <= window):
+            return self._global(x)
+        wy, wx = min(window, h), min(window, w)
+
+        def starts(n: int, k: int) -> list[int]:
+            s = list(range(0, n - k + 1, k))
+            return s if s[-1] == n - k else [*s, n - k]
+
+        corners = [(i, j) for i in starts(h, wy) for j in starts(w, wx)]
+        tiles = torch.cat([x[..., i: i + wy, j: j + wx] for i, j in corners])
+        done = self._global(tiles).split(x.shape[0])
+        out = x.clone()
+        for (i, j), t in zip(corners, done, strict=True):
+            out[..., i: i + wy, j: j + wx] = t
+        return out
 
 
 class NoiseEmbedding(nn.Module):
@@ -104,9 +128,12 @@ class UNet(nn.Module):
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         return x, (h, w)
 
-    def encode(self, x: torch.Tensor, e: torch.Tensor | None = None
+    def encode(self, x: torch.Tensor, e: torch.Tensor | None = None, window: int | None = None
                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Encoder + mid block: the deepest features and the skip tensors."""
+        """Encoder + mid block: the deepest features and the skip tensors.
+
+        ``window``: attention tile size in mid-block tokens (None: global attention).
+        """
         h = self.inp(x)
         skips = []
         for i, lvl in enumerate(self.down):
@@ -114,7 +141,10 @@ class UNet(nn.Module):
             skips.append(h)
             if i < self.levels - 1:
                 h = lvl["pool"](h)
-        h = self.mid2(self.mid_attn(self.mid1(h, e)), e)
+        h = self.mid1(h, e)
+        if isinstance(self.mid_attn, Attention):
+            h = self.mid_attn(h, window)
+        h = self.mid2(h, e)
         return h, skips
 
     def forward(self, x: torch.Tensor, c_noise: torch.Tensor | None = None) -> torch.Tensor:
@@ -143,10 +173,16 @@ class TransferEncoder(nn.Module):
     def forward(self, hist: torch.Tensor) -> torch.Tensor:
         return self.net(hist)
 
-    def features(self, hist: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        """Frozen transfer features, bilinearly upsampled to ``size``."""
+    def features(self, hist: torch.Tensor, size: tuple[int, int], patch: int | None = None
+                 ) -> torch.Tensor:
+        """Frozen transfer features, bilinearly upsampled to ``size``.
+
+        ``patch``: the stage-2 training patch (pixels). On larger maps attention then runs in
+        tiles of that patch, as the downscaler saw the features during training.
+        """
         x, _ = self.net._pad(hist)
-        h, _ = self.net.encode(x)
+        window = -(-patch // self.net.factor) if patch else None
+        h, _ = self.net.encode(x, window=window)
         return F.interpolate(h, size=size, mode="bilinear", align_corners=False)
 
 

@@ -51,6 +51,7 @@ from model.datasets import (
     season_data,
 )
 from model.diffusion import Denoiser
+from model.distributed import SINGLE, Replica, Shard, barrier, current
 from model.networks import ConditionalVAE, TransferEncoder, UNet
 
 DOWNSCALERS = ("diffusion", "ablation", "unet", "transfer", "vae")
@@ -122,6 +123,9 @@ class Trainer:
         self.cancel, self.desc = cancel or threading.Event(), desc
         self.state = LoopState()
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.shard = current()
+        self.progress = progress and self.shard.main
+        self.callback = callback if self.shard.main else None
 
     @property
     def eval_model(self) -> nn.Module:
@@ -136,6 +140,12 @@ class Trainer:
 
     # resume files: tensors + JSON state
     def save_resume(self) -> None:
+        """Rank 0 writes; every rank waits so that none reads a half-written state."""
+        if self.shard.main:
+            self._write_resume()
+        barrier()
+
+    def _write_resume(self) -> None:
         t = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         if self.ema is not None:
             t |= {f"ema.{k}": v for k, v in self.ema.state_dict().items()}
@@ -185,6 +195,7 @@ class Trainer:
                    disable=not self.progress, file=sys.stderr, unit="step")
         t0 = time.perf_counter()
         done0 = self.state.epoch * cfg.steps_per_epoch
+        replica = Replica(self.model, self.device) if self.shard.world > 1 else self.model
         while self.state.epoch < cfg.epochs and self.state.bad_epochs < cfg.patience:
             self.model.train()
             losses = []
@@ -195,7 +206,7 @@ class Trainer:
                                     f"resume state in {self.resume_path}")
                 with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16,
                                     enabled=self.device.type == "cuda"):  # mixed precision
-                    loss = step(self.model, self.state.epoch * cfg.steps_per_epoch + k)
+                    loss = step(replica, self.state.epoch * cfg.steps_per_epoch + k)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:
@@ -270,7 +281,9 @@ def _finish(spec: TrainSpec, tensors: dict, sd: SeasonData, fp: str, state: Loop
                      "finished": pd.Timestamp.now("UTC").isoformat()},
         **extra,
     }
-    save_checkpoint(path, tensors, manifest, half=spec.half)
+    if current().main:
+        save_checkpoint(path, tensors, manifest, half=spec.half)
+    barrier()
     return path
 
 
@@ -280,6 +293,8 @@ def _resume_path(spec: TrainSpec) -> Path:
 
 
 def _cleanup(resume: Path) -> None:
+    if not current().main:
+        return
     resume.unlink(missing_ok=True)
     manifest_path(resume).unlink(missing_ok=True)
 
@@ -302,9 +317,12 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
                                                                             cfg.stride)]
     coarse = torch.from_numpy(sd.coarse[:])
 
-    def batch(idx: np.ndarray, r: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(idx: np.ndarray, r: np.random.Generator, shard: Shard = SINGLE
+              ) -> tuple[torch.Tensor, torch.Tensor]:
         t = r.choice(idx, cfg.batch)
         c = [corners[k] for k in r.integers(0, len(corners), cfg.batch)]
+        keep = shard.take(cfg.batch)
+        t, c = t[keep], [c[k] for k in keep]
         hist = torch.stack([coarse[ti - cfg.history: ti, i: i + p, j: j + p]
                             for ti, (i, j) in zip(t, c, strict=True)])
         tgt = torch.stack([coarse[ti, i: i + p, j: j + p][None]
@@ -320,7 +338,7 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
     val_batches = [batch(val_idx, _rng(spec.seed, 2, k)) for k in range(VAL_BATCHES)]
 
     def step(m: nn.Module, k: int) -> torch.Tensor:
-        x, y = batch(train_idx, _rng(spec.seed, 3, k))
+        x, y = batch(train_idx, _rng(spec.seed, 3, k), current())
         return (m(x) - y).abs().mean()  # L1, as the paper
 
     def validate(m: nn.Module) -> float:
@@ -352,13 +370,19 @@ def freeze(enc: nn.Module) -> nn.Module:
 
 def downscaler_batch(sd: SeasonData, days: pd.DatetimeIndex, cfg: DownscalerConfig,
                      history: int, encoder: TransferEncoder | None, n: int,
-                     r: np.random.Generator, device: torch.device
+                     r: np.random.Generator, device: torch.device, shard: Shard = SINGLE
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(target, cond) for ``n`` random (day, patch) pairs; target is a residual if asked."""
+    """(target, cond) for ``n`` random (day, patch) pairs; target is a residual if asked.
+
+    The ``n`` draws are the same on every rank; each rank builds only its ``shard``.
+    """
     tg, cd, hs = [], [], []
+    draws = []
     for _ in range(n):
         day = days[r.integers(0, days.size)]
-        win = random_window(sd.shape, cfg.patch, r)
+        draws.append((day, random_window(sd.shape, cfg.patch, r)))
+    for k in shard.take(n):
+        day, win = draws[k]
         fine = sd.fine[sd.fine_days.get_loc(day), win[0], win[1]]
         tg.append(fine - sd.base(day, win) if cfg.residual else fine)
         cd.append(sd.cond(day, win))
@@ -423,7 +447,7 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
 
     def step(m: nn.Module, k: int) -> torch.Tensor:
         tgt, cond = downscaler_batch(sd, sd.split.train, cfg, enc_cfg.history, encoder,
-                                     cfg.batch, _rng(spec.seed, 6, k), spec.device)
+                                     cfg.batch, _rng(spec.seed, 6, k), spec.device, current())
         return downscaler_loss(kind, m, tgt, cond, cfg)
 
     def validate(m: nn.Module) -> float:

@@ -58,3 +58,16 @@ def test_similarity_command(small_dir: Path, tmp_path: Path):
     code, out, _ = run("data", "similarity", "--data", str(small_dir), "--out",
                        str(tmp_path / "s.csv"))
     assert code == 0 and "area1" in out and (tmp_path / "s.csv").exists()
+
+
+def test_evaluate_command(small_dir: Path, ckpts, tmp_path: Path):
+    out = tmp_path / "report"
+    code, stdout, err = run("evaluate", "--data", str(small_dir), "--checkpoints",
+                            str(ckpts["unet"]), str(ckpts["diffusion"]), "--members", "2",
+                            "--days", "1", "--rollout", "3", "--steps", "2", "--out", str(out))
+    assert code == 0, err
+    assert "report.md" in stdout and (out / "metrics.json").exists()
+    code, _, err = run("evaluate", "--data", str(small_dir), "--checkpoints",
+                       str(tmp_path / "missing"), "--out", str(tmp_path / "r2"))
+    assert code == 2 and err.count("\n") == 1 and "not found" in err
+    assert not (tmp_path / "r2").exists()

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from model.diffusion import Denoiser, c_in, c_out, c_skip
-from model.networks import ConditionalVAE, TransferEncoder, UNet
+from model.networks import Attention, ConditionalVAE, TransferEncoder, UNet
 from model.samplers import TiledDenoiser, karras_sigmas, sample_ancestral, sample_heun
 
 
@@ -85,3 +86,17 @@ def test_vae_shapes():
     rec, kl = vae(torch.randn(2, 1, 16, 16), torch.randn(2, 3, 16, 16))
     assert rec.shape == (2, 1, 16, 16) and kl >= 0
     assert vae.sample(torch.randn(2, 3, 16, 16)).shape == (2, 1, 16, 16)
+
+
+def test_windowed_attention_matches_training_patches():
+    """Attention in tiles equals global attention on each tile (what training saw)."""
+    torch.manual_seed(0)
+    attn = Attention(16).eval()
+    x = torch.randn(2, 16, 12, 10)
+    with torch.no_grad():
+        assert torch.equal(attn(x, window=12), attn(x))  # patch-sized map: global
+        w = attn(x, window=4)
+        for i, j in ((0, 0), (4, 0), (8, 6)):  # the last column tile is shifted back to 6
+            np.testing.assert_allclose(w[..., i:i + 4, j:j + 4],
+                                       attn(x[..., i:i + 4, j:j + 4]), atol=1e-6)
+        assert not torch.allclose(w, attn(x))

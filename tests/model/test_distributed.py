@@ -1,0 +1,62 @@
+"""DDP under torchrun (gloo, 2 CPU processes) follows single-process training."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from app.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _train(stage: str, data: Path, out: Path, *extra: str, procs: int = 1) -> Path:
+    args = ["train", stage, "--region", "area1", "--season", "JJA", "--preset", "test",
+            "--data", str(data), "--out", str(out), "--device", "cpu", *extra]
+    if procs == 1:
+        assert main(args) == 0
+    else:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={procs}", "-m", "app.cli", *args, "--distributed"]
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert r.stdout.count("wrote ") == 1  # only rank 0 reports (and writes)
+    return out / f"area1-JJA-{stage}.safetensors"
+
+
+def _close(a: Path, b: Path, lr: float = 5e-4, steps: int = 3) -> None:
+    """Nearly every weight agrees to float precision; none differs by more than Adam can move
+    a weight in ``steps`` steps. (Biases before a GroupNorm have a zero gradient in exact
+    arithmetic; Adam normalises their round-off noise into steps of ±lr.)"""
+    wa, wb = load_file(a), load_file(b)
+    assert wa.keys() == wb.keys()
+    diff = torch.cat([(wa[k].float() - wb[k].float()).abs().ravel() for k in wa])
+    assert diff.max() <= lr * steps * 1.01
+    assert (diff < 1e-5).float().mean() > 0.95
+
+
+@pytest.mark.slow
+def test_ddp_matches_single_process(small_dir: Path, tmp_path: Path):
+    enc1 = _train("encoder", small_dir, tmp_path / "one")
+    enc2 = _train("encoder", small_dir, tmp_path / "two", procs=2)
+    _close(enc1, enc2)
+    # stage 2 with the same frozen encoder: sharded patches, averaged gradients
+    t1 = _train("transfer", small_dir, tmp_path / "one", "--encoder", str(enc1))
+    t2 = _train("transfer", small_dir, tmp_path / "two", "--encoder", str(enc1), procs=2)
+    _close(t1, t2)
+    assert not list((tmp_path / "two").glob(".*resume*"))  # rank 0 cleaned up
+
+
+def test_distributed_without_torchrun_is_refused(small_dir: Path, tmp_path: Path, capsys):
+    for k in ("RANK", "WORLD_SIZE"):
+        os.environ.pop(k, None)
+    code = main(["train", "encoder", "--region", "area1", "--season", "JJA", "--preset", "test",
+                 "--data", str(small_dir), "--out", str(tmp_path), "--distributed"])
+    assert code == 2 and "torchrun" in capsys.readouterr().err

@@ -1,0 +1,79 @@
+"""``evaluate`` scores every trained kind and the interpolation floor on the same days."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.report import KEYS, write_report
+from data.errors import FinescaleError
+from model.config import SamplerConfig
+from model.evaluation import EvalConfig, collect, evaluate
+from model.generation import generate, generate_days
+
+CFG = EvalConfig(members=2, days=2, rollout=4, sampler=SamplerConfig(steps=2))
+
+
+@pytest.fixture(scope="module")
+def results(small, ckpts):
+    return evaluate(small, [ckpts["diffusion"].parent], CFG, progress=False)
+
+
+def test_every_kind_and_interpolation_is_scored(results):
+    names = [r.model for r in results]
+    assert names == ["diffusion", "ablation", "unet", "transfer", "vae", "interp-bilinear"]
+    for r in results:
+        rec = r.record
+        assert (rec["region"], rec["season"], rec["days"], rec["rollout_days"]) == (
+            "area1", "JJA", 2, 4)
+        assert np.isfinite(rec["r2"]) and np.isfinite(rec["variogram_error"])
+        assert np.isfinite(rec["acf_error"])
+        ensemble = r.model in ("diffusion", "ablation", "vae")
+        assert (rec["crps"] is not None) == ensemble and rec["members"] == (2 if ensemble else 1)
+    # every model is scored on the same held-out test days
+    days = {tuple(r.per_day["time"]) for r in results}
+    assert len(days) == 1
+
+
+def test_generate_days_equals_a_one_day_generate(small, ckpts):
+    s = SamplerConfig(steps=2)
+    a = generate_days(small, [ckpts["diffusion"]], ["2006-06-20"], members=2, sampler=s,
+                      progress=False)
+    b = generate(small, [ckpts["diffusion"]], "2006-06-20", "2006-06-20", members=2,
+                 sampler=s, progress=False)
+    np.testing.assert_array_equal(a.DUEXTTAU.values, b.DUEXTTAU.values)
+
+
+def test_report_files(results, small, tmp_path: Path):
+    out = write_report(results, tmp_path / "rep", variable=small.variable,
+                       settings={"days": 2})
+    recs = json.loads((out / "metrics.json").read_text())
+    assert len(recs) == 6 and list(recs[0])[: len(KEYS)] == list(KEYS)
+    assert recs[2]["model"] == "unet" and recs[2]["crps"] is None
+    csv = pd.read_csv(out / "metrics.csv")
+    assert csv.shape[0] == 6 and set(KEYS) <= set(csv.columns)
+    md = (out / "report.md").read_text()
+    assert "| area1 | JJA |" in md and "interp-bilinear" in md
+    for kind in ("maps", "variogram", "spectrum", "acf", "lead", "rank"):
+        png = out / "figures" / f"area1-JJA-{kind}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG" and f"figures/{png.name}" in md
+    with pytest.raises(FinescaleError, match="already exists"):
+        write_report(results, out, variable=small.variable, settings={})
+
+
+def test_collect_refuses_nothing_and_duplicates(ckpts, tmp_path: Path):
+    with pytest.raises(FinescaleError, match="no downscaler checkpoints"):
+        collect([tmp_path])
+    with pytest.raises(FinescaleError, match="not found"):
+        collect([tmp_path / "nope"])
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for suffix in (".safetensors", ".json"):
+        src = ckpts["unet"].with_suffix(suffix)
+        (copy / src.name).write_bytes(src.read_bytes())
+    with pytest.raises(FinescaleError, match="two unet checkpoints"):
+        collect([ckpts["unet"].parent, copy])
