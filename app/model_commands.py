@@ -55,15 +55,15 @@ def cmd_generate(a: argparse.Namespace) -> None:
     from data.layout import open_dataset
     from model.config import SamplerConfig
     from model.device import resolve_device
-    from model.generation import generate, write_generated
+    from model.generation import generate_to_file
 
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
-    out = generate(open_dataset(a.data), a.checkpoint, a.start, a.end, members=a.members,
-                   sampler=SamplerConfig(kind=a.sampler, steps=steps), seed=a.seed,
-                   device=resolve_device(a.device), strict=not a.no_strict, spinup=a.spinup,
-                   region=a.region)
-    print(f"wrote {write_generated(out, a.out)}")
+    out = generate_to_file(open_dataset(a.data), a.checkpoint, a.start, a.end, a.out,
+                           members=a.members, sampler=SamplerConfig(kind=a.sampler, steps=steps),
+                           seed=a.seed, device=resolve_device(a.device),
+                           strict=not a.no_strict, spinup=a.spinup, region=a.region)
+    print(f"wrote {out}")
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:

@@ -12,7 +12,7 @@ Each member keeps its own history (an ensemble of trajectories).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from data.errors import FinescaleError
-from data.layout import Dataset, write_netcdf
+from data.layout import Dataset, groom, write_netcdf
 from data.regrid import METHODS, regrid
 from data.seasons import season_of
 from data.splits import SplitConfig
@@ -182,6 +182,43 @@ def _date_range(start: str, end: str) -> pd.DatetimeIndex:
     return days
 
 
+def _roll(run: _Run, days: pd.DatetimeIndex, members: int, sampler: SamplerConfig, seed: int,
+          strict: bool, spinup: int, progress: bool,
+          callback: Callable[[int, int], None] | None, cancel: threading.Event | None
+          ) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (index in ``days``, physical fields (member, lat, lon)) day after day.
+
+    Only the history (``members`` × ``history`` fields) is kept, so memory does not grow
+    with the period.
+    """
+    sd0 = run.sds[run.first.season]
+    H = run.first.enc_cfg.history
+    run_days = days
+    if sd0.fine_days.get_indexer([days[0] - pd.Timedelta(days=1)])[0] < 0 and spinup > 0:
+        run_days = pd.date_range(days[0] - pd.Timedelta(days=spinup), days[-1], freq="D")
+        sd0.coarse_index(run_days[0])
+    hist = torch.from_numpy(_initial_history(sd0, run_days[0], H))[None].repeat(
+        members, 1, 1, 1).to(run.device)
+    bar = tqdm(run_days, desc=f"generate {run.first.kind} {run.first.region}", unit="day",
+               disable=not progress)
+    k = 0
+    with torch.no_grad():
+        for n, day in enumerate(bar):
+            if cancel is not None and cancel.is_set():
+                raise FinescaleError("generation cancelled")
+            x = run.step(day, hist, sampler, seed)
+            sd = run.sds[season_of([day])[0]]
+            truth_i = sd.fine_days.get_indexer([day])[0]
+            nxt = x if (strict or truth_i < 0) else torch.from_numpy(sd.fine[truth_i]).to(
+                run.device).expand_as(x)
+            hist = torch.cat([hist[:, 1:], nxt[:, None]], dim=1)
+            if day >= days[0]:
+                yield k, run.physical(day, x)
+                k += 1
+            if callback:
+                callback(n + 1, len(run_days))
+
+
 def generate(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: str,
              members: int = 1, sampler: SamplerConfig | None = None, seed: int = 0,
              device: str | torch.device = "cpu", strict: bool = True, spinup: int = 7,
@@ -200,34 +237,74 @@ def generate(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: st
         method = str(checkpoints[0]).split(":", 1)[1]
         return interpolate_region(ds, region or next(iter(ds.regions)), method, days)
     run = _prepare(ds, checkpoints, days, device, region)
-    sd0 = run.sds[run.first.season]
-    H = run.first.enc_cfg.history
-    run_days = days
-    if sd0.fine_days.get_indexer([days[0] - pd.Timedelta(days=1)])[0] < 0 and spinup > 0:
-        run_days = pd.date_range(days[0] - pd.Timedelta(days=spinup), days[-1], freq="D")
-        sd0.coarse_index(run_days[0])
-    hist = torch.from_numpy(_initial_history(sd0, run_days[0], H))[None].repeat(
-        members, 1, 1, 1).to(run.device)
-    out = np.empty((members, days.size, *sd0.shape), dtype=np.float32)
-    bar = tqdm(run_days, desc=f"generate {run.first.kind} {run.first.region}", unit="day",
-               disable=not progress)
-    k = 0
-    with torch.no_grad():
-        for n, day in enumerate(bar):
-            if cancel is not None and cancel.is_set():
-                raise FinescaleError("generation cancelled")
-            x = run.step(day, hist, sampler, seed)
-            sd = run.sds[season_of([day])[0]]
-            truth_i = sd.fine_days.get_indexer([day])[0]
-            nxt = x if (strict or truth_i < 0) else torch.from_numpy(sd.fine[truth_i]).to(
-                run.device).expand_as(x)
-            hist = torch.cat([hist[:, 1:], nxt[:, None]], dim=1)
-            if day >= days[0]:
-                out[:, k] = run.physical(day, x)
-                k += 1
-            if callback:
-                callback(n + 1, len(run_days))
+    out = np.empty((members, days.size, *run.sds[run.first.season].shape), dtype=np.float32)
+    for k, values in _roll(run, days, members, sampler, seed, strict, spinup, progress,
+                           callback, cancel):
+        out[:, k] = values
     return _to_dataset(ds, run.first, days, out, checkpoints, sampler, seed, strict, spinup)
+
+
+def generate_to_file(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: str,
+                     path: Path, members: int = 1, sampler: SamplerConfig | None = None,
+                     seed: int = 0, device: str | torch.device = "cpu", strict: bool = True,
+                     spinup: int = 7, progress: bool = True,
+                     callback: Callable[[int, int], None] | None = None,
+                     cancel: threading.Event | None = None, region: str | None = None) -> Path:
+    """:func:`generate`, streamed to a NetCDF file day by day.
+
+    Memory stays bounded by one day of the ensemble plus the history, however long the
+    period (e.g. all of 2000–2024): the file's layout is written first (NaN placeholders,
+    chunked per member-day) and each day's fields, truth and coarse input are written into
+    it as they are made. The file appears under ``path`` only when complete.
+    """
+    import h5netcdf
+
+    sampler = sampler or SamplerConfig()
+    _check_members(members)
+    days = _date_range(start, end)
+    path = Path(path)
+    if len(checkpoints) == 1 and str(checkpoints[0]).startswith("interp:"):
+        return write_generated(generate(ds, checkpoints, start, end, region=region), path)
+    run = _prepare(ds, checkpoints, days, device, region)
+    import dask.array as dsa
+
+    shape = run.sds[run.first.season].shape
+    lazy = dsa.full((members, days.size, *shape), np.nan, dtype=np.float32,
+                    chunks=(1, 1, *shape))
+    skeleton = _to_dataset(ds, run.first, days, lazy, checkpoints, sampler, seed, strict,
+                           spinup, placeholders=True)
+    rd, var = ds.region(run.first.region), ds.variable
+    fine_days = pd.DatetimeIndex(rd.fine["time"].values)
+    coarse_days = pd.DatetimeIndex(rd.coarse["time"].values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    big = (var, f"{var}_truth", f"{var}_coarse")
+    try:
+        # coordinates and attributes through xarray (CF encoding), then the three data
+        # variables created empty (NaN fill) and written one day at a time
+        write_netcdf(skeleton.drop_vars(list(big)), tmp)
+        with h5netcdf.File(tmp, "r+") as f:
+            for n in big:
+                v = skeleton[n]
+                chunks = tuple(1 if d in ("member", "time") else s
+                               for d, s in zip(v.dims, v.shape, strict=True))
+                nv = f.create_variable(n, v.dims, np.float32, chunks=chunks,
+                                       compression="gzip", compression_opts=4, shuffle=True,
+                                       fillvalue=np.float32(np.nan))
+                nv.attrs.update({k: val for k, val in v.attrs.items()})
+            g, t, c = (f.variables[n] for n in big)
+            for k, values in _roll(run, days, members, sampler, seed, strict, spinup,
+                                   progress, callback, cancel):
+                g[:, k] = groom(values)
+                i = fine_days.get_indexer([days[k]])[0]
+                if i >= 0:
+                    t[k] = groom(rd.fine[i].values)
+                c[k] = groom(rd.coarse[coarse_days.get_loc(days[k])].values)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def generate_days(ds: Dataset, checkpoints: Sequence[Checkpoint], days: Sequence,
@@ -271,7 +348,9 @@ def _coarse(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
 
 def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.ndarray,
                 checkpoints: Sequence[Checkpoint], sampler: SamplerConfig, seed: int, strict: bool,
-                spinup: int) -> xr.Dataset:
+                spinup: int, placeholders: bool = False) -> xr.Dataset:
+    """The CF-style result; with ``placeholders`` truth and coarse are lazy NaN arrays (to be
+    filled day by day by :func:`generate_to_file`)."""
     region = ds.region(lm.region)
     var = ds.variable
     gen = xr.DataArray(values, dims=("member", "time", "lat", "lon"), name=var, coords={
@@ -280,8 +359,23 @@ def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np
         attrs={**{k: v for k, v in region.fine.attrs.items() if k in ("units", "long_name",
                                                                         "standard_name")},
                "description": f"generated by finescale ({lm.kind})"})
-    out = xr.Dataset({var: gen, f"{var}_truth": _truth(ds, lm.region, days),
-                      f"{var}_coarse": _coarse(ds, lm.region, days)})
+    if placeholders:
+        import dask.array as dsa
+
+        c = region.coarse
+        truth = xr.DataArray(dsa.full((days.size, *values.shape[2:]), np.nan, dtype=np.float32,
+                                      chunks=(1, *values.shape[2:])),
+                             dims=("time", "lat", "lon"), coords={k: gen[k] for k in
+                                                                   ("time", "lat", "lon")})
+        coarse = xr.DataArray(dsa.full((days.size, c.sizes["lat"], c.sizes["lon"]), np.nan,
+                                       dtype=np.float32, chunks=(1, c.sizes["lat"],
+                                                                 c.sizes["lon"])),
+                              dims=("time", "lat_coarse", "lon_coarse"),
+                              coords={"time": days, "lat_coarse": c["lat"].values,
+                                      "lon_coarse": c["lon"].values})
+    else:
+        truth, coarse = _truth(ds, lm.region, days), _coarse(ds, lm.region, days)
+    out = xr.Dataset({var: gen, f"{var}_truth": truth, f"{var}_coarse": coarse})
     out[f"{var}_truth"].attrs = {"long_name": "fine-resolution reference (NaN where none)",
                                  "units": gen.attrs.get("units", "1")}
     out[f"{var}_coarse"].attrs = {"long_name": "coarse input on its own grid",
