@@ -91,6 +91,30 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     print(f"wrote {out / 'report.md'} ({len(results)} model × season results)")
 
 
+def cmd_bench(a: argparse.Namespace) -> None:
+    import dataclasses
+    import json
+
+    from data.layout import open_dataset
+    from model.bench import BenchConfig, run_bench, table
+    from model.device import resolve_device
+    from model.registry import SHIPPED_DIR
+
+    cfg = BenchConfig.quick() if a.quick else BenchConfig()
+    cfg = dataclasses.replace(cfg, season=a.season, regions=tuple(a.regions.split(",")),
+                              train_presets=tuple(a.train_presets.split(",")))
+    device = resolve_device(a.device)
+    b = run_bench(open_dataset(a.data), a.checkpoints or [SHIPPED_DIR], cfg, device,
+                  progress=lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    text = json.dumps(dataclasses.asdict(b), indent=1, default=str)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = a.out.with_name(f".{a.out.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(a.out)
+    print(table(b))
+    print(f"wrote {a.out}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the encoder, the diffusion downscaler or a baseline")
     p.add_argument("stage", choices=STAGES)
@@ -150,3 +174,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", type=Path, required=True, help="report directory")
     e.add_argument("--overwrite", action="store_true", help="replace an existing report")
     e.set_defaults(func=cmd_evaluate)
+
+    b = sub.add_parser("bench", help="time the samplers (paper protocol vs fast), training "
+                       "throughput, FLOP/s and memory; write JSON")
+    b.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores")
+    b.add_argument("--season", default="JJA", choices=SEASONS)
+    b.add_argument("--regions", default="area0,area1")
+    b.add_argument("--train-presets", default="quick,paper",
+                   help="model sizes whose training throughput is measured")
+    b.add_argument("--checkpoints", nargs="+", type=Path, default=None,
+                   help="checkpoint directories (default: the shipped weights)")
+    b.add_argument("--data", type=Path, default=None)
+    b.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    b.add_argument("--out", type=Path, default=Path("bench.json"), help="JSON output")
+    b.set_defaults(func=cmd_bench)

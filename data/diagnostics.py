@@ -7,6 +7,8 @@ Pointwise scores live in :mod:`data.scores`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 EARTH_RADIUS_KM = 6371.0
@@ -126,6 +128,13 @@ def fit_spherical(h: np.ndarray, gamma: np.ndarray) -> dict[str, float]:
         model, h, g, p0=(p0[0], max(p0[1] - p0[0], 1e-12), max(p0[2], h[0])),
         bounds=([0, 0, 1e-6], [2 * top, 4 * top, 3 * h.max()]), maxfev=20_000)
     return {"nugget": float(nug), "sill": float(nug + psill), "range_km": float(rng)}
+
+
+def nanmean_curves(curves: list[np.ndarray]) -> np.ndarray:
+    """Mean of curves per bin; bins empty in every curve (beyond the domain) stay NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(curves, axis=0)
 
 
 def curve_error(curve: np.ndarray, reference: np.ndarray) -> float:

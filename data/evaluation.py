@@ -9,7 +9,6 @@ spread–skill or rank histogram).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from data.diagnostics import (
     curve_error,
     fit_spherical,
     lag_scores,
+    nanmean_curves,
     pacf,
     pixel_acf,
     radial_spectrum,
@@ -99,13 +99,6 @@ def check_generated(gen: xr.Dataset, variable: str, *, name: str = "generated fi
     return g.isel(time=keep), t.isel(time=keep)
 
 
-def _nanmean(curves: list[np.ndarray]) -> np.ndarray:
-    """Mean of curves per bin; bins empty in every curve (beyond the domain) stay NaN."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(curves, axis=0)
-
-
 def _log(a: np.ndarray) -> np.ndarray:
     return np.log10(np.maximum(a, FLOOR))
 
@@ -160,11 +153,12 @@ def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = No
 
     edges = np.linspace(0, cfg.max_km, cfg.bins + 1)
     h = 0.5 * (edges[1:] + edges[:-1])
-    gt = _nanmean([vario(lt[k], k) for k in range(lt.shape[0])])
-    gg = _nanmean([vario(lg[m, k], k) for m in range(lg.shape[0]) for k in range(lt.shape[0])])
+    gt = nanmean_curves([vario(lt[k], k) for k in range(lt.shape[0])])
+    gg = nanmean_curves([vario(lg[m, k], k) for m in range(lg.shape[0])
+                         for k in range(lt.shape[0])])
     kk = radial_spectrum(lt[0], cfg.spectrum_bins)[0]
-    st = _nanmean([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lt])
-    sg = _nanmean([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lg.reshape(
+    st = nanmean_curves([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lt])
+    sg = nanmean_curves([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lg.reshape(
         -1, *lg.shape[2:])])
     return {"h_km": h, "gamma_truth": gt, "gamma": gg,
             "fit_truth": fit_spherical(h, gt), "fit": fit_spherical(h, gg),

@@ -119,20 +119,24 @@ class _Run:
     device: torch.device
 
     def step(self, day: pd.Timestamp, hist: torch.Tensor, sampler: SamplerConfig,
-             seed: int) -> torch.Tensor:
-        """One day for every member (rows of ``hist``): normalised fields (member, lat, lon)."""
+             seed: int, window: tuple[slice, slice] | None = None) -> torch.Tensor:
+        """One day for every member (rows of ``hist``): normalised fields (member, lat, lon).
+
+        ``window`` restricts the day to a sub-area (``hist`` must already be cropped to it).
+        """
         lm = self.by_season[season_of([day])[0]]
         sd = self.sds[lm.season]
         members = hist.shape[0]
-        cond = torch.from_numpy(sd.cond(day))[None].repeat(members, 1, 1, 1).to(self.device)
+        cond = torch.from_numpy(sd.cond(day, window))[None].repeat(members, 1, 1, 1).to(
+            self.device)
         if lm.encoder is not None:
-            cond = torch.cat([lm.encoder.features(hist, size=sd.shape, patch=lm.cfg.patch), cond],
-                             dim=1)
+            feats = lm.encoder.features(hist, size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
+            cond = torch.cat([feats, cond], dim=1)
         gen = torch.Generator(device=self.device).manual_seed(
             int(seed) * 1_000_003 + int(day.toordinal()))
         x = _sample(lm, cond, sampler, gen)[:, 0]
         if lm.cfg.residual:
-            x = x + torch.from_numpy(sd.base(day)).to(self.device)
+            x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
         return x.clamp(*CLIP)
 
     def physical(self, day: pd.Timestamp, x: torch.Tensor) -> np.ndarray:

@@ -1,0 +1,341 @@
+"""``finescale bench``: measured speed against the paper's protocol, on one machine.
+
+Sampling is timed on full-area maps with the same trained denoiser and the same day:
+(a) the paper's protocol (ancestral sampling, 200 steps, 16 × 16 tiles at stride 2 with halo
+cropping and Hann blending) and (b) the default fast sampler, plus bilinear interpolation
+as the floor. Every step of (a) costs the same (same tiles, same network), so (a) is timed
+over ``paper_timed_steps`` steps and scaled to 200 — the JSON says so. Quality of (a) and
+(b) is measured on a centred crop of a few held-out test days, where the full 200-step
+protocol is affordable on a CPU. FLOP/s come from PyTorch's FLOP counter and are compared
+with a plain float32 matmul measured in the same run.
+"""
+
+from __future__ import annotations
+
+import platform
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from data.diagnostics import curve_error, nanmean_curves, semivariogram
+from data.errors import FinescaleError
+from data.layout import Dataset
+from data.scores import r2_pearson
+from data.splits import SplitConfig, make_split
+from model.config import PRESETS, SamplerConfig
+from model.datasets import season_data
+from model.generation import _initial_history, _prepare, load_model
+from model.registry import find_checkpoints
+from model.training import build_downscaler, build_encoder, downscaler_batch, downscaler_loss
+
+PAPER_STEPS = 200
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """How much to measure; ``quick()`` fits a few minutes on 2 CPU cores."""
+
+    season: str = "JJA"
+    regions: tuple[str, ...] = ("area0", "area1")
+    fast_steps: int = SamplerConfig.steps
+    paper_steps: int = PAPER_STEPS
+    paper_timed_steps: int = 3  # full-area steps of the paper protocol actually timed
+    fast_days: int = 2  # full-area days timed with the fast sampler
+    quality_crop: int = 48  # px, centred crop where both samplers run in full
+    quality_days: int = 3
+    quality_members: int = 2
+    train_steps: int = 3  # timed optimiser steps per model size
+    train_presets: tuple[str, ...] = ("quick", "paper")
+    matmul_n: int = 2048
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        return cls(paper_timed_steps=1, fast_days=1, quality_crop=32, quality_days=1,
+                   quality_members=1, train_steps=1)
+
+
+@dataclass
+class Bench:
+    machine: dict
+    config: dict
+    matmul_gflops: float = 0.0
+    sampling: list[dict] = field(default_factory=list)
+    training: list[dict] = field(default_factory=list)
+    memory: dict = field(default_factory=dict)
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs (sampled every 20 ms)."""
+
+    def __init__(self):
+        self.proc, self.peak, self._stop = psutil.Process(), 0, threading.Event()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> PeakRSS:
+        self.peak = self.proc.memory_info().rss
+        self._t = threading.Thread(target=self._watch, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    @property
+    def mb(self) -> float:
+        return round(self.peak / 2**20, 1)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn: Callable[[], object], device: torch.device) -> tuple[float, object]:
+    _sync(device)
+    t0 = time.perf_counter()
+    out = fn()
+    _sync(device)
+    return time.perf_counter() - t0, out
+
+
+def matmul_gflops(n: int, device: torch.device, repeats: int = 5) -> float:
+    """Achieved float32 GFLOP/s of a square matmul: the machine's practical ceiling."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b  # warm-up
+    t, _ = _timed(lambda: [a @ b for _ in range(repeats)], device)
+    return 2 * n**3 * repeats / t / 1e9
+
+
+def _flops(fn: Callable[[], object]) -> int:
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return int(fc.get_total_flops())
+
+
+def _checkpoints(dirs: list[Path], region: str, season: str) -> dict[str, Path]:
+    found = {i.kind: i.path for i in find_checkpoints(*dirs)
+             if i.region == region and i.season == season}
+    if "diffusion" not in found:
+        raise FinescaleError(f"no diffusion checkpoint for {region} {season} in "
+                             f"{', '.join(map(str, dirs))}")
+    return found
+
+
+def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+             seed: int) -> dict[str, float]:
+    """R² (log10, member mean) and variogram error of members, on the crop."""
+    lp, lt = np.log10(np.maximum(pred, 1e-6)), np.log10(np.maximum(truth, 1e-6))
+    r2 = r2_pearson(lp.mean(axis=0), lt)
+    gt = semivariogram(lt, lat, lon, pairs=20_000, seed=seed)[1]
+    gg = nanmean_curves([semivariogram(m, lat, lon, pairs=20_000, seed=seed)[1] for m in lp])
+    return {"r2": r2, "variogram_error": curve_error(gg, gt)}
+
+
+def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.device
+                   ) -> list[dict]:
+    """Seconds per map per member for both samplers and bilinear, with their quality."""
+    lm = load_model(ckpt, ds, device)
+    rd = ds.region(lm.region)
+    fine_days = pd.DatetimeIndex(rd.fine["time"].values)
+    days = make_split(fine_days, lm.season, SplitConfig(**lm.manifest["split"])).test
+    run = _prepare(ds, [lm], days[:1], device, None)
+    sd = run.sds[lm.season]
+    h, w = sd.shape
+    H = lm.enc_cfg.history
+    fast = SamplerConfig(kind="fast", steps=cfg.fast_steps)
+    paper = SamplerConfig(kind="paper", steps=cfg.paper_steps)
+    paper_timed = SamplerConfig(kind="paper", steps=cfg.paper_timed_steps)
+
+    def hist(day, window=None):
+        x = torch.from_numpy(_initial_history(sd, day, H))[None].to(device)
+        return x if window is None else x[..., window[0], window[1]]
+
+    rows = []
+    with torch.no_grad():
+        run.step(days[0], hist(days[0]), SamplerConfig(steps=1), cfg.seed)  # warm-up
+        # (b) fast sampler, full area
+        t_fast = [_timed(lambda d=d: run.step(d, hist(d), fast, cfg.seed), device)[0]
+                  for d in days[: cfg.fast_days]]
+        nfe_fast = 2 * cfg.fast_steps - 1
+        # (a) paper protocol, full area, ``paper_timed_steps`` of 200 steps (+ the features)
+        t_paper, _ = _timed(lambda: run.step(days[0], hist(days[0]), paper_timed, cfg.seed),
+                            device)
+        t_feat = 0.0
+        if lm.encoder is not None:
+            t_feat, _ = _timed(lambda: lm.encoder.features(hist(days[0]), size=(h, w),
+                                                           patch=lm.cfg.patch), device)
+        per_step = max(t_paper - t_feat, 1e-9) / cfg.paper_timed_steps
+        t_paper_full = t_feat + per_step * cfg.paper_steps
+        # FLOPs of one network evaluation over the full map, and of one tiled step
+        cond = torch.zeros((1, lm.model.net.inp.in_channels - 1, h, w), device=device)
+        x = torch.zeros((1, 1, h, w), device=device)
+        sig = torch.ones(1, device=device)
+        f_full = _flops(lambda: lm.model(x, sig, cond))
+        from model.samplers import TiledDenoiser
+
+        tiled = TiledDenoiser(lm.model, tile=paper.tile, stride=paper.tile_stride,
+                              halo=paper.halo, batch=paper.tile_batch)
+        f_tiled = _flops(lambda: tiled(x, sig, cond))
+        t_bil, _ = _timed(lambda: sd.base(days[0]), device)  # the regrid itself
+        # quality on a centred crop, both samplers in full, same days and seeds
+        c = min(cfg.quality_crop, h, w)
+        win = (slice((h - c) // 2, (h - c) // 2 + c), slice((w - c) // 2, (w - c) // 2 + c))
+        lat, lon = rd.fine["lat"].values[win[0]], rd.fine["lon"].values[win[1]]
+        qdays = days[: cfg.quality_days]
+        preds: dict[str, list[np.ndarray]] = {"paper": [], "fast": [], "bilinear": []}
+        truths = []
+        for d in qdays:
+            hm = hist(d, win).repeat(cfg.quality_members, 1, 1, 1)
+            for name, s in (("paper", paper), ("fast", fast)):
+                xs = run.step(d, hm, s, cfg.seed, window=win)
+                preds[name].append(lm.transform.inverse(xs.cpu().numpy().astype(np.float64)))
+            preds["bilinear"].append(lm.transform.inverse(sd.base(d, win)[None]
+                                                          .astype(np.float64)))
+            truths.append(rd.fine.sel(time=d).values[win[0], win[1]])
+    q = {k: [_quality(p, t, lat, lon, cfg.seed) for p, t in zip(v, truths, strict=True)]
+         for k, v in preds.items()}
+    qm = {k: {m: float(np.mean([r[m] for r in v])) for m in ("r2", "variogram_error")}
+          for k, v in q.items()}
+    fast_s = float(np.mean(t_fast))
+    base = {"region": lm.region, "season": lm.season, "grid": [h, w], "device": str(device),
+            "checkpoint": str(ckpt), "quality_crop": c, "quality_days": len(qdays),
+            "quality_members": cfg.quality_members}
+    rows.append({**base, "method": "paper_protocol", "steps": cfg.paper_steps,
+                 "seconds_per_map_member": t_paper_full, "extrapolated": True,
+                 "timed_steps": cfg.paper_timed_steps,
+                 "gflops_per_map": f_tiled * cfg.paper_steps / 1e9,
+                 "achieved_gflops": f_tiled / per_step / 1e9, **qm["paper"]})
+    rows.append({**base, "method": "fast", "steps": cfg.fast_steps, "nfe": nfe_fast,
+                 "seconds_per_map_member": fast_s, "extrapolated": False,
+                 "gflops_per_map": f_full * nfe_fast / 1e9,
+                 "achieved_gflops": f_full * nfe_fast / max(fast_s - t_feat, 1e-9) / 1e9,
+                 "speedup_vs_paper_protocol": t_paper_full / fast_s, **qm["fast"]})
+    rows.append({**base, "method": "bilinear", "seconds_per_map_member": t_bil,
+                 "extrapolated": False, **qm["bilinear"]})
+    return rows
+
+
+def _step_seconds(loss_fn: Callable[[], torch.Tensor], model: torch.nn.Module, lr: float,
+                  steps: int, device: torch.device) -> float:
+    """Seconds per Adam step (forward, backward, update), after one warm-up step."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def step() -> None:
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()
+    return _timed(lambda: [step() for _ in range(steps)], device)[0] / steps
+
+
+def bench_training(ds: Dataset, region: str, season: str, cfg: BenchConfig,
+                   device: torch.device) -> list[dict]:
+    """Samples/s of one optimiser step for the encoder and the diffusion downscaler."""
+    rows = []
+    sd = season_data(ds.region(region), season)
+    rng = np.random.default_rng(cfg.seed)
+    for name in cfg.train_presets:
+        preset = PRESETS[name]
+        ec, dc = preset.encoder, preset.downscaler
+        enc = build_encoder(ec).to(device)
+        coarse = torch.from_numpy(sd.coarse[:]).to(device)
+        p = min(ec.patch, *coarse.shape[1:])
+        t_idx = rng.integers(ec.history, coarse.shape[0], ec.batch)
+        xb = torch.stack([coarse[t - ec.history: t, :p, :p] for t in t_idx])
+        yb = torch.stack([coarse[t, :p, :p][None] for t in t_idx])
+        t_enc = _step_seconds(lambda m=enc, x=xb, y=yb: (m(x) - y).abs().mean(), enc, ec.lr,
+                              cfg.train_steps, device)
+        enc.eval()
+        model = build_downscaler("diffusion", ec, dc).to(device)
+        tgt, cond = downscaler_batch(sd, sd.split.train, dc, ec.history, enc, dc.batch, rng,
+                                     device)
+        t_ds = _step_seconds(lambda m=model, t=tgt, c=cond, d=dc: downscaler_loss(
+            "diffusion", m, t, c, d), model, dc.lr, cfg.train_steps, device)
+        rows.append({"preset": name, "region": region, "season": season, "device": str(device),
+                     "encoder_samples_per_s": ec.batch / t_enc,
+                     "encoder_s_per_step": t_enc,
+                     "downscaler_samples_per_s": dc.batch / t_ds,
+                     "downscaler_s_per_step": t_ds,
+                     "encoder_params": sum(q.numel() for q in enc.parameters()),
+                     "downscaler_params": sum(q.numel() for q in model.parameters())})
+        if name == "quick":
+            steps_e = ec.epochs * ec.steps_per_epoch
+            steps_d = dc.epochs * dc.steps_per_epoch
+            rows[-1]["preset_minutes_estimate"] = (steps_e * t_enc + steps_d * t_ds) / 60
+    return rows
+
+
+def run_bench(ds: Dataset, checkpoint_dirs: list[Path], cfg: BenchConfig,
+              device: torch.device, progress: Callable[[str], None] = print) -> Bench:
+    b = Bench(machine={"platform": platform.platform(), "cpu_count": psutil.cpu_count(),
+                       "torch": torch.__version__, "threads": torch.get_num_threads(),
+                       "device": str(device),
+                       "gpu": torch.cuda.get_device_name(device) if device.type == "cuda"
+                       else None},
+              config=asdict(cfg))
+    progress("matmul peak")
+    b.matmul_gflops = matmul_gflops(cfg.matmul_n, device)
+    regions = [r for r in cfg.regions if r in ds.regions]
+    if not regions:
+        raise FinescaleError(f"none of {cfg.regions} in dataset {ds.path}")
+    with PeakRSS() as gen_mem:
+        for r in regions:
+            progress(f"sampling {r} {cfg.season}")
+            ck = _checkpoints(checkpoint_dirs, r, cfg.season)
+            b.sampling += bench_sampling(ds, ck["diffusion"], cfg, device)
+    with PeakRSS() as train_mem:
+        progress(f"training throughput {regions[0]} {cfg.season}")
+        b.training = bench_training(ds, regions[0], cfg.season, cfg, device)
+    for row in b.sampling:
+        if "achieved_gflops" in row:
+            row["fraction_of_matmul_peak"] = row["achieved_gflops"] / b.matmul_gflops
+    recorded = [{"checkpoint": i.path.name, "seconds": _recorded_seconds(i.path)}
+                for i in find_checkpoints(*checkpoint_dirs)
+                if i.season == cfg.season and i.region in regions]
+    b.memory = {"generation_peak_rss_mb": gen_mem.mb, "training_peak_rss_mb": train_mem.mb}
+    b.training.append({"recorded_training_seconds": recorded})
+    return b
+
+
+def _recorded_seconds(path: Path) -> float | None:
+    from model.checkpoints import read_manifest
+
+    return read_manifest(path).get("training", {}).get("seconds")
+
+
+def table(b: Bench) -> str:
+    """A plain-text summary of the sampling rows."""
+    lines = [f"matmul peak: {b.matmul_gflops:.1f} GFLOP/s on {b.machine['device']}",
+             f"{'region':7} {'method':15} {'s/map/member':>13} {'speedup':>8} {'GFLOP/s':>8} "
+             f"{'%peak':>6} {'R²':>6} {'vario err':>9}"]
+    for r in b.sampling:
+        lines.append(
+            f"{r['region']:7} {r['method']:15} {r['seconds_per_map_member']:13.3f} "
+            f"{r.get('speedup_vs_paper_protocol', float('nan')):8.1f} "
+            f"{r.get('achieved_gflops', float('nan')):8.1f} "
+            f"{100 * r.get('fraction_of_matmul_peak', float('nan')):6.1f} "
+            f"{r['r2']:6.3f} {r['variogram_error']:9.3f}")
+    for t in b.training:
+        if "preset" in t:
+            lines.append(f"train {t['preset']:6} encoder {t['encoder_samples_per_s']:8.1f} "
+                         f"samples/s, diffusion {t['downscaler_samples_per_s']:8.1f} samples/s")
+    lines.append(f"peak RSS: generation {b.memory['generation_peak_rss_mb']} MB, training "
+                 f"{b.memory['training_peak_rss_mb']} MB")
+    return "\n".join(lines)

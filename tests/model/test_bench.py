@@ -1,0 +1,33 @@
+"""``finescale bench --quick`` runs on the small default and reports honest, complete rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.cli import main
+
+
+def test_bench_quick(small_dir: Path, ckpts, tmp_path: Path, capsys):
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--quick", "--data", str(small_dir), "--checkpoints",
+                 str(ckpts["diffusion"].parent), "--regions", "area1", "--train-presets",
+                 "test", "--device", "cpu", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "paper_protocol" in printed and "speedup" in printed
+    b = json.loads(out.read_text())
+    rows = {r["method"]: r for r in b["sampling"]}
+    assert set(rows) == {"paper_protocol", "fast", "bilinear"}
+    paper, fast = rows["paper_protocol"], rows["fast"]
+    assert paper["extrapolated"] and paper["steps"] == 200 and paper["timed_steps"] == 1
+    # the speed-up is the ratio of the two measured times, not a constant
+    assert fast["speedup_vs_paper_protocol"] == (
+        paper["seconds_per_map_member"] / fast["seconds_per_map_member"])
+    assert fast["speedup_vs_paper_protocol"] > 1
+    for r in (paper, fast):
+        assert 0 <= r["r2"] <= 1 and r["variogram_error"] >= 0
+        assert 0 < r["fraction_of_matmul_peak"] and r["achieved_gflops"] > 0
+    assert b["matmul_gflops"] > 0 and b["memory"]["generation_peak_rss_mb"] > 100
+    t = b["training"][0]
+    assert t["preset"] == "test" and t["encoder_samples_per_s"] > 0
+    assert t["downscaler_samples_per_s"] > 0
