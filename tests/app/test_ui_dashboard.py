@@ -85,3 +85,58 @@ def test_bad_checkpoint_shows_a_notification(server, page):
     assert re.search("does not match its manifest", toast.inner_text())
     page.screenshot(path=str(SHOTS / "bad_checkpoint.png"))
     assert "Traceback" not in page.content()
+
+
+def test_export_downloads_netcdf_and_png(server, page, tmp_path):
+    import xarray as xr
+
+    _open(page, server)
+    page.get_by_text("Export", exact=True).first.click()
+    with page.expect_download(timeout=WAIT) as nc:
+        page.get_by_text("Download ensemble (NetCDF)").first.click()
+    path = tmp_path / "dl.nc"
+    nc.value.save_as(path)
+    ds = xr.open_dataset(path, engine="h5netcdf")
+    assert ds.DUEXTTAU.dims == ("member", "time", "lat", "lon") and ds.sizes["time"] == 1
+    assert "DUEXTTAU_truth" in ds and ds.attrs["Conventions"].startswith("CF")
+    with page.expect_download(timeout=WAIT) as png:
+        page.get_by_text("Download maps (PNG)").first.click()
+    png.value.save_as(tmp_path / "dl.png")
+    assert (tmp_path / "dl.png").read_bytes()[:4] == b"\x89PNG"
+    assert page.errors == []
+
+
+def test_two_sessions_are_independent_while_one_trains(server, browser):
+    def new_page():
+        ctx = browser.new_context(viewport={"width": 1500, "height": 950})
+        pg = ctx.new_page()
+        pg.errors = []  # type: ignore[attr-defined]
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
+        return ctx, pg
+
+    (ca, a), (cb, b) = new_page(), new_page()
+    try:
+        _open(a, server)
+        _open(b, server)
+        a.get_by_text("Train", exact=True).first.click()
+        _select(a, "Stage", "unet")
+        _select(a, "Preset", "test")
+        epochs = a.locator("label:has-text('Epochs') ~ div input").first
+        epochs.fill("200")
+        epochs.press("Enter")
+        a.wait_for_timeout(700)
+        a.get_by_role("button", name="Start training").click()
+        a.wait_for_selector("text=/Step \\d+/", timeout=WAIT)
+        # session B stays responsive and keeps its own state while A trains
+        season_a = _status(a)
+        _select(b, "Season", "DJF")
+        b.wait_for_selector("text=/Showing .* 200[5-7]-(12|01|02)-/", timeout=WAIT)
+        assert _status(a) == season_a  # A's maps did not follow B's season
+        assert a.locator("text=/Saved /").count() == 0  # B was served during A's training
+        b.screenshot(path=str(SHOTS / "second_session.png"))
+        a.get_by_role("button", name="Cancel").click()
+        a.wait_for_selector("text=/cancelled/", timeout=WAIT)
+        assert a.errors == [] and b.errors == []
+    finally:
+        ca.close()
+        cb.close()
