@@ -23,6 +23,7 @@ from app.plots import (
     acf_plot,
     aot_map,
     diff_map,
+    lead_plot,
     loss_curve,
     maps_png,
     member_gallery,
@@ -114,7 +115,7 @@ class Dashboard(pn.viewable.Viewer):
                                                 show_loop_controls=False)
         self.player.param.watch(lambda e: setattr(s, "date", e.new) if e.new else None,
                                 "value")
-        s.param.watch(self._season_player, ["season", "region"])
+        s.param.watch(self._season_player, ["season", "region", "date"])
         self.controls = pn.Param(
             s, parameters=["region", "season", "model", "members", "sampler", "steps", "show",
                            "log_scale", "seed"],
@@ -142,6 +143,8 @@ class Dashboard(pn.viewable.Viewer):
     def _season_player(self, *_: param.parameterized.Event) -> None:
         opts = [d.date() for d in self.state.season_days()]
         self.player.options = opts or [self.state.date]
+        if self.state.date in self.player.options and self.player.value != self.state.date:
+            self.player.value = self.state.date  # the slider shows the season's shown day
 
     # --- generation -----------------------------------------------------------------------
     def _request(self, *_: param.parameterized.Event) -> None:
@@ -263,11 +266,15 @@ class Dashboard(pn.viewable.Viewer):
                 pn.pane.HoloViews(acf_plot(series, partial=True))]
         items = [pn.pane.Markdown(f"### {s.region} · {s.season} · {s.date}"),
                  pn.Row(*row1), pn.Row(*row2), self.rollout_button]
+        lead = self._rollout_lead()
+        if lead is not None:
+            items.append(pn.pane.HoloViews(lead_plot(*lead, label=s.model)))
         if f["truth"] is not None:
             items.append(pn.pane.HoloViews(scatter_density(f["generated"], f["truth"])))
             items.append(pn.pane.Markdown("#### Scores of this day (log10 AOT)"))
             items.append(pn.widgets.Tabulator(self._metrics_table(), disabled=True,
                                               show_index=False, height=200))
+        items += self._season_report()
         items.append(pn.pane.Markdown("#### Domain similarity (Wasserstein, log + min–max)"))
         sim = _similarity(str(s.dataset.path))
         if sim.finished and sim.error:
@@ -278,6 +285,43 @@ class Dashboard(pn.viewable.Viewer):
         else:
             items.append(pn.pane.Markdown("*computing … (shown on the next redraw)*"))
         self.diag_pane.objects = items
+
+    def _rollout_lead(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """RMSE by lead day of the last roll-out, over the days that have fine truth."""
+        if self.rollout is None:
+            return None
+        from data.diagnostics import lag_scores
+
+        var = self.state.dataset.variable
+        truth = self.rollout[f"{var}_truth"].values
+        ok = np.isfinite(truth).all(axis=(1, 2))
+        if not ok.any():
+            return None
+        n = int(ok.argmin()) if not ok.all() else ok.size  # leading days with truth
+        mean = np.log10(np.maximum(self.rollout[var].values[:, :n], 1e-6)).mean(axis=0)
+        ls = lag_scores(mean[None], np.log10(np.maximum(truth[:n], 1e-6))[None])
+        return ls["lag"], ls["rmse"]
+
+    def _season_report(self) -> list:
+        """All models' scores for this area × season from a matching `finescale evaluate`."""
+        from app.report import find_report
+        from model.registry import SHIPPED_DIR
+
+        s = self.state
+        dirs = [s.dataset.path / "report", SHIPPED_DIR.parent / "report"]
+        found = find_report(dirs, s.dataset.manifest.get("generator"))
+        head = pn.pane.Markdown(f"#### All models, {s.region} {s.season} (held-out test days)")
+        if found is None:
+            return [head, pn.pane.Markdown("*no evaluation report for this dataset: run "
+                                           "`finescale evaluate --out DATA/report`*")]
+        path, recs = found
+        rows = [{"model": r["model"], "R²": r["r2"], "RMSE": r["rmse"], "CRPS": r["crps"],
+                 "spread/skill": r["spread_skill"], "variogram err": r["variogram_error"],
+                 "ACF err": r["acf_error"], "spectrum err": r["spectrum_error"]}
+                for r in recs if r["region"] == s.region and r["season"] == s.season]
+        df = pd.DataFrame(rows).round(4)
+        return [head, pn.widgets.Tabulator(df, disabled=True, show_index=False, height=220),
+                pn.pane.Markdown(f"*from `{path}`*")]
 
     def _metrics_table(self) -> pd.DataFrame:
         """Scores of every model already generated for this day (from the cache)."""

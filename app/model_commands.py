@@ -87,7 +87,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     settings = {"members": a.members, "days": a.days, "rollout": a.rollout,
                 "sampler": a.sampler, "steps": steps, "seed": a.seed}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
-                       overwrite=a.overwrite)
+                       overwrite=a.overwrite, dataset=ds.manifest.get("generator"))
     print(f"wrote {out / 'report.md'} ({len(results)} model × season results)")
 
 

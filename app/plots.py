@@ -176,6 +176,14 @@ def acf_plot(series: dict[str, np.ndarray], nlags: int = 30, partial: bool = Fal
                                    width=PLOT_WIDTH, height=PLOT_HEIGHT)
 
 
+def lead_plot(lead: np.ndarray, rmse: np.ndarray, label: str) -> hv.Overlay:
+    """RMSE of the roll-out's ensemble mean by lead day (days after the last true day)."""
+    c = hv.Curve((lead, rmse), "lead (days)", "RMSE (log10 AOT)", label=label).opts(
+        color=PALETTE["generated"])
+    return (c * hv.Scatter(c).opts(color=PALETTE["generated"], size=6)).opts(
+        title="roll-out skill by lead day", width=PLOT_WIDTH, height=PLOT_HEIGHT)
+
+
 def loss_curve(losses: list[tuple[int, float]], val: list[tuple[int, float]]) -> hv.Overlay:
     tr = hv.Curve(losses or [(0, np.nan)], "step", "loss", label="train")
     va = hv.Scatter(val or [(0, np.nan)], "step", "loss", label="validation").opts(size=8)

@@ -153,11 +153,17 @@ def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
 
 
 def write_report(results: list[PairResult], out: Path, *, variable: str, settings: dict,
-                 overwrite: bool = False) -> Path:
-    """Write metrics.json, metrics.csv, per_day.csv, report.md and figures/ into ``out``."""
+                 overwrite: bool = False, dataset: dict | None = None) -> Path:
+    """Write metrics.json, metrics.csv, per_day.csv, report.md, meta.json and figures/.
+
+    ``dataset``: the dataset manifest's ``generator`` block (or other identity), recorded so
+    that the dashboard shows a report only next to the data it scored.
+    """
     recs = records(results)
     with atomic_dir(Path(out), overwrite=overwrite) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(recs, indent=1))
+        (tmp / "meta.json").write_text(json.dumps({"settings": settings, "dataset": dataset},
+                                                  indent=1))
         pd.DataFrame(recs).to_csv(tmp / "metrics.csv", index=False, float_format="%.6g")
         days = pd.concat([r.per_day.assign(model=r.model, region=r.region, season=r.season)
                           for r in results])
@@ -181,3 +187,15 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
             md += [f"![{k}]({v})" for k, v in names.items()] + [""]
         (tmp / "report.md").write_text("\n".join(md))
     return Path(out)
+
+
+def find_report(dirs: Sequence[Path], dataset: dict | None) -> tuple[Path, list[dict]] | None:
+    """The first report under ``dirs`` that scored this dataset (by its recorded identity)."""
+    for d in dirs:
+        meta, metrics = Path(d) / "meta.json", Path(d) / "metrics.json"
+        try:
+            if json.loads(meta.read_text()).get("dataset") == dataset and dataset is not None:
+                return Path(d), json.loads(metrics.read_text())
+        except (OSError, ValueError):
+            continue
+    return None

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.bench_ui import CHROME_ARGS, chromium_path, free_port, start_server, wait_http
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM = chromium_path()
 SHOTS = Path(os.environ.get("FINESCALE_SCREENSHOTS", ROOT / "tests" / "screenshots"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -45,23 +34,11 @@ def user_dir(ckpts, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(small_dir: Path, user_dir: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "FINESCALE_DATA": str(small_dir), "FINESCALE_CHECKPOINTS": str(user_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", str(ROOT / "app" / "main.py"), "--address",
-         "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    port = free_port()
+    proc = start_server({"FINESCALE_DATA": str(small_dir),
+                         "FINESCALE_CHECKPOINTS": str(user_dir)}, port)
     url = f"http://127.0.0.1:{port}/main"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url, timeout=60).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"panel serve did not come up: {proc.stdout.read().decode()[-2000:]}")
+    wait_http(url, proc)
     yield url
     proc.terminate()
     proc.wait(10)

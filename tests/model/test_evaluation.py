@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.report import KEYS, write_report
+from app.report import KEYS, find_report, write_report
 from data.errors import FinescaleError
 from model.config import SamplerConfig
 from model.evaluation import EvalConfig, collect, evaluate
@@ -49,8 +49,12 @@ def test_generate_days_equals_a_one_day_generate(small, ckpts):
 
 
 def test_report_files(results, small, tmp_path: Path):
+    ident = small.manifest["generator"]
     out = write_report(results, tmp_path / "rep", variable=small.variable,
-                       settings={"days": 2})
+                       settings={"days": 2}, dataset=ident)
+    # the dashboard finds a report only next to the data it scored
+    assert find_report([tmp_path / "none", out], ident)[0] == out
+    assert find_report([out], {**ident, "seed": -1}) is None and find_report([out], None) is None
     recs = json.loads((out / "metrics.json").read_text())
     assert len(recs) == 6 and list(recs[0])[: len(KEYS)] == list(KEYS)
     assert recs[2]["model"] == "unet" and recs[2]["crps"] is None

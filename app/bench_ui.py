@@ -1,0 +1,203 @@
+"""Dashboard benchmark: what a user waits for, measured in headless Chromium; prints JSON.
+
+    python -m app.bench_ui [--data DIR] [--out ui_bench.json]
+
+Measures the time from ``panel serve`` start to the first interactive page (status line and
+the three maps drawn), the page-ready time of a warm server, the redraw time after a season
+or date change (interpolation model: pure redraw; diffusion: first visit generates, a
+revisit is served from the cache), the time to generate an 8-member day per region on this
+CPU, and the server's peak resident memory (sampled every 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 600_000
+MONTHS = {"DJF": "-(12|01|02)-", "MAM": "-(03|04|05)-", "JJA": "-(06|07|08)-",
+          "SON": "-(09|10|11)-"}
+
+
+def chromium_path() -> str:
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    """``panel serve app/main.py`` on 127.0.0.1:port as a child process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "panel", "serve", str(ROOT / "app" / "main.py"), "--address",
+         "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 240) -> float:
+    """Seconds until ``url`` answers 200; the server's output in the error if it never does."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        try:
+            if urllib.request.urlopen(url, timeout=60).status == 200:
+                return time.perf_counter() - t0
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    proc.kill()
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    raise RuntimeError(f"panel serve did not come up at {url}: {out[-2000:]}")
+
+
+class PeakRSS:
+    """Peak RSS (process + children) of another process, sampled in a thread."""
+
+    def __init__(self, pid: int):
+        import psutil
+
+        self.proc, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                rss = self.proc.memory_info().rss + sum(
+                    c.memory_info().rss for c in self.proc.children(recursive=True))
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                return
+            self._stop.wait(0.05)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._t.join()
+        return round(self.peak / 2**20, 1)
+
+
+def page_ready(page, url: str) -> float:
+    """Seconds from navigation to the status line and three drawn map canvases."""
+    t0 = time.perf_counter()
+    page.goto(url, timeout=WAIT_MS)
+    page.wait_for_selector("text=/^Showing/", timeout=WAIT_MS)
+    while page.locator(".bk-Canvas").count() < 3:
+        page.wait_for_timeout(20)
+    return time.perf_counter() - t0
+
+
+def select(page, label: str, value: str) -> None:
+    page.locator(f"label:has-text('{label}') ~ select").first.select_option(value)
+
+
+def redraw(page, action: Callable[[], None], expect: str) -> float:
+    """Seconds from a widget change until the status line shows ``expect`` (regex)."""
+    t0 = time.perf_counter()
+    action()
+    page.wait_for_selector(f"text=/^Showing .*{expect}/", timeout=WAIT_MS)
+    return time.perf_counter() - t0
+
+
+def generate_8_members(data: Path | None) -> dict[str, float]:
+    """Seconds to generate one 8-member day with the shipped diffusion model, per region."""
+    from app.state import Explorer
+    from data.layout import open_dataset
+
+    ds = open_dataset(data)
+    out = {}
+    for region in ds.regions:
+        s = Explorer(dataset=ds)
+        s.region = region
+        s.model = "diffusion"
+        s.members = 8
+        t0 = time.perf_counter()
+        s.generate()
+        out[region] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def run(data: Path | None, repeats: int = 3) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    env = {"FINESCALE_DATA": str(data)} if data else {}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/main"
+    t0 = time.perf_counter()
+    proc = start_server(env, port)
+    mem = PeakRSS(proc.pid)
+    res: dict = {}
+    try:
+        res["server_http_ready_s"] = round(wait_http(url, proc), 2)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=chromium_path(), headless=True,
+                                  args=CHROME_ARGS)
+            page = b.new_page(viewport={"width": 1500, "height": 950})
+            page_ready(page, url)
+            res["server_start_to_first_page_s"] = round(time.perf_counter() - t0, 2)
+            warm = []
+            for _ in range(repeats):
+                pg = b.new_page(viewport={"width": 1500, "height": 950})
+                warm.append(page_ready(pg, url))
+                pg.close()
+            res["warm_page_ready_s"] = round(statistics.median(warm), 3)
+            res["warm_page_ready_all_s"] = [round(w, 3) for w in warm]
+            # pure redraw: the interpolation model (no generation)
+            select(page, "Model", "interp:bilinear")
+            page.wait_for_selector("text=/^Showing interp/", timeout=WAIT_MS)
+            season = [redraw(page, lambda s=s: select(page, "Season", s), MONTHS[s])
+                      for s in ("DJF", "MAM", "JJA")]
+            res["season_change_redraw_interp_s"] = round(statistics.median(season), 3)
+            # diffusion: the first visit of a season generates; the revisit is cached
+            select(page, "Model", "diffusion")
+            page.wait_for_selector("text=/^Showing diffusion/", timeout=WAIT_MS)
+            res["season_change_first_visit_diffusion_s"] = round(
+                redraw(page, lambda: select(page, "Season", "DJF"), "diffusion.*" + MONTHS["DJF"]),
+                2)
+            redraw(page, lambda: select(page, "Season", "JJA"), "diffusion.*" + MONTHS["JJA"])
+            res["season_change_revisit_cached_s"] = round(
+                redraw(page, lambda: select(page, "Season", "DJF"), "diffusion.*" + MONTHS["DJF"]),
+                3)
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        res["server_peak_rss_mb"] = mem.stop()
+    res["generate_8_member_day_s"] = generate_8_members(data)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, default=None, help="dataset (default: the default)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    a = p.parse_args(argv)
+    res = run(a.data, a.repeats)
+    text = json.dumps(res, indent=1)
+    print(text)
+    if a.out:
+        a.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
