@@ -9,6 +9,7 @@ copies their progress into the page, so the server stays responsive for every se
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import holoviews as hv
 import numpy as np
@@ -59,16 +60,30 @@ POLL_MS = 300
 
 
 _SIMILARITY: dict[str, jobs.Job] = {}
+DIAG_TAB = 2  # index of the Diagnostics tab
 
 
 def _similarity(path: str) -> jobs.Job:
-    """The domain-similarity table, computed once per process in the background."""
+    """The domain-similarity table: read from DATA/similarity.csv (what ``finescale data
+    similarity`` writes), else computed once per process in the background and saved there."""
     if path not in _SIMILARITY:
-        from data.layout import open_dataset
+        from app.state import shared_dataset
         from data.similarity import similarity_table
 
-        _SIMILARITY[path] = jobs.start("similarity", lambda job: similarity_table(
-            open_dataset(path)).round(4))
+        def load(job: jobs.Job) -> pd.DataFrame:
+            csv = Path(path) / "similarity.csv"
+            if csv.exists():
+                return pd.read_csv(csv).round(4)
+            table = similarity_table(shared_dataset(Path(path)))
+            try:
+                tmp = csv.with_name(".similarity.csv.tmp")
+                table.to_csv(tmp, index=False, float_format="%.6f")
+                tmp.replace(csv)
+            except OSError:
+                pass  # a read-only data directory: keep it in memory only
+            return table.round(4)
+
+        _SIMILARITY[path] = jobs.start("similarity", load)
     return _SIMILARITY[path]
 
 
@@ -94,7 +109,18 @@ class Dashboard(pn.viewable.Viewer):
         self.train_status = pn.pane.Markdown("")
         self.train_progress = pn.indicators.Progress(value=0, max=100, visible=False)
         self.loss_pane = pn.pane.HoloViews(loss_curve([], []))
+        self._diag_fields: dict | None = None
         self._build_widgets()
+        self.tabs = pn.Tabs(
+            ("Maps", self.maps_pane),
+            ("Ensemble", self.ens_pane),
+            ("Diagnostics", self.diag_pane),
+            ("Train", pn.Column(self.train_controls, pn.Row(self.train_button,
+                                                            self.cancel_button),
+                                self.train_progress, self.train_status, self.loss_pane)),
+            ("Export", pn.Column(self.download_nc, self.download_png)),
+            dynamic=True)  # only the open tab is sent to the browser
+        self.tabs.param.watch(self._tab_changed, "active")
         self.state.param.watch(self._request, ["region", "date", "model", "members", "sampler",
                                                "steps", "seed"])
         self.state.param.watch(self._redraw, ["show", "log_scale"])
@@ -237,7 +263,15 @@ class Dashboard(pn.viewable.Viewer):
             if f["spread"] is not None else [pn.pane.Markdown("Spread needs ≥ 2 members.")]
         ens.append(pn.pane.HoloViews(member_gallery(f["members"], clim, s.log_scale)))
         self.ens_pane.objects = ens
-        self._draw_diagnostics(f)
+        self._diag_fields = f
+        if self.tabs.active == DIAG_TAB:
+            self._draw_diagnostics(f)
+        else:  # drawn when the tab is opened: keeps page-ready and redraws fast
+            self.diag_pane.objects = [pn.pane.Markdown("*computing diagnostics …*")]
+
+    def _tab_changed(self, event: param.parameterized.Event) -> None:
+        if event.new == DIAG_TAB and self._diag_fields is not None:
+            self._draw_diagnostics(self._diag_fields)
 
     def _season_series(self) -> dict[str, np.ndarray]:
         s = self.state
@@ -464,15 +498,7 @@ class Dashboard(pn.viewable.Viewer):
     # --- layout ---------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
         sidebar = pn.Column(self.date_picker, self.player, self.controls, width=300)
-        tabs = pn.Tabs(
-            ("Maps", self.maps_pane),
-            ("Ensemble", self.ens_pane),
-            ("Diagnostics", self.diag_pane),
-            ("Train", pn.Column(self.train_controls, pn.Row(self.train_button,
-                                                            self.cancel_button),
-                                self.train_progress, self.train_status, self.loss_pane)),
-            ("Export", pn.Column(self.download_nc, self.download_png)),
-            dynamic=False)
+        tabs = self.tabs
         return pn.template.FastListTemplate(
             title="finescale — transfer-encoder diffusion downscaling of dust AOT",
             sidebar=[sidebar], main=[pn.Column(self.status, self.progress, tabs)],

@@ -33,6 +33,21 @@ DASHBOARD_STEPS = 8  # Heun steps by default in the page: interactive on a 2-cor
 ENV_CHECKPOINTS = "FINESCALE_CHECKPOINTS"
 
 
+_DATASETS: dict[tuple[str, float], Dataset] = {}
+
+
+def shared_dataset(path: Path | None = None) -> Dataset:
+    """One opened dataset per directory for the whole server: sessions share its loaded
+    arrays instead of each loading the fine record again (memory and first-page time)."""
+    root = Path(path or default_data_dir()).expanduser().resolve()
+    manifest = root / "manifest.json"
+    key = (str(root), manifest.stat().st_mtime if manifest.exists() else 0.0)
+    if key not in _DATASETS:
+        _DATASETS.clear()  # a re-prepared dataset replaces the old one
+        _DATASETS[key] = open_dataset(root)
+    return _DATASETS[key]
+
+
 def user_checkpoint_dir() -> Path:
     """Where dashboard training writes: ``$FINESCALE_CHECKPOINTS`` or beside the data dir."""
     env = os.environ.get(ENV_CHECKPOINTS)
@@ -72,7 +87,7 @@ class Explorer(param.Parameterized):
 
     def __init__(self, dataset: Dataset | None = None, checkpoint_dirs: tuple[Path, ...] | None
                  = None, **params):
-        self.dataset = dataset if dataset is not None else open_dataset()
+        self.dataset = dataset if dataset is not None else shared_dataset()
         self.checkpoint_dirs = checkpoint_dirs or (SHIPPED_DIR, user_checkpoint_dir())
         self.checkpoints: list[CheckpointInfo] = []
         self._syncing = False
