@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +42,11 @@ def server(small_dir: Path, user_dir: Path) -> Iterator[str]:
     wait_http(url, proc)
     yield url
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:  # busy in a background job: stop it hard
+        proc.kill()
+        proc.wait(10)
 
 
 @pytest.fixture(scope="session")
