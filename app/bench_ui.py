@@ -19,11 +19,12 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+from model.bench import PeakRSS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -65,34 +66,6 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 240) -> float:
     proc.kill()
     out = proc.stdout.read().decode() if proc.stdout else ""
     raise RuntimeError(f"panel serve did not come up at {url}: {out[-2000:]}")
-
-
-class PeakRSS:
-    """Peak RSS (process + children) of another process, sampled in a thread."""
-
-    def __init__(self, pid: int):
-        import psutil
-
-        self.proc, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            try:
-                rss = self.proc.memory_info().rss + sum(
-                    c.memory_info().rss for c in self.proc.children(recursive=True))
-                self.peak = max(self.peak, rss)
-            except psutil.Error:
-                return
-            self._stop.wait(0.05)
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._t.join()
-        return round(self.peak / 2**20, 1)
 
 
 def page_ready(page, url: str) -> float:
@@ -144,6 +117,7 @@ def run(data: Path | None, repeats: int = 3) -> dict:
     t0 = time.perf_counter()
     proc = start_server(env, port)
     mem = PeakRSS(proc.pid)
+    mem.__enter__()
     res: dict = {}
     try:
         res["server_http_ready_s"] = round(wait_http(url, proc), 2)
@@ -180,7 +154,8 @@ def run(data: Path | None, repeats: int = 3) -> dict:
     finally:
         proc.terminate()
         proc.wait(10)
-        res["server_peak_rss_mb"] = mem.stop()
+        mem.__exit__(None, None, None)
+        res["server_peak_rss_mb"] = mem.mb
     res["generate_8_member_day_s"] = generate_8_members(data)
     return res
 

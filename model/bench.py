@@ -74,18 +74,28 @@ class Bench:
 
 
 class PeakRSS:
-    """Peak resident memory of this process while the block runs (sampled every 20 ms)."""
+    """Peak resident memory (process and its children) while the block runs.
 
-    def __init__(self):
-        self.proc, self.peak, self._stop = psutil.Process(), 0, threading.Event()
+    Sampled every 20 ms in a thread; ``pid`` None watches this process.
+    """
+
+    def __init__(self, pid: int | None = None):
+        self.proc, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
+
+    def _rss(self) -> int:
+        return self.proc.memory_info().rss + sum(
+            c.memory_info().rss for c in self.proc.children(recursive=True))
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            try:
+                self.peak = max(self.peak, self._rss())
+            except psutil.Error:  # the watched process ended
+                return
             self._stop.wait(0.02)
 
     def __enter__(self) -> PeakRSS:
-        self.peak = self.proc.memory_info().rss
+        self.peak = self._rss()
         self._t = threading.Thread(target=self._watch, daemon=True)
         self._t.start()
         return self
@@ -93,7 +103,10 @@ class PeakRSS:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._t.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
+        try:
+            self.peak = max(self.peak, self._rss())
+        except psutil.Error:
+            pass
 
     @property
     def mb(self) -> float:
