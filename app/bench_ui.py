@@ -116,46 +116,44 @@ def run(data: Path | None, repeats: int = 3) -> dict:
     url = f"http://127.0.0.1:{port}/main"
     t0 = time.perf_counter()
     proc = start_server(env, port)
-    mem = PeakRSS(proc.pid)
-    mem.__enter__()
     res: dict = {}
-    try:
-        res["server_http_ready_s"] = round(wait_http(url, proc), 2)
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=chromium_path(), headless=True,
-                                  args=CHROME_ARGS)
-            page = b.new_page(viewport={"width": 1500, "height": 950})
-            page_ready(page, url)
-            res["server_start_to_first_page_s"] = round(time.perf_counter() - t0, 2)
-            warm = []
-            for _ in range(repeats):
-                pg = b.new_page(viewport={"width": 1500, "height": 950})
-                warm.append(page_ready(pg, url))
-                pg.close()
-            res["warm_page_ready_s"] = round(statistics.median(warm), 3)
-            res["warm_page_ready_all_s"] = [round(w, 3) for w in warm]
-            # pure redraw: the interpolation model (no generation)
-            select(page, "Model", "interp:bilinear")
-            page.wait_for_selector("text=/^Showing interp/", timeout=WAIT_MS)
-            season = [redraw(page, lambda s=s: select(page, "Season", s), MONTHS[s])
-                      for s in ("DJF", "MAM", "JJA")]
-            res["season_change_redraw_interp_s"] = round(statistics.median(season), 3)
-            # diffusion: the first visit of a season generates; the revisit is cached
-            select(page, "Model", "diffusion")
-            page.wait_for_selector("text=/^Showing diffusion/", timeout=WAIT_MS)
-            res["season_change_first_visit_diffusion_s"] = round(
-                redraw(page, lambda: select(page, "Season", "DJF"), "diffusion.*" + MONTHS["DJF"]),
-                2)
-            redraw(page, lambda: select(page, "Season", "JJA"), "diffusion.*" + MONTHS["JJA"])
-            res["season_change_revisit_cached_s"] = round(
-                redraw(page, lambda: select(page, "Season", "DJF"), "diffusion.*" + MONTHS["DJF"]),
-                3)
-            b.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        mem.__exit__(None, None, None)
-        res["server_peak_rss_mb"] = mem.mb
+    with PeakRSS(proc.pid) as mem:
+        try:
+            res["server_http_ready_s"] = round(wait_http(url, proc), 2)
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=chromium_path(), headless=True,
+                                      args=CHROME_ARGS)
+                page = b.new_page(viewport={"width": 1500, "height": 950})
+                page_ready(page, url)
+                res["server_start_to_first_page_s"] = round(time.perf_counter() - t0, 2)
+                warm = []
+                for _ in range(repeats):
+                    pg = b.new_page(viewport={"width": 1500, "height": 950})
+                    warm.append(page_ready(pg, url))
+                    pg.close()
+                res["warm_page_ready_s"] = round(statistics.median(warm), 3)
+                res["warm_page_ready_all_s"] = [round(w, 3) for w in warm]
+                # pure redraw: the interpolation model (no generation)
+                select(page, "Model", "interp:bilinear")
+                page.wait_for_selector("text=/^Showing interp/", timeout=WAIT_MS)
+                season = [redraw(page, lambda s=s: select(page, "Season", s), MONTHS[s])
+                          for s in ("DJF", "MAM", "JJA")]
+                res["season_change_redraw_interp_s"] = round(statistics.median(season), 3)
+                # diffusion: the first visit of a season generates; the revisit is cached
+                select(page, "Model", "diffusion")
+                page.wait_for_selector("text=/^Showing diffusion/", timeout=WAIT_MS)
+                res["season_change_first_visit_diffusion_s"] = round(
+                    redraw(page, lambda: select(page, "Season", "DJF"),
+                           "diffusion.*" + MONTHS["DJF"]), 2)
+                redraw(page, lambda: select(page, "Season", "JJA"), "diffusion.*" + MONTHS["JJA"])
+                res["season_change_revisit_cached_s"] = round(
+                    redraw(page, lambda: select(page, "Season", "DJF"),
+                           "diffusion.*" + MONTHS["DJF"]), 3)
+                b.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    res["server_peak_rss_mb"] = mem.mb
     res["generate_8_member_day_s"] = generate_8_members(data)
     return res
 
