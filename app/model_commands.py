@@ -27,12 +27,12 @@ def cmd_train(a: argparse.Namespace) -> None:
     from model.training import TrainSpec, train_downscaler, train_encoder
 
     preset = get_preset(a.preset)
-    if a.epochs is not None or a.steps is not None:
+    if a.epochs is not None or a.steps is not None or a.batch is not None:
         preset = override(preset,
                           encoder=override(preset.encoder, epochs=a.epochs,
-                                           steps_per_epoch=a.steps),
+                                           steps_per_epoch=a.steps, batch=a.batch),
                           downscaler=override(preset.downscaler, epochs=a.epochs,
-                                              steps_per_epoch=a.steps))
+                                              steps_per_epoch=a.steps, batch=a.batch))
     device = resolve_device(a.device)
     main = True
     if a.distributed:
@@ -83,7 +83,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                      curves=CurveConfig(seed=a.seed), seed=a.seed)
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
-    results = evaluate(ds, ckpts, cfg, device=resolve_device(a.device))
+    results = evaluate(ds, ckpts, cfg, device=resolve_device(a.device), workers=a.workers)
     settings = {"members": a.members, "days": a.days, "rollout": a.rollout,
                 "sampler": a.sampler, "steps": steps, "seed": a.seed}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
@@ -128,6 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stage-1 checkpoint (default OUT/REGION-SEASON-encoder.safetensors)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps", type=int, default=None, help="steps per epoch")
+    p.add_argument("--batch", type=int, default=None, help="batch size (samples per step)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--half", action="store_true", help="store weights as float16")
@@ -169,6 +170,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--sampler", choices=("fast", "paper"), default="fast")
     e.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--workers", type=int, default=1,
+                   help="score area × season pairs in this many processes (default 1)")
     e.add_argument("--data", type=Path, default=None)
     e.add_argument("--device", default="auto")
     e.add_argument("--out", type=Path, required=True, help="report directory")

@@ -13,10 +13,13 @@ Results are plain records plus curves; :mod:`app.report` writes them to disk.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 import pandas as pd
@@ -139,9 +142,47 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
                       per_day=ev.per_day(g, t), example=test.isel(time=[0]))
 
 
+def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int
+                 ) -> list[PairResult]:
+    """One area × season in a worker process (spawned: safe with CUDA)."""
+    from data.layout import open_dataset
+
+    torch.set_num_threads(threads)
+    return evaluate(open_dataset(data), [Path(p) for p in paths], cfg, device, progress=False)
+
+
+def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, workers: int,
+                       progress: bool, cancel: threading.Event | None) -> list[PairResult]:
+    """Pairs are independent: score them in ``workers`` processes, results in pair order.
+
+    Worth it where one process cannot fill the machine (many cores, or a GPU that small
+    networks leave idle between kernel launches).
+    """
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    out: dict[tuple[str, str], list[PairResult]] = {}
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_pair_worker, str(ds.path), [str(p) for p in m.values()], cfg,
+                               device, threads): key for key, m in pairs.items()}
+        bar = tqdm(total=len(futures), desc="evaluate", unit="pair", disable=not progress)
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for f in done:
+                    out[futures[f]] = f.result()
+                    bar.update()
+                if cancel is not None and cancel.is_set():
+                    raise FinescaleError("evaluation cancelled")
+        finally:
+            for f in pending:
+                f.cancel()
+            bar.close()
+    return [r for key in pairs for r in out[key]]
+
+
 def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = None,
              device: torch.device | str = "cpu", progress: bool = True,
-             cancel: threading.Event | None = None) -> list[PairResult]:
+             cancel: threading.Event | None = None, workers: int = 1) -> list[PairResult]:
     """Score all checkpoints found under ``checkpoints`` plus interpolation, per pair."""
     cfg = cfg or EvalConfig()
     pairs = collect(checkpoints)
@@ -150,6 +191,11 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
             raise FinescaleError(f"{next(iter(models.values()))} is for region {region!r}, "
                                  f"which dataset {ds.path} lacks (it has "
                                  f"{', '.join(ds.regions)})")
+    if workers < 1:
+        raise FinescaleError(f"workers must be >= 1, got {workers}")
+    if workers > 1 and len(pairs) > 1:
+        return _evaluate_parallel(ds, pairs, cfg, str(device), min(workers, len(pairs)),
+                                  progress, cancel)
     jobs = [(r, s, k) for (r, s), models in pairs.items()
             for k in [*[k for k in MODEL_ORDER if k in models],
                       *[f"interp:{m}" for m in cfg.interp]]]

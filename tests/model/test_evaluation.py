@@ -81,3 +81,24 @@ def test_collect_refuses_nothing_and_duplicates(ckpts, tmp_path: Path):
         (copy / src.name).write_bytes(src.read_bytes())
     with pytest.raises(FinescaleError, match="two unet checkpoints"):
         collect([ckpts["unet"].parent, copy])
+
+
+def test_parallel_workers_give_the_serial_results(small, ckpts, device, tmp_path: Path):
+    """Pairs scored in worker processes come back complete, in pair order, with the serial
+    scores (a second pair: a U-Net of another season)."""
+    from model.config import get_preset
+    from model.training import TrainSpec, train_downscaler
+
+    other = train_downscaler(small, TrainSpec("unet", "area1", "MAM", get_preset("test"),
+                                              tmp_path, device), progress=False)
+    paths = [ckpts["unet"], other]
+    cfg = EvalConfig(members=1, days=2, rollout=0, sampler=SamplerConfig(steps=2))
+    serial = evaluate(small, paths, cfg, progress=False)
+    parallel = evaluate(small, paths, cfg, progress=False, workers=2)
+    assert [(r.model, r.season) for r in parallel] == [(r.model, r.season) for r in serial]
+    assert {r.season for r in parallel} == {"JJA", "MAM"}
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.record["r2"] == pytest.approx(b.record["r2"], abs=1e-5)
+    with pytest.raises(FinescaleError, match="workers"):
+        evaluate(small, paths, cfg, progress=False, workers=0)
+
