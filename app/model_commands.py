@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from data.errors import FinescaleError
 from data.seasons import SEASONS
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
@@ -27,6 +28,11 @@ def cmd_train(a: argparse.Namespace) -> None:
     from model.training import TrainSpec, train_downscaler, train_encoder
 
     preset = get_preset(a.preset)
+    for name in ("epochs", "steps", "batch"):
+        if getattr(a, name) is not None and getattr(a, name) < 1:
+            raise FinescaleError(f"--{name} must be >= 1, got {getattr(a, name)}")
+    if a.max_minutes < 0:
+        raise FinescaleError(f"--max-minutes must be >= 0, got {a.max_minutes}")
     if a.epochs is not None or a.steps is not None or a.batch is not None:
         preset = override(preset,
                           encoder=override(preset.encoder, epochs=a.epochs,
@@ -45,7 +51,8 @@ def cmd_train(a: argparse.Namespace) -> None:
     enc = a.encoder or out / f"{checkpoint_name(a.region, a.season, 'encoder')}.safetensors"
     spec = TrainSpec(kind=a.stage, region=a.region, season=a.season, preset=preset,
                      out_dir=out, device=device, seed=a.seed, encoder_path=enc, half=a.half,
-                     command="finescale " + shlex.join(sys.argv[1:]))
+                     command="finescale " + shlex.join(sys.argv[1:]),
+                     max_seconds=60.0 * a.max_minutes)
     path = train_encoder(ds, spec) if a.stage == "encoder" else train_downscaler(ds, spec)
     if main:
         print(f"wrote {path}")
@@ -129,6 +136,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps", type=int, default=None, help="steps per epoch")
     p.add_argument("--batch", type=int, default=None, help="batch size (samples per step)")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop after the epoch that crosses this wall-clock budget; the best "
+                        "epoch so far is saved (default 0 = no budget)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--half", action="store_true", help="store weights as float16")

@@ -63,6 +63,15 @@ def barrier() -> None:
         dist.barrier()
 
 
+def agree(flag: bool) -> bool:
+    """Rank 0's ``flag`` on every rank, so that decisions taken from clocks cannot diverge."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    box = [flag]
+    dist.broadcast_object_list(box, src=0)
+    return bool(box[0])
+
+
 def local_device(device: torch.device) -> torch.device:
     """One GPU per process on CUDA (LOCAL_RANK), the CPU otherwise."""
     if device.type == "cuda" and "LOCAL_RANK" in os.environ:

@@ -51,7 +51,7 @@ from model.datasets import (
     season_data,
 )
 from model.diffusion import Denoiser
-from model.distributed import SINGLE, Replica, Shard, barrier, current
+from model.distributed import SINGLE, Replica, Shard, agree, barrier, current
 from model.networks import ConditionalVAE, TransferEncoder, UNet
 
 DOWNSCALERS = ("diffusion", "ablation", "unet", "transfer", "vae")
@@ -112,8 +112,10 @@ class Trainer:
 
     def __init__(self, model: nn.Module, cfg: LoopConfig, device: torch.device,
                  resume_path: Path, progress: bool = True, callback: Callback = None,
-                 cancel: threading.Event | None = None, desc: str = "train"):
+                 cancel: threading.Event | None = None, desc: str = "train",
+                 max_seconds: float = 0.0):
         self.model, self.cfg, self.device = model.to(device), cfg, device
+        self.max_seconds = max_seconds  # wall-clock budget, checked after each epoch; 0 = none
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt = torch.optim.Adam(self.params, lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=0.5,
@@ -238,6 +240,9 @@ class Trainer:
             if self.callback:
                 self.callback({"event": "epoch", **rec})
             self.save_resume()
+            if agree(bool(self.max_seconds) and time.perf_counter() - t0 >= self.max_seconds):
+                self.state.history[-1]["stopped"] = f"time budget of {self.max_seconds:g} s"
+                break
         bar.close()
         if self.best_weights is not None:
             self.eval_model.load_state_dict(self.best_weights)
@@ -261,6 +266,7 @@ class TrainSpec:
     split: SplitConfig = field(default_factory=SplitConfig)
     half: bool = False
     command: str = ""
+    max_seconds: float = 0.0  # stop after the epoch that crosses this wall-clock budget
 
 
 def _rng(seed: int, *salt: int) -> np.random.Generator:
@@ -333,7 +339,7 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
     model = build_encoder(cfg)
     loop = LoopConfig(epochs=cfg.epochs, steps_per_epoch=steps, lr=cfg.lr, patience=cfg.patience)
     trainer = Trainer(model, loop, spec.device, _resume_path(spec), progress, callback, cancel,
-                      desc=f"encoder {spec.region} {spec.season}")
+                      desc=f"encoder {spec.region} {spec.season}", max_seconds=spec.max_seconds)
     trainer.try_resume()
     val_batches = [batch(val_idx, _rng(spec.seed, 2, k)) for k in range(VAL_BATCHES)]
 
@@ -439,7 +445,7 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
     loop = LoopConfig(epochs=cfg.epochs, steps_per_epoch=steps, lr=cfg.lr,
                       patience=cfg.patience, grad_clip=cfg.grad_clip, ema=ema)
     trainer = Trainer(model, loop, spec.device, _resume_path(spec), progress, callback, cancel,
-                      desc=f"{kind} {spec.region} {spec.season}")
+                      desc=f"{kind} {spec.region} {spec.season}", max_seconds=spec.max_seconds)
     trainer.try_resume()
     val_batches = [downscaler_batch(sd, sd.split.val, cfg, enc_cfg.history, encoder, cfg.batch,
                                     _rng(spec.seed, 5, k), spec.device)

@@ -42,6 +42,8 @@ def test_cli_errors_are_one_line(small_dir: Path, tmp_path: Path):
          "area9"),
         (["train", "encoder", "--region", "area1", "--season", "JJA", "--data", str(small_dir),
           "--device", "cuda:0"], "CUDA"),
+        (["train", "unet", "--region", "area1", "--season", "JJA", "--data", str(small_dir),
+          "--batch", "0"], "--batch must be >= 1"),
         (["data", "info", str(tmp_path / "missing")], "no dataset"),
         (["generate", "--data", str(small_dir), "--checkpoint", "interp:bilinear", "--start",
           "2006-06-10", "--end", "2006-06-10", "--members", "0", "--out", str(tmp_path / "y.nc")],

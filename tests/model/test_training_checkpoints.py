@@ -117,6 +117,17 @@ def test_resume_after_interruption(small, ckpts, tmp_path: Path, device):
     assert [h["epoch"] for h in m["history"]] == [1, 2, 3]
 
 
+def test_time_budget_stops_after_the_epoch_that_crosses_it(small, tmp_path: Path, device):
+    preset = get_preset("test")
+    preset = override(preset, downscaler=override(preset.downscaler, epochs=4,
+                                                  steps_per_epoch=2))
+    spec = TrainSpec("unet", "area1", "JJA", preset, tmp_path, device, max_seconds=1e-6)
+    path = train_downscaler(small, spec, progress=False)
+    hist = json.loads(manifest_path(path).read_text())["history"]
+    assert [h["epoch"] for h in hist] == [1] and "time budget" in hist[0]["stopped"]
+    assert not list(tmp_path.glob(".*resume*"))  # a finished run leaves no resume state
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_generate_every_kind(ckpts, small, kind):
     out = generate(small, [ckpts[kind]], "2006-06-10", "2006-06-12", members=2, progress=False,
