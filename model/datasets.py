@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,19 @@ class Normalised:
         return self.raw.shape[0]
 
     def __getitem__(self, idx) -> np.ndarray:
+        if self._cached is not None:
+            return self._cached[idx]
         return self.transform.forward(self.raw[idx]).astype(np.float32)
+
+    _cached: np.ndarray | None = None
+
+    def cache(self) -> None:
+        """Hold the normalised copy (same values, elementwise), trading memory for speed.
+
+        Worth it where the batch builder, not the network, is the bottleneck (a GPU).
+        """
+        if self._cached is None:
+            self._cached = self.transform.forward(np.asarray(self.raw)).astype(np.float32)
 
 
 @dataclass
@@ -85,8 +98,22 @@ class SeasonData:
     def shape(self) -> tuple[int, int]:
         return self.fine.shape[1], self.fine.shape[2]
 
+    @cached_property
+    def _coarse_pos(self) -> dict[pd.Timestamp, int]:
+        # a dict lookup is ~100x cheaper than Index.get_indexer on one day, and training asks
+        # for a few hundred days per batch
+        return {d: i for i, d in enumerate(self.coarse_days)}
+
+    @cached_property
+    def _fine_pos(self) -> dict[pd.Timestamp, int]:
+        return {d: i for i, d in enumerate(self.fine_days)}
+
+    @cached_property
+    def _fine_ordinal(self) -> np.ndarray:
+        return self.fine_days.values.astype("datetime64[D]").astype(np.int64)
+
     def coarse_index(self, day: pd.Timestamp) -> int:
-        i = self.coarse_days.get_indexer([day])[0]
+        i = self._coarse_pos.get(pd.Timestamp(day), -1)
         if i < 0:
             raise FinescaleError(f"no coarse field on {day:%Y-%m-%d} in region {self.region} "
                                  f"(coarse record {self.coarse_days[0]:%Y-%m-%d} .. "
@@ -114,6 +141,12 @@ class SeasonData:
     def fine_history(self, day: pd.Timestamp, history: int,
                      window: tuple[slice, slice] | None = None) -> np.ndarray:
         """(history, y, x) fine fields before ``day``; must all be in the fine record."""
+        last = self._fine_pos.get(pd.Timestamp(day) - pd.Timedelta(days=1))
+        first = None if last is None else last - history + 1
+        if first is not None and first >= 0 and (
+                self._fine_ordinal[last] - self._fine_ordinal[first] == history - 1):
+            idx = slice(first, last + 1)  # contiguous daily run (the common case): one slice
+            return self.fine[idx] if window is None else self.fine[idx, window[0], window[1]]
         idx = self.fine_days.get_indexer(pd.date_range(end=day - pd.Timedelta(days=1),
                                                        periods=history, freq="D"))
         if (idx < 0).any():

@@ -432,6 +432,8 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
                                              season=spec.season, fp=fp)
         encoder = encoder.to(spec.device)
         enc_cfg = from_dict(EncoderConfig, enc_manifest["encoder_config"])
+    if spec.device.type == "cuda":
+        sd.fine.cache()  # a GPU outruns the on-the-fly log transform of the history patches
     cfg = spec.preset.downscaler
     # σ_data from the training targets (EDM preconditioning needs the data scale)
     r0 = _rng(spec.seed, 4)
