@@ -90,9 +90,11 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                      curves=CurveConfig(seed=a.seed), seed=a.seed)
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
-    results = evaluate(ds, ckpts, cfg, device=resolve_device(a.device), workers=a.workers)
+    device = resolve_device(a.device)
+    results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers)
     settings = {"members": a.members, "days": a.days, "rollout": a.rollout,
-                "sampler": a.sampler, "steps": steps, "seed": a.seed}
+                "sampler": a.sampler, "steps": steps, "seed": a.seed, "device": str(device),
+                "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"))
     print(f"wrote {out / 'report.md'} ({len(results)} model × season results)")

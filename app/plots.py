@@ -7,32 +7,27 @@ Image labels stay constant; changing text goes into ``title``.
 
 from __future__ import annotations
 
-import io
-from functools import cache
-from pathlib import Path
-
 import holoviews as hv
 import numpy as np
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
+from app.figures import (  # noqa: F401  (re-exported: the dashboard's one plotting import)
+    CMAP,
+    DIFF_CMAP,
+    SPREAD_CMAP,
+    _lines,
+    extent,
+    maps_png,
+    shared_clim,
+)
 from data.diagnostics import acf, pacf, radial_spectrum, semivariogram
 from data.scores import r2_pearson
 
-LINES_FILE = Path(__file__).resolve().parents[1] / "assets" / "static" / "coast_borders.npz"
-CMAP = "inferno"
-DIFF_CMAP = "RdBu_r"
-SPREAD_CMAP = "viridis"
 MAP_WIDTH, MAP_HEIGHT = 270, 240  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
 PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",
            "bilinear": "#1f77b4"}
-
-
-@cache
-def _lines() -> dict[str, np.ndarray]:
-    with np.load(LINES_FILE, allow_pickle=False) as d:
-        return {k: d[k] for k in d.files}
 
 
 def axes(key: str = "") -> list[hv.Dimension]:
@@ -52,25 +47,6 @@ def coast_borders(key: str = "") -> hv.Overlay:
     borders = hv.Path([lines["borders"]], kdims=axes(key)).opts(
         color="#9a9a9a", line_width=0.9, line_dash="dashed")
     return coast * borders
-
-
-def extent(da: xr.DataArray) -> dict[str, tuple[float, float]]:
-    """Plot limits covering the grid cells of ``da`` (so lines never widen the view)."""
-    lat, lon = da["lat"].values, da["lon"].values
-    hy = abs(lat[1] - lat[0]) / 2 if lat.size > 1 else 0.5
-    hx = abs(lon[1] - lon[0]) / 2 if lon.size > 1 else 0.5
-    return {"xlim": (float(lon.min() - hx), float(lon.max() + hx)),
-            "ylim": (float(lat.min() - hy), float(lat.max() + hy))}
-
-
-def shared_clim(*arrays: xr.DataArray | None, log: bool = True) -> tuple[float, float]:
-    """One colour range for all panes: 1st–99.5th percentile of the values shown."""
-    vals = np.concatenate([np.asarray(a).ravel() for a in arrays if a is not None])
-    vals = vals[np.isfinite(vals) & ((vals > 0) if log else True)]
-    if vals.size == 0:
-        return (1e-3, 1.0)
-    lo, hi = np.percentile(vals, [1, 99.5])
-    return float(lo), float(max(hi, lo * 1.01))
 
 
 def _image(da: xr.DataArray, vdim: str, key: str = "") -> hv.Image:
@@ -189,44 +165,3 @@ def loss_curve(losses: list[tuple[int, float]], val: list[tuple[int, float]]) ->
     va = hv.Scatter(val or [(0, np.nan)], "step", "loss", label="validation").opts(size=8)
     return (tr * va).opts(title="training loss", width=2 * PLOT_WIDTH, height=PLOT_HEIGHT,
                            logy=True)
-
-
-def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> bytes:
-    """A static PNG of coarse | generated | truth (| spread) for export (matplotlib, offline).
-
-    The value panes share one colour scale; a ``spread`` pane gets its own.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.colors as mcolors
-    import matplotlib.pyplot as plt
-
-    names = [n for n in ("coarse", "generated", "truth", "spread") if fields.get(n) is not None]
-    values = [n for n in names if n != "spread"]
-    clim = shared_clim(*[fields[n] for n in values], log=log)
-    norm = mcolors.LogNorm(*clim) if log else mcolors.Normalize(*clim)
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2), squeeze=False,
-                             layout="constrained")
-    lines = _lines()
-    frame = extent(fields["generated"])
-    for ax, n in zip(axes[0], names, strict=True):
-        da = fields[n]
-        spread = n == "spread"
-        m = ax.pcolormesh(da["lon"], da["lat"], da.values, cmap=SPREAD_CMAP if spread else CMAP,
-                          norm=mcolors.Normalize(0, float(np.nanpercentile(da.values, 99.5)))
-                          if spread else norm, shading="nearest")
-        ax.plot(*lines["coast"].T, color="#3a7bd5", lw=0.8)
-        ax.plot(*lines["borders"].T, color="#9a9a9a", lw=0.6, ls="--")
-        ax.set(xlim=frame["xlim"], ylim=frame["ylim"], title=n, aspect="equal")
-        if spread:
-            fig.colorbar(m, ax=ax, label="ensemble std", shrink=0.85)
-        else:
-            vm = m
-    fig.colorbar(vm, ax=[axes[0][names.index(n)] for n in values],
-                 label="dust AOT 550 nm", shrink=0.85)
-    fig.suptitle(title)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.layout import atomic_dir
+from data.layout import atomic_dir, generator_identity
 from model.evaluation import PairResult
 
 KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
@@ -84,7 +84,7 @@ def _fig(path: Path, draw) -> None:
 
 def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
              variable: str) -> dict[str, str]:
-    from app.plots import maps_png
+    from app.figures import maps_png
 
     rs = [r for r in results if r.region == region and r.season == season]
     stem = f"{region}-{season}"
@@ -191,10 +191,12 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
 
 def find_report(dirs: Sequence[Path], dataset: dict | None) -> tuple[Path, list[dict]] | None:
     """The first report under ``dirs`` that scored this dataset (by its recorded identity)."""
+    want = generator_identity(dataset)
     for d in dirs:
         meta, metrics = Path(d) / "meta.json", Path(d) / "metrics.json"
         try:
-            if json.loads(meta.read_text()).get("dataset") == dataset and dataset is not None:
+            got = generator_identity(json.loads(meta.read_text()).get("dataset"))
+            if want is not None and got == want:
                 return Path(d), json.loads(metrics.read_text())
         except (OSError, ValueError):
             continue

@@ -36,6 +36,14 @@ ENV_DATA_DIR = "FINESCALE_DATA"
 KEEP_MANTISSA_BITS = 12  # relative precision 2**-12 ≈ 2.4e-4, far below any model error
 
 
+IDENTITY_KEYS = ("name", "version", "config")  # of a generator record; not its timing
+
+
+def generator_identity(generator: dict | None) -> dict | None:
+    """What makes two generated datasets the same data (how long it took does not)."""
+    return {k: generator.get(k) for k in IDENTITY_KEYS} if generator else None
+
+
 def default_data_dir() -> Path:
     """Where ``finescale data prepare`` writes and every ``--data`` defaults to.
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import FinescaleError
-from data.layout import RegionData
+from data.layout import RegionData, generator_identity
 from data.regions import NORM_LAT, NORM_LON
 from data.regrid import weights_1d
 from data.seasons import in_season
@@ -32,8 +32,7 @@ N_COND = 7  # coarse (nearest), elevation, lat, lon, year, sin(doy), cos(doy)
 def fingerprint(manifest: dict, region: str) -> str:
     """Identity of the data a model was trained on: variable, generator, region grids."""
     reg = manifest.get("regions", {}).get(region, {})
-    gen = manifest.get("generator") or {}
-    gen = {k: gen.get(k) for k in ("name", "version", "config")} if gen else None  # not timing
+    gen = generator_identity(manifest.get("generator"))
     key = {"variable": manifest.get("variable"), "generator": gen,
            "source": manifest.get("source"),
            "grids": {k: reg.get(k) for k in ("coarse_grid", "fine_grid")}}

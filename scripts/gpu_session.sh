@@ -34,15 +34,20 @@ if [ ! -f "$FINESCALE_DATA/manifest.json" ]; then
   $FS data prepare --out "$FINESCALE_DATA" > "$LOGS/prepare.log" 2>&1; log "prepare rc=$?"
 fi
 
+if [ -z "${SKIP_GEN:-}" ]; then
 log "CUDA sampling check: 8 members x 3 days, shipped area1 JJA"
 timeout 120 $FS generate --checkpoint assets/weights/area1-JJA-diffusion.safetensors \
   --start 2006-07-01 --end 2006-07-03 --members 8 --device "$DEVICE" --out "$W/gen.nc" \
   > "$LOGS/generate.log" 2>&1; log "generate rc=$?"
+fi
 
+for p in $PAIRS; do cp assets/weights/$p-encoder.* assets/weights/$p-unet.* "$W/new/"; done
+if [ -n "${WEIGHTS_TAR:-}" ]; then  # models trained by an earlier run of this script
+  tar -xf "$WEIGHTS_TAR" -C "$W/new"
+else
 log "train the diffusion models in parallel: ${TRAIN_MIN:-2.5} min each"
 for p in $PAIRS; do
   r=${p%-*}; s=${p#*-}
-  cp assets/weights/$p-encoder.* assets/weights/$p-unet.* "$W/new/"
   OMP_NUM_THREADS=2 timeout $((${TRAIN_LIMIT:-240})) $FS train diffusion --region "$r" \
     --season "$s" --device "$DEVICE" --epochs "${EPOCHS:-200}" --steps "${STEPS:-100}" \
     --batch "${BATCH:-64}" --max-minutes "${TRAIN_MIN:-2.5}" \
@@ -51,16 +56,25 @@ for p in $PAIRS; do
 done
 wait; log "train done: $(ls "$W"/new/*-diffusion.safetensors 2>/dev/null | wc -l) models"
 (cd "$W/new" && tar -cf "$OUT/weights.tar" ./*-diffusion.*) || log "no weights"
+fi
 
-log "evaluate the new diffusion models"
-timeout "${EVAL_LIMIT:-200}" $FS evaluate --checkpoints "$W/new" --members "${MEMBERS:-8}" \
-  --days "${DAYS:-8}" --rollout "${ROLLOUT:-10}" --workers 8 --device "$DEVICE" \
-  --out "$W/report-new" > "$LOGS/eval-new.log" 2>&1; log "evaluate rc=$?"
-[ -d "$W/report-new" ] && tar -czf "$OUT/report-new.tar.gz" -C "$W" report-new
+EVAL=(--members "${MEMBERS:-8}" --days "${DAYS:-8}" --rollout "${ROLLOUT:-10}" --workers 8
+      --device "$DEVICE")
+log "evaluate the new diffusion models${EVAL_OLD:+ and, beside them, the shipped ones}"
+timeout "${EVAL_LIMIT:-200}" $FS evaluate --checkpoints "$W/new" "${EVAL[@]}" \
+  --out "$W/report-new" > "$LOGS/eval-new.log" 2>&1 &
+if [ -n "${EVAL_OLD:-}" ]; then
+  timeout "${EVAL_LIMIT:-200}" $FS evaluate "${EVAL[@]}" --out "$W/report-old" \
+    > "$LOGS/eval-old.log" 2>&1 &
+fi
+wait; log "evaluate done"
+for k in new old; do
+  [ -d "$W/report-$k" ] && tar -czf "$OUT/report-$k.tar.gz" -C "$W" "report-$k"
+done
 
 left=$((DEADLINE - SECONDS))
 log "bench with ${left}s left"
-if [ "$left" -gt 20 ]; then
+if [ -z "${SKIP_BENCH:-}" ] && [ "$left" -gt 20 ]; then
   timeout "$left" $FS bench ${BENCH_ARGS:-} --device "$DEVICE" --out "$OUT/bench.json" \
     > "$LOGS/bench.log" 2>&1; log "bench rc=$?"
 fi

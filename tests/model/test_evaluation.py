@@ -54,7 +54,10 @@ def test_report_files(results, small, tmp_path: Path):
                        settings={"days": 2}, dataset=ident)
     # the dashboard finds a report only next to the data it scored
     assert find_report([tmp_path / "none", out], ident)[0] == out
-    assert find_report([out], {**ident, "seed": -1}) is None and find_report([out], None) is None
+    other = {**ident, "config": {**ident["config"], "seed": -1}}
+    assert find_report([out], other) is None and find_report([out], None) is None
+    # the same data generated again (another machine, another duration) still matches
+    assert find_report([out], {**ident, "seconds": -1.0})[0] == out
     recs = json.loads((out / "metrics.json").read_text())
     assert len(recs) == 6 and list(recs[0])[: len(KEYS)] == list(KEYS)
     assert recs[2]["model"] == "unet" and recs[2]["crps"] is None
