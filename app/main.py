@@ -132,13 +132,10 @@ class Dashboard(pn.viewable.Viewer):
         s = self.state
         self.date_picker = pn.widgets.DatePicker.from_param(s.param.date, name="Date (any day "
                                                             "of the coarse record)")
-        days = s.season_days()
-        self.player = pn.widgets.DiscretePlayer(name="Animate the season (fine record)",
-                                                options=[d.date() for d in days],
-                                                value=s.date if s.date in
-                                                [d.date() for d in days] else None,
-                                                interval=1500, loop_policy="once",
-                                                show_loop_controls=False)
+        self.player = pn.widgets.DiscretePlayer(
+            name="Animate the season (fine record)",
+            options=sorted({d.date() for d in s.season_days()} | {s.date}), value=s.date,
+            interval=1500, loop_policy="once", show_loop_controls=False)
         self.player.param.watch(lambda e: setattr(s, "date", e.new) if e.new else None,
                                 "value")
         s.param.watch(self._season_player, ["season", "region", "date"])
@@ -167,10 +164,13 @@ class Dashboard(pn.viewable.Viewer):
                                                     label="Download maps (PNG)")
 
     def _season_player(self, *_: param.parameterized.Event) -> None:
-        opts = [d.date() for d in self.state.season_days()]
-        self.player.options = opts or [self.state.date]
-        if self.state.date in self.player.options and self.player.value != self.state.date:
-            self.player.value = self.state.date  # the slider shows the season's shown day
+        # the shown day is always among the options (also a day outside the season's fine
+        # record), so the slider's label never names a day that is not on screen
+        opts = sorted({d.date() for d in self.state.season_days()} | {self.state.date})
+        if self.player.options != opts:
+            self.player.options = opts
+        if self.player.value != self.state.date:
+            self.player.value = self.state.date
 
     # --- generation -----------------------------------------------------------------------
     def _request(self, *_: param.parameterized.Event) -> None:

@@ -63,3 +63,19 @@ def test_missing_checkpoint_is_a_clear_error(explorer):
     explorer.date = dt.date(2006, 1, 10)  # DJF: only JJA models in the fixture
     with pytest.raises(FinescaleError, match="no unet checkpoint for area1 DJF"):
         explorer.validate()
+
+
+def test_date_player_always_shows_the_day_on_screen(small, ckpts):
+    from app.main import Dashboard
+    from app.state import TrainRequest
+
+    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s.region, s.model = "area1", "interp:bilinear"
+    board = Dashboard(state=s, train=TrainRequest())
+    for day in (dt.date(2004, 7, 1), dt.date(2006, 7, 3)):  # before / inside the fine record
+        s.date = day
+        assert board.player.value == day and day in board.player.options
+    s.season = "DJF"
+    assert board.player.value == s.date and in_season(pd.DatetimeIndex([s.date]), "DJF").all()
+    board.player.value = board.player.options[0]  # playing moves the shown day
+    assert s.date == board.player.options[0]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ import torch
 from safetensors.torch import load_file
 
 from app.cli import main
+from model.config import get_preset, override
+from model.training import Cancelled, TrainSpec, train_downscaler
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +56,29 @@ def test_ddp_matches_single_process(small_dir: Path, tmp_path: Path):
     t2 = _train("transfer", small_dir, tmp_path / "two", "--encoder", str(enc1), procs=2)
     _close(t1, t2)
     assert not list((tmp_path / "two").glob(".*resume*"))  # rank 0 cleaned up
+
+
+@pytest.mark.slow
+def test_ddp_resumes_from_the_single_writer_state(small, small_dir: Path, tmp_path: Path):
+    """An interrupted run restarted under torchrun continues from the saved epoch on every
+    rank, and ends where a single process resumed from the same state ends."""
+    preset = get_preset("test")
+    preset = override(preset, encoder=override(preset.encoder, epochs=2),
+                      downscaler=override(preset.downscaler, epochs=2))  # as `--epochs 2`
+    for d in ("one", "two"):
+        cancel = threading.Event()
+        spec = TrainSpec("unet", "area1", "JJA", preset, tmp_path / d, torch.device("cpu"))
+        with pytest.raises(Cancelled):
+            train_downscaler(small, spec, progress=False, cancel=cancel,
+                             callback=lambda ev, c=cancel: ev["event"] == "epoch" and c.set())
+        assert list((tmp_path / d).glob(".area1-JJA-unet.resume.safetensors"))
+    u1 = _train("unet", small_dir, tmp_path / "one", "--epochs", "2")
+    u2 = _train("unet", small_dir, tmp_path / "two", "--epochs", "2", procs=2)
+    h1, h2 = (json.loads(u.with_suffix(".json").read_text())["history"] for u in (u1, u2))
+    assert [h["epoch"] for h in h2] == [1, 2]  # resumed, not restarted
+    assert h2[0] == h1[0]  # epoch 1 is the saved one, read by every rank
+    _close(u1, u2)
+    assert not list((tmp_path / "two").glob(".*resume*"))
 
 
 def test_distributed_without_torchrun_is_refused(small_dir: Path, tmp_path: Path, capsys):
