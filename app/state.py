@@ -44,7 +44,7 @@ def shared_dataset(path: Path | None = None) -> Dataset:
     key = (str(root), manifest.stat().st_mtime if manifest.exists() else 0.0)
     if key not in _DATASETS:
         _DATASETS.clear()  # a re-prepared dataset replaces the old one
-        _DATASETS[key] = open_dataset(root)
+        _DATASETS[key] = open_dataset(root, on_disk=True)  # days read when shown
     return _DATASETS[key]
 
 

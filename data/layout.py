@@ -59,13 +59,40 @@ def default_data_dir() -> Path:
 
 @dataclass
 class RegionData:
-    """One region of a dataset: the coarse and fine series and the static fields."""
+    """One region of a dataset: the coarse and fine series and the static fields.
+
+    ``on_disk``: model code reads the fine record from the file day by day instead of
+    loading it whole — for a server that shows a few days at a time (memory), never for
+    training (random patches over all days).
+    """
 
     name: str
     coarse: xr.DataArray
     fine: xr.DataArray
     static: xr.Dataset
     meta: dict = field(default_factory=dict)
+    on_disk: bool = False
+
+
+class DiskArray:
+    """Positional reads of a lazily opened variable; each read is checked for NaN."""
+
+    def __init__(self, da: xr.DataArray, what: str):
+        self.da, self.what = da, what
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.da.shape)
+
+    def __len__(self) -> int:
+        return self.da.shape[0]
+
+    def __getitem__(self, idx) -> np.ndarray:
+        v = np.asarray(self.da[idx].values)
+        if not np.isfinite(v).all():
+            raise FinescaleError(f"{self.what} has NaN or infinite values in the days read; "
+                                 "finescale needs complete fields")
+        return v
 
     @property
     def variable(self) -> str:
@@ -200,8 +227,11 @@ def _open_nc(path: Path) -> xr.Dataset:
         raise FinescaleError(f"cannot read {path} as NetCDF: {err}") from None
 
 
-def open_dataset(path: Path | str | None = None) -> Dataset:
-    """Open a dataset directory written by :func:`write_dataset` (lazily)."""
+def open_dataset(path: Path | str | None = None, on_disk: bool = False) -> Dataset:
+    """Open a dataset directory written by :func:`write_dataset` (lazily).
+
+    ``on_disk``: see :class:`RegionData`.
+    """
     root = Path(path).expanduser() if path is not None else default_data_dir()
     mpath = root / "manifest.json"
     if not root.exists():
@@ -224,7 +254,7 @@ def open_dataset(path: Path | str | None = None) -> Dataset:
                 raise FinescaleError(f"{root / name / kind}.nc has no variable {var!r}")
         regions[name] = RegionData(
             name=name, coarse=parts["coarse"][var], fine=parts["fine"][var],
-            static=parts["static"], meta=meta,
+            static=parts["static"], meta=meta, on_disk=on_disk,
         )
     if not regions:
         raise FinescaleError(f"{mpath} lists no regions")

@@ -262,7 +262,7 @@ def bench_training(ds: Dataset, region: str, season: str, cfg: BenchConfig,
                    device: torch.device) -> list[dict]:
     """Samples/s of one optimiser step for the encoder and the diffusion downscaler."""
     rows = []
-    sd = season_data(ds.region(region), season)
+    sd = season_data(ds.region(region), season, in_memory=True)
     rng = np.random.default_rng(cfg.seed)
     for name in cfg.train_presets:
         preset = PRESETS[name]

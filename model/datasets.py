@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import FinescaleError
-from data.layout import RegionData, generator_identity
+from data.layout import DiskArray, RegionData, generator_identity
 from data.regions import NORM_LAT, NORM_LON
 from data.regrid import weights_1d
 from data.seasons import in_season
@@ -159,18 +159,28 @@ class SeasonData:
 
 
 def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None = None,
-                transform: LogMinMax | None = None) -> SeasonData:
+                transform: LogMinMax | None = None, in_memory: bool | None = None
+                ) -> SeasonData:
     """Load a region, split its fine days for ``season`` and normalise everything.
 
     ``transform`` (from a checkpoint) replaces the one fitted on the training days.
+    ``in_memory`` (default: not ``region.on_disk``) loads the fine record whole; else its
+    days are read from the file when asked for.
     """
     split_cfg = split_cfg or SplitConfig()
     fine_days = pd.DatetimeIndex(region.fine["time"].values)
     coarse_days = pd.DatetimeIndex(region.coarse["time"].values)
     split = make_split(fine_days, season, split_cfg)
-    fine_raw = region.fine.load().values  # load() caches the array in the open dataset
-    coarse_raw = region.coarse.load().values
-    for name, arr in (("fine", fine_raw), ("coarse", coarse_raw)):
+    if in_memory is None:
+        in_memory = not region.on_disk
+    coarse_raw = region.coarse.load().values  # load() caches the array in the open dataset
+    checks = [("coarse", coarse_raw)]
+    if in_memory:
+        fine_raw = region.fine.load().values
+        checks.append(("fine", fine_raw))
+    else:
+        fine_raw = DiskArray(region.fine, f"region {region.name}: the fine series")
+    for name, arr in checks:
         if not _all_finite(arr):
             raise FinescaleError(f"region {region.name}: the {name} series has NaN or infinite "
                                  "values; finescale needs complete fields")

@@ -98,6 +98,10 @@ def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
 
 
 def _initial_history(sd: SeasonData, day: pd.Timestamp, history: int) -> np.ndarray:
+    try:  # all days in the fine record: one contiguous read (cheap also from disk)
+        return np.ascontiguousarray(sd.fine_history(day, history))
+    except FinescaleError:
+        pass
     days = pd.date_range(end=day - pd.Timedelta(days=1), periods=history, freq="D")
     out = np.empty((history, *sd.shape), dtype=np.float32)
     for k, d in enumerate(days):

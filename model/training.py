@@ -311,7 +311,7 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
     cfg = spec.preset.encoder
     torch.manual_seed(spec.seed)
     region = ds.region(spec.region)
-    sd = season_data(region, spec.season, spec.split)
+    sd = season_data(region, spec.season, spec.split, in_memory=True)  # random patches
     days = encoder_days(sd, cfg.history, spec.split.buffer_days)
     rng = _rng(spec.seed, 1)
     val_mask = rng.random(days.size) < 0.2
@@ -420,7 +420,7 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
     torch.manual_seed(spec.seed)
     kind = spec.kind
     region = ds.region(spec.region)
-    sd = season_data(region, spec.season, spec.split)
+    sd = season_data(region, spec.season, spec.split, in_memory=True)  # random patches
     fp = fingerprint(ds.manifest, spec.region)
     enc_cfg = spec.preset.encoder
     encoder, enc_manifest = None, None

@@ -37,3 +37,31 @@ def test_coarse_index_names_a_missing_day(sd):
     assert sd.coarse_index(sd.coarse_days[5]) == 5
     with pytest.raises(FinescaleError, match="no coarse field on 1990-01-01"):
         sd.coarse_index(pd.Timestamp("1990-01-01"))
+
+
+def test_on_disk_season_reads_the_same_values_without_loading_the_record(small_dir):
+    from data.layout import open_dataset
+
+    mem, disk = open_dataset(small_dir), open_dataset(small_dir, on_disk=True)
+    a = season_data(mem.region("area1"), "JJA")
+    b = season_data(disk.region("area1"), "JJA")
+    day = a.split.test[0]
+    np.testing.assert_array_equal(a.fine_history(day, 6), b.fine_history(day, 6))
+    np.testing.assert_array_equal(a.fine[[3, 7], 2:9], b.fine[[3, 7], 2:9])
+    assert a.transform == b.transform
+    assert not disk.region("area1").fine.variable._in_memory  # nothing held but what is read
+    # training asks for the whole record in memory whatever the dataset says
+    season_data(disk.region("area1"), "JJA", in_memory=True)
+    assert disk.region("area1").fine.variable._in_memory
+
+
+def test_disk_reads_refuse_nan():
+    import xarray as xr
+
+    from data.layout import DiskArray
+
+    arr = DiskArray(xr.DataArray(np.array([[[1.0, np.nan]], [[1.0, 2.0]]]),
+                                 dims=("time", "lat", "lon")), "region r: the fine series")
+    assert arr[1].shape == (1, 2) and arr.shape == (2, 1, 2)
+    with pytest.raises(FinescaleError, match="region r: the fine series has NaN"):
+        arr[0:2]
