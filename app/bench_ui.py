@@ -1,6 +1,6 @@
 """Dashboard benchmark: what a user waits for, measured in headless Chromium; prints JSON.
 
-    python -m app.bench_ui [--data DIR] [--out ui_bench.json]
+    python -m app.bench_ui [--data DIR] [--out ui_bench.json] [--screenshot PNG]
 
 Measures the time from ``panel serve`` start to the first interactive page (status line and
 the three maps drawn), the page-ready time of a warm server, the redraw time after a season
@@ -108,7 +108,7 @@ def generate_8_members(data: Path | None) -> dict[str, float]:
     return out
 
 
-def run(data: Path | None, repeats: int = 3) -> dict:
+def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     env = {"FINESCALE_DATA": str(data)} if data else {}
@@ -126,6 +126,9 @@ def run(data: Path | None, repeats: int = 3) -> dict:
                 page = b.new_page(viewport={"width": 1500, "height": 950})
                 page_ready(page, url)
                 res["server_start_to_first_page_s"] = round(time.perf_counter() - t0, 2)
+                if screenshot is not None:  # the first page, as a newcomer sees it
+                    page.wait_for_timeout(1500)
+                    page.screenshot(path=str(screenshot))
                 warm = []
                 for _ in range(repeats):
                     pg = b.new_page(viewport={"width": 1500, "height": 950})
@@ -163,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=None, help="dataset (default: the default)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    p.add_argument("--screenshot", type=Path, default=None,
+                   help="save a PNG of the first page (README: assets/screenshot.png)")
     a = p.parse_args(argv)
-    res = run(a.data, a.repeats)
+    res = run(a.data, a.repeats, a.screenshot)
     text = json.dumps(res, indent=1)
     print(text)
     if a.out:

@@ -20,15 +20,13 @@ import param
 import data.similarity  # noqa: F401  (heavy imports once per server, not per session)
 import model.generation  # noqa: F401
 from app import jobs
+from app.live import LiveMaps
 from app.plots import (
     acf_plot,
-    aot_map,
-    diff_map,
     lead_plot,
     loss_curve,
     maps_png,
     member_gallery,
-    message_map,
     scatter_density,
     shared_clim,
     spectrum_plot,
@@ -96,6 +94,7 @@ class Dashboard(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.result = None
+        self.live: LiveMaps | None = None
         self.gen_job: jobs.Job | None = None
         self.train_job: jobs.Job | None = None
         self.rollout_job: jobs.Job | None = None
@@ -234,31 +233,23 @@ class Dashboard(pn.viewable.Viewer):
     def _draw(self) -> None:
         s = self.state
         f = s.fields(self.result)
-        gen, truth, coarse = f["generated"], f["truth"], f["coarse"]
-        clim = shared_clim(coarse, gen, truth, log=s.log_scale)
         what = "ensemble mean" if s.show == "mean" else f"member {s.show}"
+        titles = {"coarse": f"coarse input · {s.date}",
+                  "generated": f"{s.model} ({what}) · {s.date}",
+                  "truth": f"G5NR truth · {s.date}",
+                  "no_truth": f"No G5NR field exists for {s.date}:\n"
+                              "the middle map is an autoregressive reconstruction"}
         key = f"_{s.region}"
-        # one shared colour scale: the colour bar is drawn once, on the right-most map
-        panes = [aot_map(coarse, f"coarse input · {s.date}", clim, s.log_scale, frame=gen,
-                         key=key, colorbar=False),
-                 aot_map(gen, f"{s.model} ({what}) · {s.date}", clim, s.log_scale, key=key,
-                         colorbar=truth is None)]
-        if truth is not None:
-            panes.append(aot_map(truth, f"G5NR truth · {s.date}", clim, s.log_scale, key=key))
-        else:
-            panes.append(message_map(f"No G5NR field exists for {s.date}:\n"
-                                     "the middle map is an autoregressive reconstruction",
-                                     "G5NR truth", gen, key=key))
-        # separate panes: Panel links their axes (linked_axes=True), so pan/zoom is shared
-        top = pn.Row(*[pn.pane.HoloViews(p, linked_axes=True) for p in panes])
-        bottom = []
-        if truth is not None:
-            bottom.append(diff_map(gen, truth, key=key))
+        if self.live is not None and self.live.matches(key, s.log_scale):
+            self.live.show(f, titles)  # same figures, new data: a fast redraw
+        else:  # new region (other axes) or colour scale (other mapper): new figures
+            self.live = LiveMaps(f, titles, key, s.log_scale)
+            self.maps_pane.objects = [self.live.layout]
+        if f["truth"] is not None:
             m = metrics_for(self.result, s.dataset.variable)
             if m:
                 self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
-        self.maps_pane.objects = [top] + [
-            pn.pane.HoloViews(b) for b in bottom]
+        clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=s.log_scale)
         ens = [pn.pane.HoloViews(spread_map(f["spread"], key=key))] \
             if f["spread"] is not None else [pn.pane.Markdown("Spread needs ≥ 2 members.")]
         ens.append(pn.pane.HoloViews(member_gallery(f["members"], clim, s.log_scale)))

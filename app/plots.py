@@ -65,22 +65,12 @@ def aot_map(da: xr.DataArray, title: str, clim: tuple[float, float], log: bool,
     return (img * coast_borders(key)).opts(**extent(frame if frame is not None else da))
 
 
-def message_map(text: str, title: str, frame: xr.DataArray, key: str = "") -> hv.Overlay:
-    """A pane that says plainly why there is no map (e.g. no G5NR for that day)."""
-    ext = extent(frame)
-    x = 0.5 * sum(ext["xlim"])
-    y = 0.5 * sum(ext["ylim"])
-    txt = hv.Text(x, y, text, fontsize=12, kdims=axes(key))
-    return (coast_borders(key) * txt).opts(title=title, frame_width=MAP_WIDTH,
-                                        frame_height=MAP_HEIGHT, **ext)
-
-
-def diff_map(gen: xr.DataArray, truth: xr.DataArray, key: str = "") -> hv.Overlay:
-    """log10(generated) − log10(truth), symmetric diverging colours."""
+def log_difference(gen: xr.DataArray, truth: xr.DataArray
+                   ) -> tuple[xr.DataArray, tuple[float, float]]:
+    """log10(generated) − log10(truth) and a symmetric colour range (99th pct of |Δ|)."""
     d = np.log10(gen) - np.log10(truth)
     m = float(np.nanpercentile(np.abs(d.values), 99)) or 0.1
-    return aot_map(d, "log10 generated − log10 truth", (-m, m), False, cmap=DIFF_CMAP,
-                   clabel="Δ log10 AOT", key=key)
+    return d, (-m, m)
 
 
 def spread_map(std: xr.DataArray, key: str = "") -> hv.Overlay:

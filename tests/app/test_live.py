@@ -1,0 +1,110 @@
+"""Live map panes: a new day changes the figures on the page in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from bokeh.models import ColorBar, ColumnDataSource, Plot, Title
+
+from app.live import LiveMaps
+
+
+def _field(value: float, n: int = 24) -> xr.DataArray:
+    rng = np.random.default_rng(int(value * 10))
+    v = value * np.exp(0.1 * rng.standard_normal((n, n)))
+    return xr.DataArray(v, dims=("lat", "lon"),
+                        coords={"lat": np.linspace(30, 40, n), "lon": np.linspace(70, 80, n)})
+
+
+def _fields(value: float, truth: bool = True) -> dict:
+    g = _field(value)
+    return {"coarse": _field(value).isel(lat=slice(None, None, 4), lon=slice(None, None, 4)),
+            "generated": g, "truth": _field(value * 1.1) if truth else None}
+
+
+def _titles(day: str) -> dict[str, str]:
+    return {"coarse": f"coarse {day}", "generated": f"gen {day}", "truth": f"truth {day}",
+            "no_truth": f"no G5NR on {day}"}
+
+
+def _figures(root) -> list[Plot]:
+    return [p for p in root.select({"type": Plot}) if p.select({"type": ColumnDataSource})]
+
+
+def _by_title(root) -> dict[str, np.ndarray]:
+    """Each figure's image, keyed by the figure's title (select() has no layout order)."""
+    out = {}
+    for fig in _figures(root):
+        for src in fig.select({"type": ColumnDataSource}):
+            if "image" in src.data:
+                out[fig.title.text] = np.asarray(src.data["image"][0])
+    return out
+
+
+def _texts(root) -> list[str]:
+    return [t for src in root.select({"type": ColumnDataSource}) if "text" in src.data
+            for t in src.data["text"]]
+
+
+def test_a_new_day_updates_the_same_figures(document):
+    live = LiveMaps(_fields(0.2), _titles("d1"), "_a", log=True)
+    root = live.layout.get_root(document)
+    figs = _figures(root)
+    before = _by_title(root)
+    assert len(figs) == 4 and len(before) == 4
+    live.show(_fields(0.6), _titles("d2"))
+    assert _figures(root) == figs  # no new Bokeh figures for the browser to build
+    after = _by_title(root)
+    for name in ("coarse", "gen", "truth"):
+        assert np.nanmean(after[f"{name} d2"]) > 2 * np.nanmean(before[f"{name} d1"])
+    titles = {t.text for t in root.select({"type": Title})}
+    assert {"coarse d2", "gen d2", "truth d2"} <= titles and "gen d1" not in titles
+    bars = {type(b.color_mapper).__name__: b.color_mapper for b in root.select({"type": ColorBar})}
+    assert set(bars) == {"LogColorMapper", "LinearColorMapper"}  # shared scale + difference
+    assert 0.3 < bars["LogColorMapper"].low < bars["LogColorMapper"].high < 1.5  # moved along
+
+
+def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
+    live = LiveMaps(_fields(0.2), _titles("d1"), "_a", log=True)
+    root = live.layout.get_root(document)
+    assert not any(_texts(root))
+    live.show(_fields(0.3, truth=False), _titles("d9"))
+    texts = _texts(root)
+    assert "no G5NR on d9" in texts and any("no difference" in t for t in texts)
+    img = _by_title(root)
+    assert np.isnan(img["truth d9"]).all()
+    assert np.isnan(img["log10 generated − log10 truth"]).all()
+    assert np.isfinite(img["gen d9"]).all()
+    live.show(_fields(0.3), _titles("d10"))  # truth again: the message goes
+    assert not any(_texts(root))
+
+
+def test_panes_are_rebuilt_only_for_another_region_or_scale():
+    live = LiveMaps(_fields(0.2), _titles("d1"), "_a", log=True)
+    assert live.matches("_a", True)
+    assert not live.matches("_b", True) and not live.matches("_a", False)
+
+
+@pytest.fixture
+def document():
+    from bokeh.document import Document
+
+    return Document()
+
+
+def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
+    import datetime as dt
+
+    from app.main import Dashboard
+    from app.state import Explorer, TrainRequest
+
+    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s.region, s.model = "area1", "interp:bilinear"
+    board = Dashboard(state=s, train=TrainRequest())
+    live, shown = board.live, list(board.maps_pane.objects)
+    s.date = dt.date(2006, 7, 4)
+    assert board.live is live and board.maps_pane.objects == shown
+    assert "2006-07-04" in board.status.object
+    s.log_scale = False  # another colour mapper: new figures
+    assert board.live is not live and board.live.matches("_area1", False)
