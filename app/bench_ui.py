@@ -72,7 +72,10 @@ def page_ready(page, url: str) -> float:
     """Seconds from navigation to the status line and three drawn map canvases."""
     t0 = time.perf_counter()
     page.goto(url, timeout=WAIT_MS)
-    page.wait_for_selector("text=/^Showing/", timeout=WAIT_MS)
+    first = page.wait_for_selector("text=/^(Showing|⚠️|finescale:|finescale could not)/",
+                                   timeout=WAIT_MS)
+    if not first.inner_text().startswith("Showing"):  # an error on the page: say it, stop
+        raise RuntimeError(f"the dashboard shows an error: {first.inner_text()}")
     while page.locator(".bk-Canvas").count() < 3:
         page.wait_for_timeout(20)
     return time.perf_counter() - t0
@@ -90,7 +93,7 @@ def redraw(page, action: Callable[[], None], expect: str) -> float:
     return time.perf_counter() - t0
 
 
-def generate_8_members(data: Path | None) -> dict[str, float]:
+def generate_8_members(data: Path) -> dict[str, float]:
     """Seconds to generate one 8-member day with the shipped diffusion model, per region."""
     from app.state import Explorer
     from data.layout import open_dataset
@@ -111,7 +114,10 @@ def generate_8_members(data: Path | None) -> dict[str, float]:
 def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
-    env = {"FINESCALE_DATA": str(data)} if data else {}
+    from app.serve import ensure_data
+
+    data = ensure_data(data)  # generated before the clock starts, as `finescale serve` does
+    env = {"FINESCALE_DATA": str(data)}
     port = free_port()
     url = f"http://127.0.0.1:{port}/main"
     t0 = time.perf_counter()

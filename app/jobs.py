@@ -1,7 +1,8 @@
 """Background jobs for the dashboard: work runs in a thread, the UI polls a plain record.
 
 Panel widgets must only be touched from the session's event loop, so a job never updates
-the UI itself: it writes progress into a :class:`Job` record that a periodic callback reads.
+the UI itself: it writes progress into a :class:`Job` record that a periodic callback reads,
+and when it ends it asks the session's event loop for an immediate update (``on_done``).
 Cancellation is a ``threading.Event`` the library functions already understand.
 """
 
@@ -49,8 +50,13 @@ class Job:
             self.val_losses.append((self.done, ev["val_loss"]))
 
 
-def start(name: str, work: Callable[[Job], Any]) -> Job:
-    """Run ``work(job)`` in a daemon thread; errors become a one-line ``job.error``."""
+def start(name: str, work: Callable[[Job], Any],
+          on_done: Callable[[], None] | None = None) -> Job:
+    """Run ``work(job)`` in a daemon thread; errors become a one-line ``job.error``.
+
+    ``on_done`` is called from the worker thread when the job has finished: the dashboard
+    uses it to schedule its UI update at once instead of waiting for the next poll.
+    """
     job = Job(name)
 
     def run() -> None:
@@ -63,6 +69,8 @@ def start(name: str, work: Callable[[Job], Any]) -> Job:
             job.error = f"internal error in {name}: {type(err).__name__}: {err}"
         finally:
             job.finished = True
+            if on_done is not None:
+                on_done()
 
     threading.Thread(target=run, name=f"finescale-{name}", daemon=True).start()
     return job

@@ -24,7 +24,7 @@ from app.figures import (  # noqa: F401  (re-exported: the dashboard's one plott
 from data.diagnostics import acf, pacf, radial_spectrum, semivariogram
 from data.scores import r2_pearson
 
-MAP_WIDTH, MAP_HEIGHT = 270, 240  # frame size of one map pane (px)
+MAP_WIDTH, MAP_HEIGHT = 225, 205  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
 PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",
            "bilinear": "#1f77b4"}

@@ -15,15 +15,21 @@ from data.layout import ENV_DATA_DIR, default_data_dir
 MAIN = Path(__file__).resolve().parent / "main.py"
 
 
-def cmd_serve(a: argparse.Namespace) -> int:
-    env = dict(os.environ)
-    data = a.data.expanduser().resolve() if a.data is not None else default_data_dir()
+def ensure_data(path: Path | None) -> Path:
+    """The dataset to serve: ``path`` if it holds one; the embedded default, generated on
+    first use, when no path is given."""
+    data = path.expanduser().resolve() if path is not None else default_data_dir()
     if not (data / "manifest.json").exists():
-        if a.data is not None:
+        if path is not None:
             raise FinescaleError(f"no dataset at {data}")
         print(f"no dataset at {data}: generating the embedded default first (about 2 minutes)")
         prepare(data)
-    env[ENV_DATA_DIR] = str(data)
+    return data
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    env[ENV_DATA_DIR] = str(ensure_data(a.data))
     cmd = [sys.executable, "-m", "panel", "serve", str(MAIN), "--address", a.address,
            "--port", str(a.port), "--allow-websocket-origin", f"{a.address}:{a.port}",
            "--allow-websocket-origin", f"localhost:{a.port}"]

@@ -75,7 +75,9 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
     for day in (dt.date(2004, 7, 1), dt.date(2006, 7, 3)):  # before / inside the fine record
         s.date = day
         assert board.player.value == day and day in board.player.options
+        assert board.player.name.endswith(str(day))  # the label names the day on screen
     s.season = "DJF"
     assert board.player.value == s.date and in_season(pd.DatetimeIndex([s.date]), "DJF").all()
+    assert board.player.name == f"Animate DJF (fine record): {s.date}"
     board.player.value = board.player.options[0]  # playing moves the shown day
-    assert s.date == board.player.options[0]
+    assert s.date == board.player.options[0] and board.player.name.endswith(str(s.date))

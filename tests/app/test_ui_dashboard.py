@@ -52,6 +52,8 @@ def test_season_change_updates_the_maps(server, page):
     _select(page, "Season", "DJF")
     page.wait_for_selector("text=/Showing .* 200[5-7]-(12|01|02)-/", timeout=WAIT)
     assert _status(page) != before
+    day = re.search(r"\d{4}-\d\d-\d\d", _status(page)).group()
+    page.wait_for_selector(f"text=/Animate DJF .*: {day}/", timeout=WAIT)  # player label
     page.screenshot(path=str(SHOTS / "season_djf.png"))
     page.get_by_text("Diagnostics", exact=True).first.click()
     page.wait_for_selector("text=Roll out 30 days", timeout=WAIT)
