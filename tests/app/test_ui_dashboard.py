@@ -62,6 +62,20 @@ def test_season_change_updates_the_maps(server, page):
     assert page.errors == []
 
 
+def test_a_day_without_g5nr_says_so_on_the_truth_map(server, page):
+    _open(page, server)
+    _select(page, "Model", "interp:bilinear")
+    page.wait_for_selector("text=/^Showing interp/", timeout=WAIT)
+    picker = page.locator("label:has-text('Date') ~ div input, label:has-text('Date') ~ input")
+    picker.first.fill("2004-07-01")  # coarse record only: the fine record starts in 2005
+    picker.first.press("Enter")
+    page.wait_for_selector("text=/Showing .* 2004-07-01/", timeout=WAIT)
+    page.wait_for_timeout(1000)  # the message is drawn on the truth map's canvas: look at it
+    page.screenshot(path=str(SHOTS / "no_truth.png"))
+    assert "R²" not in _status(page)  # no truth, no score
+    assert page.errors == []
+
+
 def test_training_from_the_ui_adds_a_model(server, page):
     _open(page, server)
     _select(page, "Region", "area0")
