@@ -30,7 +30,7 @@ from app.plots import (
     shared_clim,
 )
 
-MESSAGE_FONT = 12
+MESSAGE_FONT = 10  # points: five short lines fit a map pane
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class LiveMaps:
             out["truth"] = Frame(_blank(gen), clim, titles["truth"],
                                  titles.get("no_truth", "no G5NR field for this day"))
             out["diff"] = Frame(_blank(gen), (-0.1, 0.1), "log10 generated − log10 truth",
-                                "no G5NR field: no difference to show")
+                                "no G5NR field:\nno difference\nto show")
         else:
             d, dlim = log_difference(gen, truth)
             out["truth"] = Frame(truth, clim, titles["truth"])

@@ -279,8 +279,9 @@ class Dashboard(pn.viewable.Viewer):
         titles = {"coarse": f"coarse input · {s.date}",
                   "generated": f"{s.model} · {what}",  # the day is in the other titles
                   "truth": f"G5NR truth · {s.date}",
-                  "no_truth": f"No G5NR field exists for {s.date}:\n"
-                              "the middle map is an autoregressive reconstruction"}
+                  "no_truth": f"No G5NR field\nexists for {s.date}:\nthe middle map is\n" + (
+                      "interpolated\nfrom the coarse field" if s.model in INTERP
+                      else "an autoregressive\nreconstruction")}
         key = f"_{s.region}"
         if self.live is not None and self.live.matches(key, s.log_scale):
             self.live.show(f, titles)  # same figures, new data: a fast redraw

@@ -66,9 +66,10 @@ def test_a_day_without_g5nr_says_so_on_the_truth_map(server, page):
     _open(page, server)
     _select(page, "Model", "interp:bilinear")
     page.wait_for_selector("text=/^Showing interp/", timeout=WAIT)
-    picker = page.locator("label:has-text('Date') ~ div input, label:has-text('Date') ~ input")
-    picker.first.fill("2004-07-01")  # coarse record only: the fine record starts in 2005
-    picker.first.press("Enter")
+    # pick the day as the calendar does (the text field is read-only): a day of the coarse
+    # record only, the fine record starts in 2005
+    page.locator("input.flatpickr-input").first.evaluate(
+        "e => e._flatpickr.setDate('2004-07-01', true)")
     page.wait_for_selector("text=/Showing .* 2004-07-01/", timeout=WAIT)
     page.wait_for_timeout(1000)  # the message is drawn on the truth map's canvas: look at it
     page.screenshot(path=str(SHOTS / "no_truth.png"))
