@@ -137,7 +137,7 @@ class Dashboard(pn.viewable.Viewer):
             dynamic=True)  # only the open tab is sent to the browser
         self.tabs.param.watch(self._tab_changed, "active")
         self.state.param.watch(self._request, ["region", "date", "model", "members", "sampler",
-                                               "steps", "seed"])
+                                               "steps", "precision", "seed"])
         self.state.param.watch(self._redraw, ["show", "log_scale"])
         self._poll = None
         self._request()
@@ -155,8 +155,8 @@ class Dashboard(pn.viewable.Viewer):
                                 "value")
         s.param.watch(self._season_player, ["season", "region", "date"])
         self.controls = pn.Param(
-            s, parameters=["region", "season", "model", "members", "sampler", "steps", "show",
-                           "log_scale", "seed"],
+            s, parameters=["region", "season", "model", "members", "sampler", "steps",
+                           "precision", "show", "log_scale", "seed"],
             widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
                      "seed": pn.widgets.IntInput},
             show_name=False)
@@ -398,9 +398,7 @@ class Dashboard(pn.viewable.Viewer):
         s = self.state
         rows = []
         for name in s.param.model.objects:
-            key = (str(s.dataset.path), s.region, name, s.day, s.members, s.sampler,
-                   s.steps, s.seed, s._ckpt_key() if name == s.model else None)
-            res = self.result if name == s.model else cached(key)
+            res = self.result if name == s.model else cached(s.key(name))
             if res is None and name in INTERP:
                 from model.generation import interpolate_region
 
@@ -435,7 +433,8 @@ class Dashboard(pn.viewable.Viewer):
         self.status.object = "Rolling out 30 days …"
         self.rollout_job = jobs.start("rollout", lambda job: generate(
             s.dataset, ckpts, str(start.date()), str(end.date()), members=2,
-            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8)), seed=s.seed,
+            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8), precision=s.precision),
+            seed=s.seed,
             progress=False, callback=job.on_progress, cancel=job.cancel, region=s.region),
             on_done=self._waker())
         self._ensure_poll()

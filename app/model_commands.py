@@ -67,7 +67,8 @@ def cmd_generate(a: argparse.Namespace) -> None:
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     out = generate_to_file(open_dataset(a.data), a.checkpoint, a.start, a.end, a.out,
-                           members=a.members, sampler=SamplerConfig(kind=a.sampler, steps=steps),
+                           members=a.members, sampler=SamplerConfig(
+                               kind=a.sampler, steps=steps, precision=a.precision),
                            seed=a.seed, device=resolve_device(a.device),
                            strict=not a.no_strict, spinup=a.spinup, region=a.region)
     print(f"wrote {out}")
@@ -86,7 +87,8 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     cfg = EvalConfig(members=a.members, days=a.days, rollout=a.rollout,
                      interp=tuple(a.interp.split(",")) if a.interp else (),
-                     sampler=SamplerConfig(kind=a.sampler, steps=steps),
+                     sampler=SamplerConfig(kind=a.sampler, steps=steps,
+                                           precision=a.precision),
                      curves=CurveConfig(seed=a.seed), seed=a.seed)
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
@@ -157,6 +159,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--members", type=int, default=1)
     g.add_argument("--sampler", choices=("fast", "paper"), default="fast")
     g.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
+    g.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--region", default=None)
     g.add_argument("--no-strict", action="store_true",
@@ -181,6 +185,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="interpolation baselines, comma-separated (default bilinear)")
     e.add_argument("--sampler", choices=("fast", "paper"), default="fast")
     e.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
+    e.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--workers", type=int, default=1,
                    help="score area × season pairs in this many processes (default 1)")

@@ -81,6 +81,8 @@ class Explorer(param.Parameterized):
     sampler = param.Selector(default="fast", objects=["fast", "paper"],
                              doc="fast: Heun on the whole map; paper: ancestral DDPM on tiles")
     steps = param.Integer(default=DASHBOARD_STEPS, bounds=(1, 400), doc="sampler steps")
+    precision = param.Selector(default="fp32", objects=["fp32", "bf16"],
+                               doc="network arithmetic: bf16 is faster on CPUs that have it")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
@@ -91,6 +93,10 @@ class Explorer(param.Parameterized):
         self.checkpoint_dirs = checkpoint_dirs or (SHIPPED_DIR, user_checkpoint_dir())
         self.checkpoints: list[CheckpointInfo] = []
         self._syncing = False
+        if "precision" not in params:
+            from model.device import interactive_precision, resolve_device
+
+            params["precision"] = interactive_precision(resolve_device("auto"))
         super().__init__(**params)
         self.param.region.objects = list(self.dataset.regions)
         if self.region is None:
@@ -185,14 +191,16 @@ class Explorer(param.Parameterized):
     def day(self) -> pd.Timestamp:
         return pd.Timestamp(self.date)
 
-    def key(self) -> tuple:
-        return (str(self.dataset.path), self.region, self.model, self.day, self.members,
-                self.sampler, self.steps, self.seed, self._ckpt_key())
+    def key(self, model: str | None = None) -> tuple:
+        """Cache key of the current choice, or of the same choice with another model."""
+        model = model or self.model
+        return (str(self.dataset.path), self.region, model, self.day, self.members,
+                self.sampler, self.steps, self.precision, self.seed, self._ckpt_key(model))
 
-    def _ckpt_key(self) -> str:
-        if self.model in INTERP:
+    def _ckpt_key(self, model: str) -> str:
+        if model in INTERP:
             return ""
-        p = self.checkpoint_for(self.model, season_of([self.day])[0])
+        p = self.checkpoint_for(model, season_of([self.day])[0])
         return f"{p}:{p.stat().st_mtime}" if p else ""
 
     def validate(self) -> None:
@@ -223,7 +231,8 @@ class Explorer(param.Parameterized):
         else:
             ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
         out = generate(self.dataset, ckpts, day, day, members=self.members,
-                       sampler=SamplerConfig(kind=self.sampler, steps=self.steps),
+                       sampler=SamplerConfig(kind=self.sampler, steps=self.steps,
+                                             precision=self.precision),
                        seed=self.seed, progress=False, callback=callback, cancel=cancel,
                        region=self.region, strict=False).load()
         remember(key, out)

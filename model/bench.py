@@ -171,6 +171,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     h, w = sd.shape
     H = lm.enc_cfg.history
     fast = SamplerConfig(kind="fast", steps=cfg.fast_steps)
+    fast_bf16 = SamplerConfig(kind="fast", steps=cfg.fast_steps, precision="bf16")
     paper = SamplerConfig(kind="paper", steps=cfg.paper_steps)
     paper_timed = SamplerConfig(kind="paper", steps=cfg.paper_timed_steps)
 
@@ -183,6 +184,9 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
         run.step(days[0], hist(days[0]), SamplerConfig(steps=1), cfg.seed)  # warm-up
         # (b) fast sampler, full area
         t_fast = [_timed(lambda d=d: run.step(d, hist(d), fast, cfg.seed), device)[0]
+                  for d in days[: cfg.fast_days]]
+        run.step(days[0], hist(days[0]), SamplerConfig(steps=1, precision="bf16"), cfg.seed)
+        t_bf16 = [_timed(lambda d=d: run.step(d, hist(d), fast_bf16, cfg.seed), device)[0]
                   for d in days[: cfg.fast_days]]
         nfe_fast = 2 * cfg.fast_steps - 1
         # (a) paper protocol, full area, ``paper_timed_steps`` of 200 steps (+ the features)
@@ -210,11 +214,12 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
         win = (slice((h - c) // 2, (h - c) // 2 + c), slice((w - c) // 2, (w - c) // 2 + c))
         lat, lon = rd.fine["lat"].values[win[0]], rd.fine["lon"].values[win[1]]
         qdays = days[: cfg.quality_days]
-        preds: dict[str, list[np.ndarray]] = {"paper": [], "fast": [], "bilinear": []}
+        preds: dict[str, list[np.ndarray]] = {"paper": [], "fast": [], "fast_bf16": [],
+                                              "bilinear": []}
         truths = []
         for d in qdays:
             hm = hist(d, win).repeat(cfg.quality_members, 1, 1, 1)
-            for name, s in (("paper", paper), ("fast", fast)):
+            for name, s in (("paper", paper), ("fast", fast), ("fast_bf16", fast_bf16)):
                 xs = run.step(d, hm, s, cfg.seed, window=win)
                 preds[name].append(lm.transform.inverse(xs.cpu().numpy().astype(np.float64)))
             preds["bilinear"].append(lm.transform.inverse(sd.base(d, win)[None]
@@ -238,6 +243,11 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
                  "gflops_per_map": f_full * nfe_fast / 1e9,
                  "achieved_gflops": f_full * nfe_fast / max(fast_s - t_feat, 1e-9) / 1e9,
                  "speedup_vs_paper_protocol": t_paper_full / fast_s, **qm["fast"]})
+    bf16_s = float(np.mean(t_bf16))
+    rows.append({**base, "method": "fast_bf16", "steps": cfg.fast_steps, "nfe": nfe_fast,
+                 "seconds_per_map_member": bf16_s, "extrapolated": False,
+                 "speedup_vs_paper_protocol": t_paper_full / bf16_s,
+                 "speedup_vs_fast_fp32": fast_s / bf16_s, **qm["fast_bf16"]})
     rows.append({**base, "method": "bilinear", "seconds_per_map_member": t_bil,
                  "extrapolated": False, **qm["bilinear"]})
     return rows

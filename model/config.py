@@ -72,10 +72,15 @@ class SamplerConfig:
     tile_stride: int = 2
     halo: int = 4
     tile_batch: int = 512
+    # network arithmetic: "bf16" runs convolutions and matmuls under bfloat16 autocast (the
+    # sampler's own state stays float32); `finescale bench` reports its speed and skill
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     def __post_init__(self) -> None:
         if self.kind not in ("fast", "paper"):
             raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.kind!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise FinescaleError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.steps < 1:
             raise FinescaleError(f"sampler steps must be >= 1, got {self.steps}")
 

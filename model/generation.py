@@ -82,6 +82,13 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
 
 def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
             gen: torch.Generator) -> torch.Tensor:
+    with torch.autocast(cond.device.type, dtype=torch.bfloat16,
+                        enabled=sampler.precision == "bf16"):
+        return _sample_in(lm, cond, sampler, gen).float()
+
+
+def _sample_in(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
+               gen: torch.Generator) -> torch.Tensor:
     m, (h, w) = cond.shape[0], cond.shape[-2:]
     if lm.kind in ("unet", "transfer"):
         return lm.model(cond)
@@ -393,7 +400,8 @@ def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np
                  "model_kind": lm.kind, "region": lm.region,
                  "checkpoints": ", ".join(str(getattr(p, "path", p)) for p in checkpoints),
                  "sampler": sampler.kind if lm.kind in ("diffusion", "ablation") else "none",
-                 "sampler_steps": sampler.steps, "members": int(values.shape[0]), "seed": seed,
+                 "sampler_steps": sampler.steps, "precision": sampler.precision,
+                 "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,
                  "history_days": lm.enc_cfg.history}
     return out

@@ -81,3 +81,29 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
     assert board.player.name == f"Animate DJF (fine record): {s.date}"
     board.player.value = board.player.options[0]  # playing moves the shown day
     assert s.date == board.player.options[0] and board.player.name.endswith(str(s.date))
+
+
+def test_precision_is_part_of_the_choice(explorer):
+    from model.device import interactive_precision, resolve_device
+
+    assert explorer.precision == interactive_precision(resolve_device("auto"))
+    explorer.region, explorer.model = "area1", "diffusion"
+    explorer.date, explorer.steps = dt.date(2006, 7, 3), 2
+    explorer.precision = "fp32"
+    a = explorer.generate()
+    explorer.precision = "bf16"
+    b = explorer.generate()
+    assert a is not b and b.attrs["precision"] == "bf16"  # not served from fp32's cache
+
+
+def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
+    from app.main import Dashboard
+    from app.state import TrainRequest
+
+    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s.region, s.date, s.steps = "area1", dt.date(2006, 7, 3), 2
+    board = Dashboard(state=s, train=TrainRequest())
+    s.model = "unet"
+    s.model = "diffusion"  # the U-Net's day is in the cache now
+    models = set(board._metrics_table()["model"])
+    assert {"unet", "diffusion", "interp:bilinear"} <= models

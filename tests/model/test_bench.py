@@ -17,7 +17,11 @@ def test_bench_quick(small_dir: Path, ckpts, tmp_path: Path, capsys):
     assert code == 0 and "paper_protocol" in printed and "speedup" in printed
     b = json.loads(out.read_text())
     rows = {r["method"]: r for r in b["sampling"]}
-    assert set(rows) == {"paper_protocol", "fast", "bilinear"}
+    assert set(rows) == {"paper_protocol", "fast", "fast_bf16", "bilinear"}
+    bf = rows["fast_bf16"]
+    assert bf["speedup_vs_fast_fp32"] == (
+        rows["fast"]["seconds_per_map_member"] / bf["seconds_per_map_member"])
+    assert 0 <= bf["r2"] <= 1 and bf["variogram_error"] >= 0
     paper, fast = rows["paper_protocol"], rows["fast"]
     assert paper["extrapolated"] and paper["steps"] == 200 and paper["timed_steps"] == 1
     # the speed-up is the ratio of the two measured times, not a constant

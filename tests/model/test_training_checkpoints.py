@@ -149,6 +149,23 @@ def test_sampling_is_reproducible_by_seed(ckpts, small):
     assert not np.allclose(a.DUEXTTAU.values[0], a.DUEXTTAU.values[1])  # members differ
 
 
+def test_bf16_sampling_is_reproducible_and_close_to_fp32(ckpts, small):
+    kw = dict(members=2, progress=False, seed=1)
+    day = ("2006-06-10", "2006-06-10")
+    f32 = generate(small, [ckpts["diffusion"]], *day, sampler=SamplerConfig(steps=3), **kw)
+    bf = SamplerConfig(steps=3, precision="bf16")
+    a = generate(small, [ckpts["diffusion"]], *day, sampler=bf, **kw)
+    b = generate(small, [ckpts["diffusion"]], *day, sampler=bf, **kw)
+    np.testing.assert_array_equal(a.DUEXTTAU.values, b.DUEXTTAU.values)
+    assert a.attrs["precision"] == "bf16" and f32.attrs["precision"] == "fp32"
+    assert a.DUEXTTAU.dtype == f32.DUEXTTAU.dtype
+    la, lf = np.log10(a.DUEXTTAU.values), np.log10(f32.DUEXTTAU.values)
+    assert not np.array_equal(la, lf)  # bf16 arithmetic really ran
+    assert np.abs(la - lf).mean() < 0.05 * lf.std()  # same fields, within rounding
+    with pytest.raises(FinescaleError, match="precision must be"):
+        SamplerConfig(precision="fp16")
+
+
 def test_paper_sampler_runs(ckpts, small):
     out = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-10", members=1,
                    progress=False, sampler=SamplerConfig(kind="paper", steps=2, tile_stride=8))
