@@ -8,6 +8,7 @@ Cancellation is a ``threading.Event`` the library functions already understand.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -70,7 +71,8 @@ def start(name: str, work: Callable[[Job], Any],
         finally:
             job.finished = True
             if on_done is not None:
-                on_done()
+                with contextlib.suppress(Exception):  # a closed session cannot be woken
+                    on_done()
 
     threading.Thread(target=run, name=f"finescale-{name}", daemon=True).start()
     return job
