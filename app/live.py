@@ -27,7 +27,6 @@ from app.plots import (
     coast_borders,
     extent,
     log_difference,
-    shared_clim,
 )
 
 MESSAGE_FONT = 10  # points: five short lines fit a map pane
@@ -82,9 +81,9 @@ class LiveMaps:
     """
 
     def __init__(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
-                 key: str, log: bool) -> None:
+                 clim: tuple[float, float], key: str, log: bool) -> None:
         self.key, self.log = key, log
-        frames = self.frames(fields, titles)
+        frames = self.frames(fields, titles, clim)
         gen = fields["generated"]
         self.maps = {
             "coarse": LiveMap(frames["coarse"], key, log, colorbar=False, frame=gen),
@@ -101,10 +100,10 @@ class LiveMaps:
         """Whether these panes can show a region's maps on this colour scale."""
         return (self.key, self.log) == (key, log)
 
-    def frames(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str]
-               ) -> dict[str, Frame]:
+    def frames(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
+               clim: tuple[float, float]) -> dict[str, Frame]:
+        """``clim``: the shared colour range of coarse, generated and truth (``shared_clim``)."""
         gen, truth, coarse = fields["generated"], fields["truth"], fields["coarse"]
-        clim = shared_clim(coarse, gen, truth, log=self.log)
         out = {"coarse": Frame(coarse, clim, titles["coarse"]),
                "generated": Frame(gen, clim, titles["generated"])}
         if truth is None:
@@ -118,6 +117,7 @@ class LiveMaps:
             out["diff"] = Frame(d, dlim, "log10 generated − log10 truth")
         return out
 
-    def show(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str]) -> None:
-        for name, frame in self.frames(fields, titles).items():
+    def show(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
+             clim: tuple[float, float]) -> None:
+        for name, frame in self.frames(fields, titles, clim).items():
             self.maps[name].show(frame)

@@ -283,16 +283,17 @@ class Dashboard(pn.viewable.Viewer):
                       "interpolated\nfrom the coarse field" if s.model in INTERP
                       else "an autoregressive\nreconstruction")}
         key = f"_{s.region}"
+        # one colour range for the maps and the member gallery
+        clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=s.log_scale)
         if self.live is not None and self.live.matches(key, s.log_scale):
-            self.live.show(f, titles)  # same figures, new data: a fast redraw
+            self.live.show(f, titles, clim)  # same figures, new data: a fast redraw
         else:  # new region (other axes) or colour scale (other mapper): new figures
-            self.live = LiveMaps(f, titles, key, s.log_scale)
+            self.live = LiveMaps(f, titles, clim, key, s.log_scale)
             self.maps_pane.objects = [self.live.layout]
         if f["truth"] is not None:
             m = metrics_for(self.result, s.dataset.variable)
             if m:
                 self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
-        clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=s.log_scale)
         ens = [pn.pane.HoloViews(spread_map(f["spread"], key=key))] \
             if f["spread"] is not None else [pn.pane.Markdown("Spread needs ≥ 2 members.")]
         ens.append(pn.pane.HoloViews(member_gallery(f["members"], clim, s.log_scale)))

@@ -58,17 +58,31 @@ def cmd_train(a: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-def cmd_generate(a: argparse.Namespace) -> None:
-    from data.layout import open_dataset
+def _add_sampler_args(p: argparse.ArgumentParser) -> None:
+    from model.config import PRECISIONS
+
+    p.add_argument("--sampler", choices=("fast", "paper"), default="fast")
+    p.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
+
+
+def _sampler_config(a: argparse.Namespace):
+    """The SamplerConfig of ``--sampler/--steps/--precision`` (steps default per sampler)."""
     from model.config import SamplerConfig
-    from model.device import resolve_device
-    from model.generation import generate_to_file
 
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
+    return SamplerConfig(kind=a.sampler, steps=steps, precision=a.precision)
+
+
+def cmd_generate(a: argparse.Namespace) -> None:
+    from data.layout import open_dataset
+    from model.device import resolve_device
+    from model.generation import generate_to_file
+
     out = generate_to_file(open_dataset(a.data), a.checkpoint, a.start, a.end, a.out,
-                           members=a.members, sampler=SamplerConfig(
-                               kind=a.sampler, steps=steps, precision=a.precision),
+                           members=a.members, sampler=_sampler_config(a),
                            seed=a.seed, device=resolve_device(a.device),
                            strict=not a.no_strict, spinup=a.spinup, region=a.region)
     print(f"wrote {out}")
@@ -78,24 +92,22 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from app.report import write_report
     from data.evaluation import CurveConfig
     from data.layout import open_dataset
-    from model.config import SamplerConfig
     from model.device import resolve_device
     from model.evaluation import EvalConfig, evaluate
     from model.registry import SHIPPED_DIR
 
-    steps = a.steps if a.steps is not None else (
-        SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
+    sampler = _sampler_config(a)
     cfg = EvalConfig(members=a.members, days=a.days, rollout=a.rollout,
                      interp=tuple(a.interp.split(",")) if a.interp else (),
-                     sampler=SamplerConfig(kind=a.sampler, steps=steps,
-                                           precision=a.precision),
+                     sampler=sampler,
                      curves=CurveConfig(seed=a.seed), seed=a.seed)
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
     device = resolve_device(a.device)
     results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers)
     settings = {"members": a.members, "days": a.days, "rollout": a.rollout,
-                "sampler": a.sampler, "steps": steps, "seed": a.seed, "device": str(device),
+                "sampler": a.sampler, "steps": sampler.steps, "precision": sampler.precision,
+                "seed": a.seed, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"))
@@ -157,10 +169,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--start", required=True)
     g.add_argument("--end", required=True)
     g.add_argument("--members", type=int, default=1)
-    g.add_argument("--sampler", choices=("fast", "paper"), default="fast")
-    g.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
-    g.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                   help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
+    _add_sampler_args(g)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--region", default=None)
     g.add_argument("--no-strict", action="store_true",
@@ -183,10 +192,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="days of the autoregressive roll-out for ACF / lead curves (default 10)")
     e.add_argument("--interp", default="bilinear",
                    help="interpolation baselines, comma-separated (default bilinear)")
-    e.add_argument("--sampler", choices=("fast", "paper"), default="fast")
-    e.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
-    e.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                   help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
+    _add_sampler_args(e)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--workers", type=int, default=1,
                    help="score area × season pairs in this many processes (default 1)")

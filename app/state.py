@@ -21,7 +21,7 @@ from data.errors import FinescaleError
 from data.layout import Dataset, default_data_dir, open_dataset
 from data.seasons import SEASONS, in_season, season_of
 from data.splits import make_split
-from model.config import PRESETS, SamplerConfig
+from model.config import PRECISIONS, PRESETS, SamplerConfig
 from model.registry import SHIPPED_DIR, CheckpointInfo, find_checkpoints
 
 INTERP = ("interp:bilinear", "interp:nearest", "interp:bicubic")
@@ -81,7 +81,7 @@ class Explorer(param.Parameterized):
     sampler = param.Selector(default="fast", objects=["fast", "paper"],
                              doc="fast: Heun on the whole map; paper: ancestral DDPM on tiles")
     steps = param.Integer(default=DASHBOARD_STEPS, bounds=(1, 400), doc="sampler steps")
-    precision = param.Selector(default="fp32", objects=["fp32", "bf16"],
+    precision = param.Selector(default="fp32", objects=list(PRECISIONS),
                                doc="network arithmetic: bf16 is faster on CPUs that have it")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")

@@ -59,6 +59,9 @@ class DownscalerConfig:
     kl_weight: float = 1e-3
 
 
+PRECISIONS = ("fp32", "bf16")  # network arithmetic a sampler may use
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     """Both samplers share the σ grid of Karras et al. (2022), eq. 5."""
@@ -79,7 +82,7 @@ class SamplerConfig:
     def __post_init__(self) -> None:
         if self.kind not in ("fast", "paper"):
             raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.kind!r}")
-        if self.precision not in ("fp32", "bf16"):
+        if self.precision not in PRECISIONS:
             raise FinescaleError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.steps < 1:
             raise FinescaleError(f"sampler steps must be >= 1, got {self.steps}")

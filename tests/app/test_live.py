@@ -8,6 +8,7 @@ import xarray as xr
 from bokeh.models import ColorBar, ColumnDataSource, Plot, Title
 
 from app.live import LiveMaps
+from app.plots import shared_clim
 
 
 def _field(value: float, n: int = 24) -> xr.DataArray:
@@ -21,6 +22,10 @@ def _fields(value: float, truth: bool = True) -> dict:
     g = _field(value)
     return {"coarse": _field(value).isel(lat=slice(None, None, 4), lon=slice(None, None, 4)),
             "generated": g, "truth": _field(value * 1.1) if truth else None}
+
+
+def _clim(f: dict) -> tuple[float, float]:
+    return shared_clim(f["coarse"], f["generated"], f["truth"], log=True)
 
 
 def _titles(day: str) -> dict[str, str]:
@@ -48,12 +53,12 @@ def _texts(root) -> list[str]:
 
 
 def test_a_new_day_updates_the_same_figures(document):
-    live = LiveMaps(_fields(0.2), _titles("d1"), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     root = live.layout.get_root(document)
     figs = _figures(root)
     before = _by_title(root)
     assert len(figs) == 4 and len(before) == 4
-    live.show(_fields(0.6), _titles("d2"))
+    live.show(_fields(0.6), _titles("d2"), _clim(_fields(0.6)))
     assert _figures(root) == figs  # no new Bokeh figures for the browser to build
     after = _by_title(root)
     for name in ("coarse", "gen", "truth"):
@@ -66,22 +71,23 @@ def test_a_new_day_updates_the_same_figures(document):
 
 
 def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
-    live = LiveMaps(_fields(0.2), _titles("d1"), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     root = live.layout.get_root(document)
     assert not any(_texts(root))
-    live.show(_fields(0.3, truth=False), _titles("d9"))
+    live.show(_fields(0.3, truth=False), _titles("d9"), _clim(_fields(0.3, truth=False)))
     texts = _texts(root)
     assert "no G5NR on d9" in texts and any("no difference" in t for t in texts)
     img = _by_title(root)
     assert np.isnan(img["truth d9"]).all()
     assert np.isnan(img["log10 generated − log10 truth"]).all()
     assert np.isfinite(img["gen d9"]).all()
-    live.show(_fields(0.3), _titles("d10"))  # truth again: the message goes
+    # truth again: the message goes
+    live.show(_fields(0.3), _titles("d10"), _clim(_fields(0.3)))
     assert not any(_texts(root))
 
 
 def test_panes_are_rebuilt_only_for_another_region_or_scale():
-    live = LiveMaps(_fields(0.2), _titles("d1"), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     assert live.matches("_a", True)
     assert not live.matches("_b", True) and not live.matches("_a", False)
 
