@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+FEATURE_TILE_BATCH = 256  # history windows per encoder call when features are tiled
+
 
 def _groups(ch: int) -> int:
     for g in (8, 4, 2, 1):
@@ -46,35 +48,11 @@ class Attention(nn.Module):
         self.norm = nn.GroupNorm(_groups(ch), ch)
         self.attn = nn.MultiheadAttention(ch, heads if ch % heads == 0 else 1, batch_first=True)
 
-    def _global(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         t = self.norm(x).flatten(2).transpose(1, 2)
         out, _ = self.attn(t, t, t, need_weights=False)
         return x + out.transpose(1, 2).reshape(b, c, h, w)
-
-    def forward(self, x: torch.Tensor, window: int | None = None) -> torch.Tensor:
-        """Self-attention over all tokens, or within ``window`` × ``window`` tiles.
-
-        Windows reproduce on a large map exactly what the network saw on a training patch
-        of that size (and cost O(N) instead of O(N²)). Tiles that would overhang the map
-        are shifted back inside it; each token takes the result of the last tile covering it.
-        """
-        h, w = x.shape[-2:]
-        if window is None or (h <= window and w <= window):
-            return self._global(x)
-        wy, wx = min(window, h), min(window, w)
-
-        def starts(n: int, k: int) -> list[int]:
-            s = list(range(0, n - k + 1, k))
-            return s if s[-1] == n - k else [*s, n - k]
-
-        corners = [(i, j) for i in starts(h, wy) for j in starts(w, wx)]
-        tiles = torch.cat([x[..., i: i + wy, j: j + wx] for i, j in corners])
-        done = self._global(tiles).split(x.shape[0])
-        out = x.clone()
-        for (i, j), t in zip(corners, done, strict=True):
-            out[..., i: i + wy, j: j + wx] = t
-        return out
 
 
 class NoiseEmbedding(nn.Module):
@@ -128,12 +106,9 @@ class UNet(nn.Module):
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         return x, (h, w)
 
-    def encode(self, x: torch.Tensor, e: torch.Tensor | None = None, window: int | None = None
+    def encode(self, x: torch.Tensor, e: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Encoder + mid block: the deepest features and the skip tensors.
-
-        ``window``: attention tile size in mid-block tokens (None: global attention).
-        """
+        """Encoder + mid block: the deepest features and the skip tensors."""
         h = self.inp(x)
         skips = []
         for i, lvl in enumerate(self.down):
@@ -142,8 +117,7 @@ class UNet(nn.Module):
             if i < self.levels - 1:
                 h = lvl["pool"](h)
         h = self.mid1(h, e)
-        if isinstance(self.mid_attn, Attention):
-            h = self.mid_attn(h, window)
+        h = self.mid_attn(h)
         h = self.mid2(h, e)
         return h, skips
 
@@ -173,17 +147,53 @@ class TransferEncoder(nn.Module):
     def forward(self, hist: torch.Tensor) -> torch.Tensor:
         return self.net(hist)
 
-    def features(self, hist: torch.Tensor, size: tuple[int, int], patch: int | None = None
-                 ) -> torch.Tensor:
+    def features(self, hist: torch.Tensor, size: tuple[int, int], patch: int | None = None,
+                 stride: int | None = None, batch: int = FEATURE_TILE_BATCH) -> torch.Tensor:
         """Frozen transfer features, bilinearly upsampled to ``size``.
 
-        ``patch``: the stage-2 training patch (pixels). On larger maps attention then runs in
-        tiles of that patch, as the downscaler saw the features during training.
+        ``patch``: the stage-2 training patch (pixels). The downscaler only ever saw features
+        computed on patch-sized windows of the history; GroupNorm statistics and zero padding
+        make features of a whole map differ (by ~50 % on the default data, which made the
+        diffusion model amplify large-scale structure). On a larger map the encoder therefore
+        runs on overlapping patch-sized windows (``stride``, default half a patch) whose
+        features are blended with Hann weights.
         """
+        h, w = hist.shape[-2:]
+        if patch is None or (h <= patch and w <= patch):
+            return self._features(hist, size)
+        py, px = min(patch, h), min(patch, w)
+        step = stride or max(1, patch // 2)
+        corners = [(i, j) for i in _starts(h, py, step) for j in _starts(w, px, step)]
+        wy = torch.hann_window(py + 2, periodic=False, dtype=hist.dtype, device=hist.device)
+        wx = torch.hann_window(px + 2, periodic=False, dtype=hist.dtype, device=hist.device)
+        win = wy[1:-1, None] * wx[None, 1:-1]
+        out = hist.new_zeros((hist.shape[0], self.features_dim, h, w))
+        wsum = hist.new_zeros((1, 1, h, w))
+        b = hist.shape[0]
+        per = max(1, batch // b)
+        for k in range(0, len(corners), per):
+            chunk = corners[k: k + per]
+            tiles = torch.cat([hist[..., i: i + py, j: j + px] for i, j in chunk])
+            feats = self._features(tiles, (py, px)).split(b)
+            for (i, j), f in zip(chunk, feats, strict=True):
+                out[..., i: i + py, j: j + px] += f * win
+                wsum[..., i: i + py, j: j + px] += win
+        out = out / wsum
+        if tuple(size) != (h, w):
+            out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+        return out
+
+    def _features(self, hist: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Features of each input as a whole (what training computes on its patches)."""
         x, _ = self.net._pad(hist)
-        window = -(-patch // self.net.factor) if patch else None
-        h, _ = self.net.encode(x, window=window)
+        h, _ = self.net.encode(x)
         return F.interpolate(h, size=size, mode="bilinear", align_corners=False)
+
+
+def _starts(n: int, k: int, step: int) -> list[int]:
+    """Window starts covering ``n`` pixels with windows of ``k``; the last one ends at ``n``."""
+    s = list(range(0, n - k + 1, step))
+    return s if s[-1] == n - k else [*s, n - k]
 
 
 class ConditionalVAE(nn.Module):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from model.diffusion import Denoiser, c_in, c_out, c_skip
-from model.networks import Attention, ConditionalVAE, TransferEncoder, UNet
+from model.networks import ConditionalVAE, TransferEncoder, UNet
 from model.samplers import TiledDenoiser, karras_sigmas, sample_ancestral, sample_heun
 
 
@@ -88,15 +88,33 @@ def test_vae_shapes():
     assert vae.sample(torch.randn(2, 3, 16, 16)).shape == (2, 1, 16, 16)
 
 
-def test_windowed_attention_matches_training_patches():
-    """Attention in tiles equals global attention on each tile (what training saw)."""
+def _encoder() -> TransferEncoder:
     torch.manual_seed(0)
-    attn = Attention(16).eval()
-    x = torch.randn(2, 16, 12, 10)
+    return TransferEncoder(history=5, channels=(8, 8, 16), attention=True).eval()
+
+
+def test_tiled_features_equal_each_training_window():
+    """With windows that do not overlap, every window's features are exactly those of the
+    window alone, as the downscaler saw them in training."""
+    enc, hist = _encoder(), torch.randn(2, 5, 32, 48)
     with torch.no_grad():
-        assert torch.equal(attn(x, window=12), attn(x))  # patch-sized map: global
-        w = attn(x, window=4)
-        for i, j in ((0, 0), (4, 0), (8, 6)):  # the last column tile is shifted back to 6
-            np.testing.assert_allclose(w[..., i:i + 4, j:j + 4],
-                                       attn(x[..., i:i + 4, j:j + 4]), atol=1e-6)
-        assert not torch.allclose(w, attn(x))
+        f = enc.features(hist, size=(32, 48), patch=16, stride=16)
+        for i, j in ((0, 0), (16, 16), (16, 32)):
+            np.testing.assert_allclose(f[..., i:i + 16, j:j + 16],
+                                       enc.features(hist[..., i:i + 16, j:j + 16], (16, 16)),
+                                       atol=1e-5)
+        assert torch.equal(enc.features(hist[..., :16, :16], (16, 16), patch=16),
+                           enc.features(hist[..., :16, :16], (16, 16)))  # patch-sized: as is
+
+
+def test_tiled_features_do_not_see_far_away_history():
+    """Features over a map are local like training patches: history changed far away leaves
+    them unchanged, while whole-map features (GroupNorm over the map) shift everywhere."""
+    enc, hist = _encoder(), torch.randn(1, 5, 64, 64)
+    far = hist.clone()
+    far[..., 40:, 40:] += 3.0
+    with torch.no_grad():
+        tiled = enc.features(hist, (64, 64), patch=16), enc.features(far, (64, 64), patch=16)
+        whole = enc.features(hist, (64, 64)), enc.features(far, (64, 64))
+    assert torch.equal(tiled[0][..., :16, :16], tiled[1][..., :16, :16])
+    assert not torch.allclose(whole[0][..., :16, :16], whole[1][..., :16, :16], atol=1e-3)
