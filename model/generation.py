@@ -141,8 +141,11 @@ class _Run:
         cond = torch.from_numpy(sd.cond(day, window))[None].repeat(members, 1, 1, 1).to(
             self.device)
         if lm.encoder is not None:
-            feats = lm.encoder.features(hist, size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
-            cond = torch.cat([feats, cond], dim=1)
+            # members share their history on a day that follows true fields: encode it once
+            same = members > 1 and bool((hist == hist[:1]).all())
+            feats = lm.encoder.features(hist[:1] if same else hist,
+                                        size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
+            cond = torch.cat([feats.expand(members, -1, -1, -1), cond], dim=1)
         gen = torch.Generator(device=self.device).manual_seed(
             int(seed) * 1_000_003 + int(day.toordinal()))
         x = _sample(lm, cond, sampler, gen)[:, 0]

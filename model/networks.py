@@ -155,14 +155,14 @@ class TransferEncoder(nn.Module):
         computed on patch-sized windows of the history; GroupNorm statistics and zero padding
         make features of a whole map differ (by ~50 % on the default data, which made the
         diffusion model amplify large-scale structure). On a larger map the encoder therefore
-        runs on overlapping patch-sized windows (``stride``, default half a patch) whose
+        runs on overlapping patch-sized windows (``stride``, default two thirds of a patch) whose
         features are blended with Hann weights.
         """
         h, w = hist.shape[-2:]
         if patch is None or (h <= patch and w <= patch):
             return self._features(hist, size)
         py, px = min(patch, h), min(patch, w)
-        step = stride or max(1, patch // 2)
+        step = stride or max(1, 2 * patch // 3)
         corners = [(i, j) for i in _starts(h, py, step) for j in _starts(w, px, step)]
         wy = torch.hann_window(py + 2, periodic=False, dtype=hist.dtype, device=hist.device)
         wx = torch.hann_window(px + 2, periodic=False, dtype=hist.dtype, device=hist.device)
