@@ -29,7 +29,7 @@ from app.plots import (
     lead_plot,
     loss_curve,
     maps_png,
-    member_gallery,
+    member_maps,
     scatter_density,
     shared_clim,
     spectrum_plot,
@@ -61,7 +61,7 @@ POLL_MS = 300
 
 
 _SIMILARITY: dict[str, jobs.Job] = {}
-DIAG_TAB = 2  # index of the Diagnostics tab
+ENS_TAB, DIAG_TAB = 1, 2  # indices of the Ensemble and Diagnostics tabs
 
 
 def _similarity(path: str) -> jobs.Job:
@@ -125,6 +125,7 @@ class Dashboard(pn.viewable.Viewer):
         self.train_progress = pn.indicators.Progress(value=0, max=100, visible=False)
         self.loss_pane = pn.pane.HoloViews(loss_curve([], []))
         self._diag_fields: dict | None = None
+        self._ens_args: tuple | None = None
         self._build_widgets()
         self.tabs = pn.Tabs(
             ("Maps", self.maps_pane),
@@ -294,19 +295,33 @@ class Dashboard(pn.viewable.Viewer):
             m = metrics_for(self.result, s.dataset.variable)
             if m:
                 self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
-        ens = [pn.pane.HoloViews(spread_map(f["spread"], key=key))] \
-            if f["spread"] is not None else [pn.pane.Markdown("Spread needs ≥ 2 members.")]
-        ens.append(pn.pane.HoloViews(member_gallery(f["members"], clim, s.log_scale)))
-        self.ens_pane.objects = ens
-        self._diag_fields = f
+        self._diag_fields, self._ens_args = f, (f, clim, key, s.log_scale)
+        # the other tabs are drawn when opened: keeps page-ready and redraws fast
+        if self.tabs.active == ENS_TAB:
+            self._draw_ensemble(*self._ens_args)
+        else:
+            self.ens_pane.objects = [pn.pane.Markdown("*drawing the ensemble …*")]
         if self.tabs.active == DIAG_TAB:
             self._draw_diagnostics(f)
-        else:  # drawn when the tab is opened: keeps page-ready and redraws fast
+        else:
             self.diag_pane.objects = [pn.pane.Markdown("*computing diagnostics …*")]
+
+    def _draw_ensemble(self, f: dict, clim: tuple[float, float], key: str, log: bool) -> None:
+        s, n = self.state, f["members"].sizes["member"]
+        ens = [pn.pane.Markdown(f"Ensemble of **{n} member{'s' * (n > 1)}** · {s.model} · "
+                                f"{s.date}: per-pixel spread, and each member on the maps' "
+                                "colour scale")]
+        ens.append(pn.pane.HoloViews(spread_map(f["spread"], key=key)) if f["spread"]
+                   is not None else pn.pane.Markdown("Spread needs ≥ 2 members."))
+        ens.append(pn.GridBox(*[pn.pane.HoloViews(m)  # members zoom together
+                                for m in member_maps(f["members"], clim, log)], ncols=4))
+        self.ens_pane.objects = ens
 
     def _tab_changed(self, event: param.parameterized.Event) -> None:
         if event.new == DIAG_TAB and self._diag_fields is not None:
             self._draw_diagnostics(self._diag_fields)
+        elif event.new == ENS_TAB and self._ens_args is not None:
+            self._draw_ensemble(*self._ens_args)
 
     def _season_series(self) -> dict[str, np.ndarray]:
         s = self.state

@@ -78,15 +78,14 @@ def spread_map(std: xr.DataArray, key: str = "") -> hv.Overlay:
                    cmap=SPREAD_CMAP, clabel="std of AOT", key=key)
 
 
-def member_gallery(members: xr.DataArray, clim: tuple[float, float], log: bool,
-                   max_members: int = 8) -> hv.Layout:
-    items = []
-    for m in members["member"].values[:max_members]:
-        img = rasterize(_image(members.sel(member=m), "aot"), precompute=True).opts(
-            title=f"member {int(m)}", cmap=CMAP, logz=log, clim=clim, width=230, height=200,
-            xaxis=None, yaxis=None, colorbar=False)
-        items.append(img)
-    return hv.Layout(items).cols(4)
+def member_maps(members: xr.DataArray, clim: tuple[float, float], log: bool,
+                max_members: int = 8) -> list[hv.DynamicMap]:
+    """One small map per member on the shared colour range (for a gallery of panes: a
+    Bokeh grid plot added to a page after load is not drawn by Panel 1.9 / Bokeh 3.9)."""
+    return [rasterize(_image(members.sel(member=m), "aot"), precompute=True).opts(
+        title=f"member {int(m)}", cmap=CMAP, logz=log, clim=clim, width=230, height=200,
+        xaxis=None, yaxis=None, colorbar=False)
+        for m in members["member"].values[:max_members]]
 
 
 def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0) -> hv.Overlay:

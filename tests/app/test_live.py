@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import panel as pn
 import pytest
 import xarray as xr
 from bokeh.models import ColorBar, ColumnDataSource, Plot, Title
@@ -114,3 +115,18 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     assert "2006-07-04" in board.status.object
     s.log_scale = False  # another colour mapper: new figures
     assert board.live is not live and board.live.matches("_area1", False)
+
+
+def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
+    from app.main import ENS_TAB, Dashboard
+    from app.state import Explorer, TrainRequest
+
+    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s.region, s.model, s.members = "area1", "diffusion", 2
+    board = Dashboard(state=s, train=TrainRequest())
+    assert not any(isinstance(o, pn.pane.HoloViews) for o in board.ens_pane.objects)
+    board.tabs.active = ENS_TAB
+    caption, spread, gallery = board.ens_pane.objects
+    assert "2 members" in caption.object
+    assert isinstance(spread, pn.pane.HoloViews)  # the std map (not "needs ≥ 2 members")
+    assert len(gallery.objects) == 2  # one map per member

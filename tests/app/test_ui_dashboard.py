@@ -46,6 +46,20 @@ def test_page_loads_and_maps_render(server, page):
     assert "Showing" in _status(page)
 
 
+def test_ensemble_tab_shows_spread_and_members(server, page):
+    _open(page, server)
+    _select(page, "Region", "area1")
+    _select(page, "Model", "diffusion")
+    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+    page.get_by_text("Ensemble", exact=True).first.click()  # drawn when opened
+    page.wait_for_selector("text=/Ensemble of 2 members · diffusion/", timeout=WAIT)
+    assert page.get_by_text("Spread needs").count() == 0
+    _wait_canvases(page, 3)  # spread map and one map per member (2 by default)
+    page.wait_for_timeout(1500)  # let Bokeh paint the gallery before the screenshot
+    page.screenshot(path=str(SHOTS / "ensemble.png"))
+    assert page.errors == []
+
+
 def test_season_change_updates_the_maps(server, page):
     _open(page, server)
     before = _status(page)
