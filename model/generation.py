@@ -98,7 +98,12 @@ def _sample_in(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
     sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max, sampler.rho,
                            device=cond.device)
     if sampler.kind == "fast":
-        return sample_heun(lm.model, noise, cond, sigmas)
+        den = lm.model
+        if sampler.windows and max(h, w) > lm.cfg.patch:
+            p = lm.cfg.patch
+            den = TiledDenoiser(lm.model, tile=p, stride=p // 2, halo=p // 6,
+                                batch=sampler.tile_batch // 8)
+        return sample_heun(den, noise, cond, sigmas)
     tiled = TiledDenoiser(lm.model, tile=sampler.tile, stride=sampler.tile_stride,
                           halo=sampler.halo, batch=sampler.tile_batch)
     return sample_ancestral(tiled, noise, cond, sigmas, generator=gen)
@@ -404,6 +409,7 @@ def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np
                  "checkpoints": ", ".join(str(getattr(p, "path", p)) for p in checkpoints),
                  "sampler": sampler.kind if lm.kind in ("diffusion", "ablation") else "none",
                  "sampler_steps": sampler.steps, "precision": sampler.precision,
+                 "sampler_windows": int(sampler.windows),
                  "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,
                  "history_days": lm.enc_cfg.history}

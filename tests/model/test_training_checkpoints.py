@@ -166,6 +166,21 @@ def test_bf16_sampling_is_reproducible_and_close_to_fp32(ckpts, small):
         SamplerConfig(precision="fp16")
 
 
+def test_windowed_denoiser_runs_on_training_patches(ckpts, small):
+    """``windows``: the fast sampler's denoiser sees patch-sized windows (as in training)."""
+    kw = dict(members=2, progress=False, seed=1)
+    day = ("2006-06-10", "2006-06-10")
+    whole = generate(small, [ckpts["diffusion"]], *day, sampler=SamplerConfig(steps=3), **kw)
+    win = SamplerConfig(steps=3, windows=True)
+    a = generate(small, [ckpts["diffusion"]], *day, sampler=win, **kw)
+    b = generate(small, [ckpts["diffusion"]], *day, sampler=win, **kw)
+    assert max(a.sizes["lat"], a.sizes["lon"]) > 16  # larger than the test preset's patch
+    np.testing.assert_array_equal(a.DUEXTTAU.values, b.DUEXTTAU.values)
+    assert np.isfinite(a.DUEXTTAU.values).all()
+    assert not np.allclose(a.DUEXTTAU.values, whole.DUEXTTAU.values)
+    assert a.attrs["sampler_windows"] == 1 and whole.attrs["sampler_windows"] == 0
+
+
 def test_paper_sampler_runs(ckpts, small):
     out = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-10", members=1,
                    progress=False, sampler=SamplerConfig(kind="paper", steps=2, tile_stride=8))
