@@ -29,7 +29,14 @@ from data.seasons import season_of
 from data.splits import SplitConfig
 from data.transforms import LogMinMax
 from model.checkpoints import load_checkpoint, load_into
-from model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
+from model.config import (
+    WINDOW_HALO_DIV,
+    WINDOW_STRIDE_DIV,
+    DownscalerConfig,
+    EncoderConfig,
+    SamplerConfig,
+    from_dict,
+)
 from model.datasets import SeasonData, fingerprint, season_data
 from model.samplers import TiledDenoiser, karras_sigmas, sample_ancestral, sample_heun
 from model.training import USES_FEATURES, build_downscaler, build_encoder, freeze
@@ -100,9 +107,10 @@ def _sample_in(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
     if sampler.kind == "fast":
         den = lm.model
         if sampler.windows and max(h, w) > lm.cfg.patch:
-            p = lm.cfg.patch
-            den = TiledDenoiser(lm.model, tile=p, stride=p // 2, halo=p // 6,
-                                batch=sampler.tile_batch // 8)
+            p = lm.cfg.patch  # the same pixels per call as the paper protocol's tiles
+            den = TiledDenoiser(lm.model, tile=p, stride=p // WINDOW_STRIDE_DIV,
+                                halo=p // WINDOW_HALO_DIV,
+                                batch=max(1, sampler.tile_batch * sampler.tile**2 // p**2))
         return sample_heun(den, noise, cond, sigmas)
     tiled = TiledDenoiser(lm.model, tile=sampler.tile, stride=sampler.tile_stride,
                           halo=sampler.halo, batch=sampler.tile_batch)
