@@ -124,8 +124,7 @@ class Dashboard(pn.viewable.Viewer):
         self.train_status = pn.pane.Markdown("")
         self.train_progress = pn.indicators.Progress(value=0, max=100, visible=False)
         self.loss_pane = pn.pane.HoloViews(loss_curve([], []))
-        self._diag_fields: dict | None = None
-        self._ens_args: tuple | None = None
+        self._shown: tuple | None = None  # (fields, clim, key, log) of the maps on screen
         self._build_widgets()
         self.tabs = pn.Tabs(
             ("Maps", self.maps_pane),
@@ -295,16 +294,25 @@ class Dashboard(pn.viewable.Viewer):
             m = metrics_for(self.result, s.dataset.variable)
             if m:
                 self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
-        self._diag_fields, self._ens_args = f, (f, clim, key, s.log_scale)
+        self._shown = (f, clim, key, s.log_scale)
         # the other tabs are drawn when opened: keeps page-ready and redraws fast
-        if self.tabs.active == ENS_TAB:
-            self._draw_ensemble(*self._ens_args)
-        else:
-            self.ens_pane.objects = [pn.pane.Markdown("*drawing the ensemble …*")]
-        if self.tabs.active == DIAG_TAB:
+        waiting = {ENS_TAB: (self.ens_pane, "*drawing the ensemble …*"),
+                   DIAG_TAB: (self.diag_pane, "*computing diagnostics …*")}
+        for tab, (pane, text) in waiting.items():
+            if self.tabs.active == tab:
+                self._draw_tab(tab)
+            else:
+                pane.objects = [pn.pane.Markdown(text)]
+
+    def _draw_tab(self, tab: int) -> None:
+        """Draw the Ensemble or Diagnostics tab for the maps on screen."""
+        if self._shown is None:
+            return
+        f, clim, key, log = self._shown
+        if tab == ENS_TAB:
+            self._draw_ensemble(f, clim, key, log)
+        elif tab == DIAG_TAB:
             self._draw_diagnostics(f)
-        else:
-            self.diag_pane.objects = [pn.pane.Markdown("*computing diagnostics …*")]
 
     def _draw_ensemble(self, f: dict, clim: tuple[float, float], key: str, log: bool) -> None:
         s, n = self.state, f["members"].sizes["member"]
@@ -318,10 +326,7 @@ class Dashboard(pn.viewable.Viewer):
         self.ens_pane.objects = ens
 
     def _tab_changed(self, event: param.parameterized.Event) -> None:
-        if event.new == DIAG_TAB and self._diag_fields is not None:
-            self._draw_diagnostics(self._diag_fields)
-        elif event.new == ENS_TAB and self._ens_args is not None:
-            self._draw_ensemble(*self._ens_args)
+        self._draw_tab(event.new)
 
     def _season_series(self) -> dict[str, np.ndarray]:
         s = self.state

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model.samplers import window_starts
+
 FEATURE_TILE_BATCH = 256  # history windows per encoder call when features are tiled
 
 
@@ -163,7 +165,7 @@ class TransferEncoder(nn.Module):
             return self._features(hist, size)
         py, px = min(patch, h), min(patch, w)
         step = stride or max(1, 2 * patch // 3)
-        corners = [(i, j) for i in _starts(h, py, step) for j in _starts(w, px, step)]
+        corners = [(i, j) for i in window_starts(h, py, step) for j in window_starts(w, px, step)]
         wy = torch.hann_window(py + 2, periodic=False, dtype=hist.dtype, device=hist.device)
         wx = torch.hann_window(px + 2, periodic=False, dtype=hist.dtype, device=hist.device)
         win = wy[1:-1, None] * wx[None, 1:-1]
@@ -188,12 +190,6 @@ class TransferEncoder(nn.Module):
         x, _ = self.net._pad(hist)
         h, _ = self.net.encode(x)
         return F.interpolate(h, size=size, mode="bilinear", align_corners=False)
-
-
-def _starts(n: int, k: int, step: int) -> list[int]:
-    """Window starts covering ``n`` pixels with windows of ``k``; the last one ends at ``n``."""
-    s = list(range(0, n - k + 1, step))
-    return s if s[-1] == n - k else [*s, n - k]
 
 
 class ConditionalVAE(nn.Module):

@@ -67,6 +67,14 @@ def sample_ancestral(denoise: DenoiseFn, noise: torch.Tensor, cond: torch.Tensor
     return x
 
 
+def window_starts(n: int, k: int, step: int) -> list[int]:
+    """Starts of windows of ``k`` every ``step`` covering ``n`` pixels; the last one ends at
+    ``n`` (shifted back inside), a single start 0 when ``n <= k``."""
+    last = max(n - k, 0)
+    s = list(range(0, last + 1, step))
+    return s if s[-1] == last else [*s, last]
+
+
 class TiledDenoiser:
     """Apply ``denoise`` tile by tile and blend (the authors' 16 × 16 / stride-2 protocol)."""
 
@@ -87,11 +95,7 @@ class TiledDenoiser:
         core = self.tile - 2 * self.halo
 
         def starts(n: int) -> list[int]:
-            last = max(n - core, 0)
-            s = list(range(0, last + 1, self.stride))
-            if s[-1] != last:
-                s.append(last)
-            return s
+            return window_starts(n, core, self.stride)
 
         return [(i, j) for i in starts(h) for j in starts(w)]
 
