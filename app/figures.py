@@ -25,6 +25,16 @@ def _lines() -> dict[str, np.ndarray]:
         return {k: d[k] for k in d.files}
 
 
+@cache
+def palette(name: str, n: int = 256) -> tuple[str, ...]:
+    """A matplotlib colour map as ``n`` hex colours: the dashboard's Bokeh maps and the
+    exported PNG then use the very same colours."""
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    return tuple(to_hex(c) for c in matplotlib.colormaps[name](np.linspace(0.0, 1.0, n)))
+
+
 def extent(da: xr.DataArray) -> dict[str, tuple[float, float]]:
     """Plot limits covering the grid cells of ``da`` (so lines never widen the view)."""
     lat, lon = da["lat"].values, da["lon"].values

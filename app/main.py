@@ -23,17 +23,15 @@ from panel.io.state import set_curdoc
 import data.similarity  # noqa: F401  (heavy imports once per server, not per session)
 import model.generation  # noqa: F401
 from app import jobs
-from app.live import LiveMaps
+from app.live import LiveMaps, ensemble_maps
 from app.plots import (
     acf_plot,
     lead_plot,
     loss_curve,
     maps_png,
-    member_maps,
     scatter_density,
     shared_clim,
     spectrum_plot,
-    spread_map,
     variogram_plot,
 )
 from app.state import INTERP, Explorer, TrainRequest, metrics_for, user_checkpoint_dir
@@ -45,14 +43,14 @@ pn.extension("tabulator", notifications=True)
 
 
 def _warm_up() -> None:
-    """Compile datashader's aggregation once at server start (≈ 1–2 s), not in a session."""
+    """Compile datashader's aggregation once at server start (≈ 2 s), not in a session."""
     import xarray as xr
-    from holoviews.operation.datashader import rasterize
+
+    from app.plots import raster
 
     da = xr.DataArray(np.ones((8, 8)), dims=("lat", "lon"),
                       coords={"lat": np.arange(8.0), "lon": np.arange(8.0)})
-    hv.renderer("bokeh").get_plot(rasterize(hv.Image(da, kdims=["lon", "lat"]),
-                                            dynamic=False))
+    raster(da, (0.0, 7.0, 0.0, 7.0), (4, 4))
 
 
 _warm_up()
@@ -124,7 +122,7 @@ class Dashboard(pn.viewable.Viewer):
         self.train_status = pn.pane.Markdown("")
         self.train_progress = pn.indicators.Progress(value=0, max=100, visible=False)
         self.loss_pane = pn.pane.HoloViews(loss_curve([], []))
-        self._shown: tuple | None = None  # (fields, clim, key, log) of the maps on screen
+        self._shown: tuple | None = None  # (fields, clim, log) of the maps on screen
         self._build_widgets()
         self.tabs = pn.Tabs(
             ("Maps", self.maps_pane),
@@ -294,7 +292,7 @@ class Dashboard(pn.viewable.Viewer):
             m = metrics_for(self.result, s.dataset.variable)
             if m:
                 self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
-        self._shown = (f, clim, key, s.log_scale)
+        self._shown = (f, clim, s.log_scale)
         # the other tabs are drawn when opened: keeps page-ready and redraws fast
         waiting = {ENS_TAB: (self.ens_pane, "*drawing the ensemble …*"),
                    DIAG_TAB: (self.diag_pane, "*computing diagnostics …*")}
@@ -308,21 +306,23 @@ class Dashboard(pn.viewable.Viewer):
         """Draw the Ensemble or Diagnostics tab for the maps on screen."""
         if self._shown is None:
             return
-        f, clim, key, log = self._shown
+        f, clim, log = self._shown
         if tab == ENS_TAB:
-            self._draw_ensemble(f, clim, key, log)
+            self._draw_ensemble(f, clim, log)
         elif tab == DIAG_TAB:
             self._draw_diagnostics(f)
 
-    def _draw_ensemble(self, f: dict, clim: tuple[float, float], key: str, log: bool) -> None:
+    def _draw_ensemble(self, f: dict, clim: tuple[float, float], log: bool) -> None:
         s, n = self.state, f["members"].sizes["member"]
         ens = [pn.pane.Markdown(f"Ensemble of **{n} member{'s' * (n > 1)}** · {s.model} · "
                                 f"{s.date}: per-pixel spread, and each member on the maps' "
                                 "colour scale")]
-        ens.append(pn.pane.HoloViews(spread_map(f["spread"], key=key)) if f["spread"]
-                   is not None else pn.pane.Markdown("Spread needs ≥ 2 members."))
-        ens.append(pn.GridBox(*[pn.pane.HoloViews(m)  # members zoom together
-                                for m in member_maps(f["members"], clim, log)], ncols=4))
+        maps = ensemble_maps(f["spread"], f["members"], clim, log)
+        if f["spread"] is None:
+            ens.append(pn.pane.Markdown("Spread needs ≥ 2 members."))
+        else:
+            ens.append(maps.pop(0).pane)
+        ens.append(pn.GridBox(*[m.pane for m in maps], ncols=4))  # members zoom together
         self.ens_pane.objects = ens
 
     def _tab_changed(self, event: param.parameterized.Event) -> None:

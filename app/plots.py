@@ -1,12 +1,12 @@
 """Pure plot functions: xarray/numpy in, HoloViews elements out (no state, no widgets).
 
-Maps are ``hv.Image`` through datashader's ``rasterize`` (smooth pan/zoom on full grids),
-overlaid with coastlines and borders shipped in ``assets/`` as two NaN-separated paths.
-Image labels stay constant; changing text goes into ``title``.
+Maps are drawn by :mod:`app.live` (plain Bokeh figures); :func:`raster` gives them their
+pixels through datashader, so panning stays smooth on full-size grids.
 """
 
 from __future__ import annotations
 
+import datashader as ds
 import holoviews as hv
 import numpy as np
 import xarray as xr
@@ -19,6 +19,7 @@ from app.figures import (  # noqa: F401  (re-exported: the dashboard's one plott
     _lines,
     extent,
     maps_png,
+    palette,
     shared_clim,
 )
 from data.diagnostics import acf, pacf, radial_spectrum, semivariogram
@@ -26,43 +27,26 @@ from data.scores import r2_pearson
 
 MAP_WIDTH, MAP_HEIGHT = 225, 205  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
+View = tuple[float, float, float, float]  # visible box: lon0, lon1, lat0, lat1
 PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",
            "bilinear": "#1f77b4"}
 
 
-def axes(key: str = "") -> list[hv.Dimension]:
-    """lon/lat dimensions; panes with the same ``key`` share (link) their axes in Panel.
-
-    Keying by region stops a new region's maps inheriting the previous region's ranges.
-    """
-    tag = f" ({key.strip('_')})" if key else ""
-    return [hv.Dimension(f"lon{key}", label=f"lon{tag}"),
-            hv.Dimension(f"lat{key}", label=f"lat{tag}")]
-
-
-def coast_borders(key: str = "") -> hv.Overlay:
-    """Coastlines and land borders as two single NaN-separated paths (fast to draw)."""
-    lines = _lines()
-    coast = hv.Path([lines["coast"]], kdims=axes(key)).opts(color="#3a7bd5", line_width=1.2)
-    borders = hv.Path([lines["borders"]], kdims=axes(key)).opts(
-        color="#9a9a9a", line_width=0.9, line_dash="dashed")
-    return coast * borders
-
-
-def _image(da: xr.DataArray, vdim: str, key: str = "") -> hv.Image:
-    da = da.astype(np.float64).rename(lon=f"lon{key}", lat=f"lat{key}") if key else \
-        da.astype(np.float64)
-    return hv.Image(da, kdims=axes(key), vdims=[vdim], label="map")
-
-
-def aot_map(da: xr.DataArray, title: str, clim: tuple[float, float], log: bool,
-            frame: xr.DataArray | None = None, cmap: str = CMAP, clabel: str = "dust AOT",
-            key: str = "", colorbar: bool = True) -> hv.Overlay:
-    """A rasterized map with coastlines, framed to ``frame`` (default: ``da``)."""
-    img = rasterize(_image(da, "aot", key), aggregator="mean", precompute=True)
-    img = img.opts(title=title, cmap=cmap, logz=log, clim=clim, colorbar=colorbar,
-                   clabel=clabel, tools=["hover"], frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT)
-    return (img * coast_borders(key)).opts(**extent(frame if frame is not None else da))
+def raster(da: xr.DataArray, view: View, size: tuple[int, int]) -> dict[str, list]:
+    """Image-glyph data of ``da`` in the box ``view`` = (lon0, lon1, lat0, lat1): the mean of
+    the cells under each screen pixel (datashader), on at most ``size`` = (width, height)
+    pixels and never more than the grid cells in view (a zoomed-in view gets the cells
+    themselves, not upsampled copies)."""
+    x0, x1, y0, y1 = (float(v) for v in view)
+    lat, lon = da["lat"].values, da["lon"].values
+    dx = abs(lon[1] - lon[0]) if lon.size > 1 else x1 - x0
+    dy = abs(lat[1] - lat[0]) if lat.size > 1 else y1 - y0
+    w = int(max(1, min(size[0], np.ceil(round(abs(x1 - x0) / dx, 6)))))
+    h = int(max(1, min(size[1], np.ceil(round(abs(y1 - y0) / dy, 6)))))
+    cvs = ds.Canvas(plot_width=w, plot_height=h, x_range=(x0, x1), y_range=(y0, y1))
+    img = cvs.raster(da.astype(np.float64).transpose("lat", "lon"), downsample_method="mean",
+                     upsample_method="nearest")
+    return {"image": [img.values], "x": [x0], "y": [y0], "dw": [x1 - x0], "dh": [y1 - y0]}
 
 
 def log_difference(gen: xr.DataArray, truth: xr.DataArray
@@ -71,21 +55,6 @@ def log_difference(gen: xr.DataArray, truth: xr.DataArray
     d = np.log10(gen) - np.log10(truth)
     m = float(np.nanpercentile(np.abs(d.values), 99)) or 0.1
     return d, (-m, m)
-
-
-def spread_map(std: xr.DataArray, key: str = "") -> hv.Overlay:
-    return aot_map(std, "ensemble spread (std)", shared_clim(std, log=False), False,
-                   cmap=SPREAD_CMAP, clabel="std of AOT", key=key)
-
-
-def member_maps(members: xr.DataArray, clim: tuple[float, float], log: bool,
-                max_members: int = 8) -> list[hv.DynamicMap]:
-    """One small map per member on the shared colour range (for a gallery of panes: a
-    Bokeh grid plot added to a page after load is not drawn by Panel 1.9 / Bokeh 3.9)."""
-    return [rasterize(_image(members.sel(member=m), "aot"), precompute=True).opts(
-        title=f"member {int(m)}", cmap=CMAP, logz=log, clim=clim, width=230, height=200,
-        xaxis=None, yaxis=None, colorbar=False)
-        for m in members["member"].values[:max_members]]
 
 
 def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0) -> hv.Overlay:

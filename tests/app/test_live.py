@@ -87,6 +87,32 @@ def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
     assert not any(_texts(root))
 
 
+def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document):
+    from bokeh.events import RangesUpdate
+
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
+    root = live.layout.get_root(document)
+    fig = _figures(root)[0]
+    whole = _by_title(root)
+    shapes = {title.split()[0]: img.shape for title, img in whole.items()}
+    assert shapes == {"coarse": (6, 6), "gen": (24, 24), "truth": (24, 24),  # cells < px
+                      "log10": (24, 24)}
+    # zoom to lon 72–75, lat 33–36 (about 7 × 7 cells of 0.43°) in one map
+    fig._trigger_event(RangesUpdate(fig, x0=72.0, x1=75.0, y0=33.0, y1=36.0))  # as the server
+    zoomed = {title.split()[0]: img.shape for title, img in _by_title(root).items()}
+    assert zoomed == {"coarse": (2, 2), "gen": (7, 7), "truth": (7, 7),  # the cells in view
+                      "log10": (7, 7)}
+    for m in live.maps.values():
+        assert m.source.data["x"] == [72.0] and m.source.data["dw"] == [3.0]
+    # the next day is drawn for the view on screen, not the whole box
+    live.show(_fields(0.6), _titles("d2"), _clim(_fields(0.6)))
+    assert _by_title(root)["gen d2"].shape == (24, 24)  # (the ranges were not synced here)
+    live.group.x_range.update(start=72.0, end=75.0)
+    live.group.y_range.update(start=33.0, end=36.0)
+    live.show(_fields(0.6), _titles("d3"), _clim(_fields(0.6)))
+    assert _by_title(root)["gen d3"].shape == (7, 7)
+
+
 def test_panes_are_rebuilt_only_for_another_region_or_scale():
     live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     assert live.matches("_a", True)
@@ -124,9 +150,9 @@ def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model, s.members = "area1", "diffusion", 2
     board = Dashboard(state=s, train=TrainRequest())
-    assert not any(isinstance(o, pn.pane.HoloViews) for o in board.ens_pane.objects)
+    assert not any(isinstance(o, pn.pane.Bokeh) for o in board.ens_pane.objects)
     board.tabs.active = ENS_TAB
     caption, spread, gallery = board.ens_pane.objects
     assert "2 members" in caption.object
-    assert isinstance(spread, pn.pane.HoloViews)  # the std map (not "needs ≥ 2 members")
+    assert isinstance(spread, pn.pane.Bokeh)  # the std map (not "needs ≥ 2 members")
     assert len(gallery.objects) == 2  # one map per member

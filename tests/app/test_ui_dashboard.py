@@ -46,6 +46,26 @@ def test_page_loads_and_maps_render(server, page):
     assert "Showing" in _status(page)
 
 
+def test_zooming_a_map_redraws_every_map_for_the_view(server, page):
+    _open(page, server)
+    width = "n => Bokeh.documents[0].get_model_by_name(n).data.dw[0]"  # the image's extent
+    whole = {n: page.evaluate(width, f"map-{n}") for n in ("coarse", "generated", "truth")}
+    box = page.locator(".bk-Canvas").nth(1).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(6):  # wheel zoom in (the maps' active scroll tool)
+        page.mouse.wheel(0, -150)
+        page.wait_for_timeout(60)
+    for _ in range(WAIT // 250):  # the server re-aggregates when the browser reports the view
+        zoomed = {n: page.evaluate(width, f"map-{n}") for n in whole}
+        if all(zoomed[n] < 0.9 * whole[n] for n in whole):
+            break
+        page.wait_for_timeout(250)
+    assert all(zoomed[n] < 0.9 * whole[n] for n in whole), (whole, zoomed)
+    assert len(set(zoomed.values())) == 1  # one linked view
+    page.screenshot(path=str(SHOTS / "zoomed.png"))
+    assert page.errors == []
+
+
 def test_ensemble_tab_shows_spread_and_members(server, page):
     _open(page, server)
     _select(page, "Region", "area1")

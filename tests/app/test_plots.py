@@ -1,0 +1,42 @@
+"""Pure plot helpers: the datashader raster behind every map."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from app.plots import raster
+
+
+def _grid(ny: int, nx: int, step: float = 0.1) -> xr.DataArray:
+    v = np.arange(ny * nx, dtype=float).reshape(ny, nx)
+    return xr.DataArray(v, dims=("lat", "lon"), coords={"lat": 30 + step * np.arange(ny),
+                                                        "lon": 70 + step * np.arange(nx)})
+
+
+def test_a_large_grid_becomes_the_block_means_of_one_screen():
+    da = _grid(400, 600)
+    box = (69.95, 129.95, 29.95, 69.95)  # the cells' edges
+    out = raster(da, box, (300, 200))
+    img = out["image"][0]
+    assert img.shape == (200, 300)  # one value per screen pixel, not 240 000 cells
+    blocks = da.values.reshape(200, 2, 300, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(img, blocks, rtol=1e-9)  # the mean, not a sample
+    assert (out["x"], out["y"]) == ([69.95], [29.95])
+    np.testing.assert_allclose([out["dw"][0], out["dh"][0]], [60.0, 40.0])
+
+
+def test_a_zoomed_view_gets_the_cells_themselves():
+    da = _grid(400, 600)
+    out = raster(da, (79.95, 80.95, 39.95, 40.45), (300, 200))  # 10 × 5 cells' edges
+    assert out["image"][0].shape == (5, 10)  # cells in view, not upsampled copies
+    cells = da.sel(lon=slice(79.99, 80.91), lat=slice(39.99, 40.41)).values
+    np.testing.assert_array_equal(out["image"][0], cells)
+
+
+def test_nan_stays_nan_and_outside_the_grid_is_empty():
+    da = _grid(40, 60)
+    da[:20] = np.nan
+    img = raster(da, (60.0, 90.0, 20.0, 40.0), (300, 200))["image"][0]
+    assert np.isnan(img).any() and np.isfinite(img).any()
+    assert np.isnan(img[:, :10]).all()  # west of the grid (lon < 69.95): nothing drawn
