@@ -88,13 +88,12 @@ def _similarity(path: str) -> jobs.Job:
 
 @contextmanager
 def _batched() -> Iterator[None]:
-    """Send a redraw's many model changes as one message and recompute the document's model
-    graph once, not after every plot update (that was ~0.1 s per map on the full page)."""
+    """Send a redraw's many model changes as one message."""
     doc = pn.state.curdoc
     if doc is None:
         yield
         return
-    with pn.io.hold(doc), doc.models.freeze():
+    with pn.io.hold(doc):
         yield
 
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.samplers import window_starts
+from model.samplers import blend_windows, window_starts
 
 FEATURE_TILE_BATCH = 256  # history windows per encoder call when features are tiled
 
@@ -166,21 +166,8 @@ class TransferEncoder(nn.Module):
         py, px = min(patch, h), min(patch, w)
         step = stride or max(1, 2 * patch // 3)
         corners = [(i, j) for i in window_starts(h, py, step) for j in window_starts(w, px, step)]
-        wy = torch.hann_window(py + 2, periodic=False, dtype=hist.dtype, device=hist.device)
-        wx = torch.hann_window(px + 2, periodic=False, dtype=hist.dtype, device=hist.device)
-        win = wy[1:-1, None] * wx[None, 1:-1]
-        out = hist.new_zeros((hist.shape[0], self.features_dim, h, w))
-        wsum = hist.new_zeros((1, 1, h, w))
-        b = hist.shape[0]
-        per = max(1, batch // b)
-        for k in range(0, len(corners), per):
-            chunk = corners[k: k + per]
-            tiles = torch.cat([hist[..., i: i + py, j: j + px] for i, j in chunk])
-            feats = self._features(tiles, (py, px)).split(b)
-            for (i, j), f in zip(chunk, feats, strict=True):
-                out[..., i: i + py, j: j + px] += f * win
-                wsum[..., i: i + py, j: j + px] += win
-        out = out / wsum
+        out = blend_windows(lambda t: self._features(t, (py, px)), (hist,), corners, (py, px), 0,
+                            hist.new_zeros((hist.shape[0], self.features_dim, h, w)), batch)
         if tuple(size) != (h, w):
             out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
         return out

@@ -75,6 +75,36 @@ def window_starts(n: int, k: int, step: int) -> list[int]:
     return s if s[-1] == last else [*s, last]
 
 
+def hann2d(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """A separable Hann window that is positive everywhere (end zeros dropped), so every
+    pixel of a window core gets weight."""
+    kw = {"periodic": False, "dtype": like.dtype, "device": like.device}
+    return torch.hann_window(h + 2, **kw)[1:-1, None] * torch.hann_window(w + 2, **kw)[None, 1:-1]
+
+
+def blend_windows(fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...],
+                  corners: list[tuple[int, int]], window: tuple[int, int], halo: int,
+                  out: torch.Tensor, batch: int) -> torch.Tensor:
+    """Run ``fn`` on the ``window``-sized crops of ``inputs`` at ``corners`` (``batch`` crops
+    per call) and Hann-blend the crops' cores (``halo`` cut from each side) into ``out``,
+    whose grid is the inputs' less the halo. One implementation for the tiled denoiser and
+    the windowed transfer features."""
+    b = inputs[0].shape[0]
+    ky, kx = window
+    cy, cx = ky - 2 * halo, kx - 2 * halo
+    win = hann2d(cy, cx, out)
+    wsum = out.new_zeros((1, 1, *out.shape[-2:]))
+    per = max(1, batch // b)
+    for k in range(0, len(corners), per):
+        chunk = corners[k: k + per]
+        crops = [torch.cat([t[..., i: i + ky, j: j + kx] for i, j in chunk]) for t in inputs]
+        res = fn(*crops)[..., halo: halo + cy, halo: halo + cx]
+        for n, (i, j) in enumerate(chunk):
+            out[..., i: i + cy, j: j + cx] += res[n * b: (n + 1) * b] * win
+            wsum[..., i: i + cy, j: j + cx] += win
+    return out / wsum
+
+
 class TiledDenoiser:
     """Apply ``denoise`` tile by tile and blend (the authors' 16 × 16 / stride-2 protocol)."""
 
@@ -86,9 +116,6 @@ class TiledDenoiser:
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.denoise, self.tile, self.stride, self.halo, self.batch = (
             denoise, tile, stride, halo, batch)
-        core = tile - 2 * halo
-        w1 = torch.hann_window(core + 2, periodic=False)[1:-1]
-        self.window = (w1[:, None] * w1[None, :]).float()
 
     def tiles(self, h: int, w: int) -> list[tuple[int, int]]:
         """Top-left corners (in halo-padded coordinates) covering an h × w map."""
@@ -103,20 +130,8 @@ class TiledDenoiser:
                  ) -> torch.Tensor:
         b, _, h, w = x.shape
         p = self.halo
-        core = self.tile - 2 * p
         xp = torch.nn.functional.pad(x, (p, p, p, p), mode="replicate")
         cp = torch.nn.functional.pad(cond, (p, p, p, p), mode="replicate")
-        out = torch.zeros_like(x)
-        wsum = torch.zeros((1, 1, h, w), device=x.device, dtype=x.dtype)
-        win = self.window.to(x.device, x.dtype)
-        corners = self.tiles(h, w)
-        for k in range(0, len(corners), max(1, self.batch // b)):
-            chunk = corners[k: k + max(1, self.batch // b)]
-            xs = torch.cat([xp[..., i: i + self.tile, j: j + self.tile] for i, j in chunk])
-            cs = torch.cat([cp[..., i: i + self.tile, j: j + self.tile] for i, j in chunk])
-            ss = sigma.repeat(len(chunk))
-            den = self.denoise(xs, ss, cs)[..., p: p + core, p: p + core]
-            for n, (i, j) in enumerate(chunk):
-                out[..., i: i + core, j: j + core] += den[n * b: (n + 1) * b] * win
-                wsum[..., i: i + core, j: j + core] += win
-        return out / wsum
+        return blend_windows(
+            lambda xs, cs: self.denoise(xs, sigma.repeat(xs.shape[0] // b), cs), (xp, cp),
+            self.tiles(h, w), (self.tile, self.tile), p, torch.zeros_like(x), self.batch)
