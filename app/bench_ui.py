@@ -4,10 +4,10 @@
 
 Measures the time from ``panel serve`` start to the first interactive page (status line and
 the three maps drawn), the page-ready time of a warm server for a new visitor (fresh browser
-context) and for a returning one (JavaScript in the browser cache), the redraw time after a season
-or date change (interpolation model: pure redraw; diffusion: first visit generates, a
-revisit is served from the cache), the time to generate an 8-member day per region on this
-CPU, and the server's peak resident memory (sampled every 50 ms).
+context) and for a returning one (JavaScript in the browser cache), the redraw time after a
+season change and after a date change (interpolation model: pure redraw; diffusion: first
+visit generates, a revisit is served from the cache), the time to generate an 8-member
+day per region on this CPU, and the server's peak resident memory (sampled every 50 ms).
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ def select(page, label: str, value: str) -> None:
     page.locator(f"label:has-text('{label}') ~ select").first.select_option(value)
 
 
+def pick_date(page, day: str) -> None:
+    """Pick ``day`` as the date picker's calendar does (its text field is read-only)."""
+    page.locator("input.flatpickr-input").first.evaluate(
+        f"e => e._flatpickr.setDate('{day}', true)")
+
+
 def redraw(page, action: Callable[[], None], expect: str) -> float:
     """Seconds from a widget change until the status line shows ``expect`` (regex)."""
     t0 = time.perf_counter()
@@ -112,7 +118,8 @@ def generate_8_members(data: Path) -> dict[str, float]:
     return out
 
 
-def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None) -> dict:
+def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
+        generation: bool = True) -> dict:
     from playwright.sync_api import sync_playwright
 
     from app.serve import ensure_data
@@ -159,6 +166,9 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None) -> 
                 season = [redraw(page, lambda s=s: select(page, "Season", s), MONTHS[s])
                           for s in ("DJF", "MAM", "JJA")]
                 res["season_change_redraw_interp_s"] = round(statistics.median(season), 3)
+                days = [redraw(page, lambda d=d: pick_date(page, d), d)
+                        for d in ("2005-07-10", "2005-07-11", "2005-07-12")]
+                res["date_change_redraw_interp_s"] = round(statistics.median(days), 3)
                 # diffusion: the first visit of a season generates; the revisit is cached
                 select(page, "Model", "diffusion")
                 page.wait_for_selector("text=/^Showing diffusion/", timeout=WAIT_MS)
@@ -174,7 +184,8 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None) -> 
             proc.terminate()
             proc.wait(10)
     res["server_peak_rss_mb"] = mem.mb
-    res["generate_8_member_day_s"] = generate_8_members(data)
+    if generation:
+        res["generate_8_member_day_s"] = generate_8_members(data)
     return res
 
 
@@ -185,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     p.add_argument("--screenshot", type=Path, default=None,
                    help="save a PNG of the first page (README: assets/screenshot.png)")
+    p.add_argument("--no-generation", action="store_true",
+                   help="skip timing the 8-member days (for quick A/B runs of the page)")
     a = p.parse_args(argv)
-    res = run(a.data, a.repeats, a.screenshot)
+    res = run(a.data, a.repeats, a.screenshot, generation=not a.no_generation)
     text = json.dumps(res, indent=1)
     print(text)
     if a.out:
