@@ -34,7 +34,14 @@ from app.plots import (
     spectrum_plot,
     variogram_plot,
 )
-from app.state import INTERP, Explorer, TrainRequest, metrics_for, user_checkpoint_dir
+from app.state import (
+    INTERP,
+    Explorer,
+    TrainRequest,
+    cached,
+    metrics_for,
+    user_checkpoint_dir,
+)
 from data.errors import FinescaleError
 from data.seasons import in_season
 
@@ -208,6 +215,12 @@ class Dashboard(pn.viewable.Viewer):
             self.gen_job.cancel.set()
         self._job_key = key
         label = f"{s.model} · {s.region} · {s.date}"
+        hit = cached(key)
+        if hit is not None:  # drawn now: in this redraw's message, or a new page's document
+            self.gen_job = None
+            self.progress.visible = False
+            self._show(label, hit)
+            return
         self.status.object = f"Generating **{label}** …"
         self.progress.visible, self.progress.value = True, 0
         self.gen_job = jobs.start("generate", lambda job: (label, s.generate(
@@ -248,11 +261,14 @@ class Dashboard(pn.viewable.Viewer):
                     if "cancelled" not in job.error:
                         self._notify_error(job.error)
                 else:
-                    label, self.result = job.result
-                    self.status.object = f"Showing **{label}**"
-                    self._redraw()
+                    self._show(*job.result)
         self._tick_training()
         self._tick_rollout()
+
+    def _show(self, label: str, result) -> None:
+        self.result = result
+        self.status.object = f"Showing **{label}**"
+        self._redraw()
 
     def _notify_error(self, msg: str) -> None:
         self.status.object = f"⚠️ {msg}"
@@ -413,8 +429,6 @@ class Dashboard(pn.viewable.Viewer):
 
     def _metrics_table(self) -> pd.DataFrame:
         """Scores of every model already generated for this day (from the cache)."""
-        from app.state import cached
-
         s = self.state
         rows = []
         for name in s.param.model.objects:

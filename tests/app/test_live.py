@@ -156,3 +156,26 @@ def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
     assert "2 members" in caption.object
     assert isinstance(spread, pn.pane.Bokeh)  # the std map (not "needs ≥ 2 members")
     assert len(gallery.objects) == 2  # one map per member
+
+
+def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
+                                                                   monkeypatch):
+    import datetime as dt
+
+    from app import jobs
+    from app.main import Dashboard
+    from app.state import Explorer, TrainRequest
+
+    def explorer() -> Explorer:
+        s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+        s.region, s.model = "area1", "interp:bilinear"
+        return s
+
+    Dashboard(state=explorer(), train=TrainRequest())  # generates (and caches) the day
+    started, start = [], jobs.start
+    monkeypatch.setattr(jobs, "start", lambda *a, **k: started.append(a[0]) or start(*a, **k))
+    board = Dashboard(state=explorer(), train=TrainRequest())  # a second visitor
+    assert started == [] and board.live is not None  # maps in the page's first document
+    assert board.status.object.startswith("Showing **interp:bilinear · area1")
+    board.state.date = dt.date(2006, 7, 9)  # not cached: generated in the background
+    assert started == ["generate"] and "2006-07-09" in board.status.object
