@@ -21,7 +21,9 @@ from bokeh.events import RangesUpdate
 from bokeh.models import (
     ColorBar,
     ColumnDataSource,
+    Grid,
     HoverTool,
+    Label,
     LinearColorMapper,
     LogColorMapper,
     Range1d,
@@ -75,7 +77,7 @@ class MapFigure:
                      frame_height=size[1], tools=TOOLS, active_scroll="wheel_zoom",
                      title=first.title, toolbar_location="above" if axes else None,
                      x_axis_label="lon" if axes else None, y_axis_label="lat" if axes else None)
-        fig.grid.visible = False
+        fig.center = [r for r in fig.center if not isinstance(r, Grid)]  # maps need none
         fig.toolbar.logo = None
         if not axes:
             fig.axis.visible = False
@@ -85,14 +87,13 @@ class MapFigure:
                         color_mapper=self.mapper)
         fig.add_tools(HoverTool(renderers=[img], tooltips=[
             ("lon", "$x{0.00}"), ("lat", "$y{0.00}"), (clabel, "@image{0.0000}")]))
-        lines = _lines()
-        fig.line(*lines["coast"].T, **COAST)
-        fig.line(*lines["borders"].T, **BORDERS)
+        fig.line("x", "y", source=group.coast, **COAST)
+        fig.line("x", "y", source=group.borders, **BORDERS)
         x0, x1, y0, y1 = group.view()
-        self.text = ColumnDataSource({"x": [0.5 * (x0 + x1)], "y": [0.5 * (y0 + y1)],
-                                      "text": [first.message]})
-        fig.text("x", "y", "text", source=self.text, text_align="center",
-                 text_baseline="middle", text_font_size=MESSAGE_FONT)
+        self.text = Label(x=0.5 * (x0 + x1), y=0.5 * (y0 + y1), text=first.message,
+                          text_align="center", text_baseline="middle",
+                          text_font_size=MESSAGE_FONT)
+        fig.add_layout(self.text)
         if colorbar:
             fig.add_layout(ColorBar(color_mapper=self.mapper, title=clabel, width=12), "right")
         fig.on_event(RangesUpdate, group.zoomed)
@@ -108,8 +109,7 @@ class MapFigure:
         self.render(view)
         self.mapper.update(low=frame.clim[0], high=frame.clim[1])
         self.figure.title.text = frame.title
-        if self.text.data["text"] != [frame.message]:
-            self.text.data = {**self.text.data, "text": [frame.message]}
+        self.text.text = frame.message
 
 
 class MapGroup:
@@ -118,6 +118,9 @@ class MapGroup:
     def __init__(self, box: xr.DataArray) -> None:
         ext = extent(box)
         self.x_range, self.y_range = Range1d(*ext["xlim"]), Range1d(*ext["ylim"])
+        lines = _lines()  # one copy per group for the browser, shared by its figures
+        self.coast, self.borders = (ColumnDataSource({"x": lines[k][:, 0], "y": lines[k][:, 1]})
+                                    for k in ("coast", "borders"))
         self.maps: dict[str, MapFigure] = {}
 
     def add(self, name: str, first: Frame, log: bool, **style) -> MapFigure:

@@ -6,7 +6,7 @@ import numpy as np
 import panel as pn
 import pytest
 import xarray as xr
-from bokeh.models import ColorBar, ColumnDataSource, Plot, Title
+from bokeh.models import ColorBar, ColumnDataSource, Label, Plot, Title
 
 from app.live import LiveMaps
 from app.plots import shared_clim
@@ -49,8 +49,7 @@ def _by_title(root) -> dict[str, np.ndarray]:
 
 
 def _texts(root) -> list[str]:
-    return [t for src in root.select({"type": ColumnDataSource}) if "text" in src.data
-            for t in src.data["text"]]
+    return [label.text for label in root.select({"type": Label})]
 
 
 def test_a_new_day_updates_the_same_figures(document):
