@@ -141,7 +141,7 @@ class Dashboard(pn.viewable.Viewer):
             dynamic=True)  # only the open tab is sent to the browser
         self.tabs.param.watch(self._tab_changed, "active")
         self.state.param.watch(self._request, ["region", "date", "model", "members", "sampler",
-                                               "steps", "precision", "seed"])
+                                               "steps", "precision", "windows", "seed"])
         self.state.param.watch(self._redraw, ["show", "log_scale"])
         self._poll = None
         self._request()
@@ -160,7 +160,7 @@ class Dashboard(pn.viewable.Viewer):
         s.param.watch(self._season_player, ["season", "region", "date"])
         self.controls = pn.Param(
             s, parameters=["region", "season", "model", "members", "sampler", "steps",
-                           "precision", "show", "log_scale", "seed"],
+                           "precision", "windows", "show", "log_scale", "seed"],
             widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
                      "seed": pn.widgets.IntInput},
             show_name=False)
@@ -467,7 +467,8 @@ class Dashboard(pn.viewable.Viewer):
         self.status.object = "Rolling out 30 days …"
         self.rollout_job = jobs.start("rollout", lambda job: generate(
             s.dataset, ckpts, str(start.date()), str(end.date()), members=2,
-            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8), precision=s.precision),
+            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8), precision=s.precision,
+                                  windows=s.windows),
             seed=s.seed,
             progress=False, callback=job.on_progress, cancel=job.cancel, region=s.region),
             on_done=self._waker())

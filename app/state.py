@@ -83,6 +83,9 @@ class Explorer(param.Parameterized):
     steps = param.Integer(default=DASHBOARD_STEPS, bounds=(1, 400), doc="sampler steps")
     precision = param.Selector(default="fp32", objects=list(PRECISIONS),
                                doc="network arithmetic: bf16 is faster on CPUs that have it")
+    windows = param.Boolean(default=SamplerConfig.windows,
+                            doc="fast sampler: run the denoiser on overlapping windows of its "
+                                "training patch, as trained (about 3× slower)")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
@@ -195,7 +198,8 @@ class Explorer(param.Parameterized):
         """Cache key of the current choice, or of the same choice with another model."""
         model = model or self.model
         return (str(self.dataset.path), self.region, model, self.day, self.members,
-                self.sampler, self.steps, self.precision, self.seed, self._ckpt_key(model))
+                self.sampler, self.steps, self.precision, self.windows, self.seed,
+                self._ckpt_key(model))
 
     def _ckpt_key(self, model: str) -> str:
         if model in INTERP:
@@ -232,7 +236,7 @@ class Explorer(param.Parameterized):
             ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
         out = generate(self.dataset, ckpts, day, day, members=self.members,
                        sampler=SamplerConfig(kind=self.sampler, steps=self.steps,
-                                             precision=self.precision),
+                                             precision=self.precision, windows=self.windows),
                        seed=self.seed, progress=False, callback=callback, cancel=cancel,
                        region=self.region, strict=False).load()
         remember(key, out)

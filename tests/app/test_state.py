@@ -96,6 +96,16 @@ def test_precision_is_part_of_the_choice(explorer):
     assert a is not b and b.attrs["precision"] == "bf16"  # not served from fp32's cache
 
 
+def test_windowed_sampling_is_part_of_the_choice(explorer):
+    explorer.region, explorer.model = "area1", "diffusion"
+    explorer.date, explorer.steps, explorer.windows = dt.date(2006, 7, 3), 2, False
+    a = explorer.generate()
+    explorer.windows = True
+    b = explorer.generate()
+    assert a is not b and (a.attrs["sampler_windows"], b.attrs["sampler_windows"]) == (0, 1)
+    assert not np.allclose(a["DUEXTTAU"].values, b["DUEXTTAU"].values)  # another sampler
+
+
 def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
     from app.main import Dashboard
     from app.state import TrainRequest
