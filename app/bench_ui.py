@@ -8,6 +8,8 @@ context) and for a returning one (JavaScript in the browser cache), the redraw t
 season change and after a date change (interpolation model: pure redraw; diffusion: first
 visit generates, a revisit is served from the cache), the time to generate an 8-member
 day per region on this CPU, and the server's peak resident memory (sampled every 50 ms).
+``--floor`` also times a page with the same template, widgets and four Bokeh images and
+nothing else.
 """
 
 from __future__ import annotations
@@ -100,6 +102,58 @@ def redraw(page, action: Callable[[], None], expect: str) -> float:
     return time.perf_counter() - t0
 
 
+FLOOR_PAGE = """
+import numpy as np
+import panel as pn
+from bokeh.plotting import figure
+
+pn.extension(notifications=True)
+def fig():
+    f = figure(frame_width=225, frame_height=205)
+    f.image(image=[np.random.rand(205, 225)], x=0, y=0, dw=1, dh=1, palette="Inferno256")
+    return pn.pane.Bokeh(f)
+side = pn.Column(pn.widgets.DatePicker(name="date"),
+                 *[pn.widgets.Select(name=f"s{i}", options=["a", "b"]) for i in range(8)])
+main = pn.Column(pn.pane.Markdown("Showing **a floor page**"),
+                 pn.Tabs(("Maps", pn.Column(pn.Row(fig(), fig(), fig()), fig())),
+                         ("Other", pn.Column()), dynamic=True))
+pn.template.FastListTemplate(title="floor", sidebar=[side], main=[main]).servable()
+"""
+
+
+def floor_page(repeats: int) -> float:
+    """Median page-ready time of a page with the dashboard's template, widgets and four
+    Bokeh images but none of its code: how much of page-ready Panel and Bokeh take here."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as d:
+        script = Path(d) / "floor.py"
+        script.write_text(FLOOR_PAGE)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/floor"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "panel", "serve", str(script), "--address", "127.0.0.1",
+             "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            wait_http(url, proc)
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=chromium_path(), headless=True,
+                                      args=CHROME_ARGS)
+                times = []
+                for _ in range(repeats + 1):  # the first load warms the server
+                    pg = b.new_page(viewport={"width": 1500, "height": 950})
+                    times.append(page_ready(pg, url))
+                    pg.close()
+                b.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return round(statistics.median(times[1:]), 3)
+
+
 def generate_8_members(data: Path) -> dict[str, float]:
     """Seconds to generate one 8-member day with the shipped diffusion model, per region."""
     from app.state import Explorer
@@ -119,7 +173,7 @@ def generate_8_members(data: Path) -> dict[str, float]:
 
 
 def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
-        generation: bool = True) -> dict:
+        generation: bool = True, floor: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     from app.serve import ensure_data
@@ -184,6 +238,8 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
             proc.terminate()
             proc.wait(10)
     res["server_peak_rss_mb"] = mem.mb
+    if floor:
+        res["floor_page_ready_s"] = floor_page(repeats)
     if generation:
         res["generate_8_member_day_s"] = generate_8_members(data)
     return res
@@ -198,8 +254,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="save a PNG of the first page (README: assets/screenshot.png)")
     p.add_argument("--no-generation", action="store_true",
                    help="skip timing the 8-member days (for quick A/B runs of the page)")
+    p.add_argument("--floor", action="store_true",
+                   help="also time a page with the same template and four Bokeh images only")
     a = p.parse_args(argv)
-    res = run(a.data, a.repeats, a.screenshot, generation=not a.no_generation)
+    res = run(a.data, a.repeats, a.screenshot, generation=not a.no_generation, floor=a.floor)
     text = json.dumps(res, indent=1)
     print(text)
     if a.out:
