@@ -407,25 +407,38 @@ class Dashboard(pn.viewable.Viewer):
         return ls["lag"], ls["rmse"]
 
     def _season_report(self) -> list:
-        """All models' scores for this area × season from a matching `finescale evaluate`."""
-        from app.report import find_report
+        """All models' scores for this area × season from matching `finescale evaluate`
+        reports: the user's, then the shipped ones (windowed and whole-map sampler)."""
+        from app.report import find_reports, sampler_label
         from model.registry import SHIPPED_DIR
 
         s = self.state
-        dirs = [s.dataset.path / "report", SHIPPED_DIR.parent / "report"]
-        found = find_report(dirs, s.dataset.manifest.get("generator"))
+        shipped = SHIPPED_DIR.parent
+        dirs = [s.dataset.path / "report", shipped / "report-windows", shipped / "report"]
+        found = find_reports(dirs, s.dataset.manifest.get("generator"))
         head = pn.pane.Markdown(f"#### All models, {s.region} {s.season} (held-out test days)")
-        if found is None:
+        if not found:
             return [head, pn.pane.Markdown("*no evaluation report for this dataset: run "
                                            "`finescale evaluate --out DATA/report`*")]
-        path, recs = found
-        rows = [{"model": r["model"], "R²": r["r2"], "RMSE": r["rmse"], "CRPS": r["crps"],
-                 "spread/skill": r["spread_skill"], "variogram err": r["variogram_error"],
-                 "ACF err": r["acf_error"], "spectrum err": r["spectrum_error"]}
-                for r in recs if r["region"] == s.region and r["season"] == s.season]
-        df = pd.DataFrame(rows).round(4)
-        return [head, pn.widgets.Tabulator(df, disabled=True, show_index=False, height=220),
-                pn.pane.Markdown(f"*from `{path}`*")]
+        cols = {"R²": "r2", "RMSE": "rmse", "CRPS": "crps", "spread/skill": "spread_skill",
+                "variogram err": "variogram_error", "ACF err": "acf_error",
+                "spectrum err": "spectrum_error"}
+        rows: dict[str, dict] = {}
+        for _path, settings, recs in found:
+            for r in recs:
+                if (r["region"], r["season"]) != (s.region, s.season):
+                    continue
+                name = r["model"]
+                if r.get("sampler") not in (None, "none"):  # a sampled model: say how
+                    name = f"{name} · {sampler_label(settings)}"
+                row = rows.setdefault(name, {"model": name})
+                for col, k in cols.items():  # an earlier report's value wins; later ones
+                    if row.get(col) is None:  # fill what it lacks (ACF needs a roll-out)
+                        row[col] = r.get(k)
+        df = pd.DataFrame(list(rows.values())).round(4)
+        where = ", ".join(f"`{p}`" for p, _, _ in found)
+        return [head, pn.widgets.Tabulator(df, disabled=True, show_index=False, height=240),
+                pn.pane.Markdown(f"*from {where}; the ACF error needs a roll-out*")]
 
     def _metrics_table(self) -> pd.DataFrame:
         """Scores of every model already generated for this day (from the cache)."""

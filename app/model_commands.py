@@ -65,9 +65,10 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
-    p.add_argument("--windows", action="store_true",
+    p.add_argument("--windows", action=argparse.BooleanOptionalAction, default=None,
                    help="fast sampler: run the denoiser on overlapping windows of its training "
-                        "patch (as trained; about 3x slower)")
+                        "patch, as trained (the default); --no-windows: on the whole map, "
+                        "about 3x faster and less accurate")
 
 
 def _sampler_config(a: argparse.Namespace):
@@ -76,8 +77,8 @@ def _sampler_config(a: argparse.Namespace):
 
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
-    return SamplerConfig(kind=a.sampler, steps=steps, precision=a.precision,
-                         windows=a.windows)
+    windows = SamplerConfig.windows if a.windows is None else a.windows
+    return SamplerConfig(kind=a.sampler, steps=steps, precision=a.precision, windows=windows)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:

@@ -189,15 +189,30 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
     return Path(out)
 
 
-def find_report(dirs: Sequence[Path], dataset: dict | None) -> tuple[Path, list[dict]] | None:
-    """The first report under ``dirs`` that scored this dataset (by its recorded identity)."""
+def find_reports(dirs: Sequence[Path], dataset: dict | None
+                 ) -> list[tuple[Path, dict, list[dict]]]:
+    """Every report under ``dirs`` that scored this dataset (by its recorded identity), as
+    (directory, settings, records), in the order of ``dirs``."""
     want = generator_identity(dataset)
+    out = []
     for d in dirs:
         meta, metrics = Path(d) / "meta.json", Path(d) / "metrics.json"
         try:
-            got = generator_identity(json.loads(meta.read_text()).get("dataset"))
-            if want is not None and got == want:
-                return Path(d), json.loads(metrics.read_text())
+            m = json.loads(meta.read_text())
+            if want is not None and generator_identity(m.get("dataset")) == want:
+                out.append((Path(d), m.get("settings", {}), json.loads(metrics.read_text())))
         except (OSError, ValueError):
             continue
-    return None
+    return out
+
+
+def find_report(dirs: Sequence[Path], dataset: dict | None) -> tuple[Path, list[dict]] | None:
+    """The first report under ``dirs`` that scored this dataset (by its recorded identity)."""
+    found = find_reports(dirs, dataset)
+    return (found[0][0], found[0][2]) if found else None
+
+
+def sampler_label(settings: dict) -> str:
+    """How a report's diffusion models sampled (reports from before ``windows`` existed
+    sampled on the whole map)."""
+    return "windows" if settings.get("windows", False) else "whole map"

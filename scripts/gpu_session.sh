@@ -59,7 +59,7 @@ wait; log "train done: $(ls "$W"/new/*-diffusion.safetensors 2>/dev/null | wc -l
 fi
 
 EVAL=(--members "${MEMBERS:-8}" --days "${DAYS:-8}" --rollout "${ROLLOUT:-10}" --workers 8
-      --device "$DEVICE" ${WINDOWS:+--windows})  # WINDOWS=1: denoiser on training-size windows
+      --device "$DEVICE" ${WHOLE_MAP:+--no-windows})  # WHOLE_MAP=1: denoiser on the whole map
 log "evaluate the new diffusion models${EVAL_OLD:+ and, beside them, the shipped ones}"
 timeout "${EVAL_LIMIT:-200}" $FS evaluate --checkpoints "$W/new" "${EVAL[@]}" \
   --out "$W/report-new" > "$LOGS/eval-new.log" 2>&1 &

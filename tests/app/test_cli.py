@@ -31,6 +31,14 @@ def test_train_and_generate_from_the_cli(small_dir: Path, tmp_path: Path):
     assert code == 0, err
     ds = xr.open_dataset(nc, engine="h5netcdf")
     assert ds.DUEXTTAU.shape == (2, 2, 64, 64) and ds.attrs["sampler"] == "fast"
+    assert ds.attrs["sampler_windows"] == 1  # the default: windows of the training patch
+    whole = tmp_path / "whole.nc"
+    code, _out, err = run("generate", "--data", str(small_dir), "--checkpoint",
+                          str(ck / "area1-JJA-diffusion.safetensors"), "--start", "2006-06-10",
+                          "--end", "2006-06-10", "--members", "1", "--steps", "2",
+                          "--no-windows", "--out", str(whole))
+    assert code == 0, err
+    assert xr.open_dataset(whole, engine="h5netcdf").attrs["sampler_windows"] == 0
 
 
 def test_cli_errors_are_one_line(small_dir: Path, tmp_path: Path):

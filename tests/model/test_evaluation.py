@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.report import KEYS, find_report, write_report
+from app.report import KEYS, find_report, find_reports, sampler_label, write_report
 from data.errors import FinescaleError
 from model.config import SamplerConfig
 from model.evaluation import EvalConfig, collect, evaluate
@@ -105,3 +105,15 @@ def test_parallel_workers_give_the_serial_results(small, ckpts, device, tmp_path
     with pytest.raises(FinescaleError, match="workers"):
         evaluate(small, paths, cfg, progress=False, workers=0)
 
+
+
+def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_path: Path):
+    ident = small.manifest["generator"]
+    win = write_report(results, tmp_path / "win", variable=small.variable,
+                       settings={"days": 2, "windows": True}, dataset=ident)
+    old = write_report(results, tmp_path / "old", variable=small.variable,
+                       settings={"days": 2}, dataset=ident)  # before `windows` existed
+    found = find_reports([tmp_path / "none", win, old], ident)
+    assert [p for p, _, _ in found] == [win, old]
+    assert [sampler_label(st) for _, st, _ in found] == ["windows", "whole map"]
+    assert find_reports([win, old], {**ident, "config": {}}) == []

@@ -167,11 +167,14 @@ def test_bf16_sampling_is_reproducible_and_close_to_fp32(ckpts, small):
 
 
 def test_windowed_denoiser_runs_on_training_patches(ckpts, small):
-    """``windows``: the fast sampler's denoiser sees patch-sized windows (as in training)."""
+    """``windows`` (the default): the fast sampler's denoiser sees patch-sized windows (as in
+    training); ``windows=False`` runs it on the whole map."""
     kw = dict(members=2, progress=False, seed=1)
     day = ("2006-06-10", "2006-06-10")
-    whole = generate(small, [ckpts["diffusion"]], *day, sampler=SamplerConfig(steps=3), **kw)
-    win = SamplerConfig(steps=3, windows=True)
+    whole = generate(small, [ckpts["diffusion"]], *day,
+                     sampler=SamplerConfig(steps=3, windows=False), **kw)
+    win = SamplerConfig(steps=3)
+    assert win.windows
     a = generate(small, [ckpts["diffusion"]], *day, sampler=win, **kw)
     b = generate(small, [ckpts["diffusion"]], *day, sampler=win, **kw)
     assert max(a.sizes["lat"], a.sizes["lon"]) > 16  # larger than the test preset's patch
