@@ -101,8 +101,10 @@ class MapFigure:
         self.pane = pn.pane.Bokeh(fig)
 
     def render(self, view: View) -> None:
-        """Re-aggregate the current field for the visible box ``view``."""
+        """Re-aggregate the current field for the visible box ``view`` (the message stays
+        in its middle)."""
         self.source.data = raster(self.frame.field, view, self.size)
+        self.text.update(x=0.5 * (view[0] + view[1]), y=0.5 * (view[2] + view[3]))
 
     def show(self, frame: Frame, view: View) -> None:
         self.frame = frame

@@ -103,6 +103,7 @@ def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document)
                       "log10": (7, 7)}
     for m in live.maps.values():
         assert m.source.data["x"] == [72.0] and m.source.data["dw"] == [3.0]
+        assert (m.text.x, m.text.y) == (73.5, 34.5)  # a message stays in view
     # the next day is drawn for the view on screen, not the whole box
     live.show(_fields(0.6), _titles("d2"), _clim(_fields(0.6)))
     assert _by_title(root)["gen d2"].shape == (24, 24)  # (the ranges were not synced here)
