@@ -241,6 +241,7 @@ class Dashboard(pn.viewable.Viewer):
         return wake
 
     def _ensure_poll(self) -> None:
+        """Poll the jobs' progress while any runs (:meth:`_tick` stops the poll after)."""
         if self._poll is None and pn.state.curdoc is not None:
             self._poll = pn.state.add_periodic_callback(self._tick, period=POLL_MS)
         elif pn.state.curdoc is None:  # no server (tests): finish synchronously
@@ -264,6 +265,10 @@ class Dashboard(pn.viewable.Viewer):
                     self._show(*job.result)
         self._tick_training()
         self._tick_rollout()
+        idle = all(j is None for j in (self.gen_job, self.train_job, self.rollout_job))
+        if idle and self._poll is not None:  # an idle session costs the server nothing
+            self._poll.stop()
+            self._poll = None
 
     def _show(self, label: str, result) -> None:
         self.result = result
