@@ -76,3 +76,48 @@ def start(name: str, work: Callable[[Job], Any],
 
     threading.Thread(target=run, name=f"finescale-{name}", daemon=True).start()
     return job
+
+
+class Shared:
+    """Jobs keyed by what they compute, shared by the sessions that ask for the same thing
+    while it runs: a page reloaded during a generation, or two visitors of a fresh server,
+    wait for one job instead of splitting two cores between copies of it. A job is cancelled
+    only when the last session waiting for it leaves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[Any, Job] = {}
+        self._waiting: dict[Any, dict[int, Callable[[], None] | None]] = {}
+
+    def join(self, key: Any, user: object, wake: Callable[[], None] | None,
+             make: Callable[[Callable[[], None]], Job]) -> Job:
+        """The running job for ``key``, or a new one from ``make(on_done)``; ``wake`` is
+        called when it ends (see :func:`start`)."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job.finished or job.cancel.is_set():
+                waiting: dict[int, Callable[[], None] | None] = {}
+                self._waiting[key] = waiting
+
+                def wake_all() -> None:
+                    with self._lock:
+                        if self._waiting.get(key) is waiting:
+                            del self._waiting[key], self._jobs[key]
+                        calls = [w for w in waiting.values() if w is not None]
+                    for w in calls:
+                        with contextlib.suppress(Exception):  # a closed session
+                            w()
+
+                job = self._jobs[key] = make(wake_all)
+            self._waiting[key][id(user)] = wake
+            return job
+
+    def leave(self, key: Any, user: object) -> None:
+        """``user`` no longer waits for ``key``; the job is cancelled if nobody else does."""
+        with self._lock:
+            waiting = self._waiting.get(key)
+            if waiting is None:
+                return
+            waiting.pop(id(user), None)
+            if not waiting:
+                self._jobs[key].cancel.set()

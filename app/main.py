@@ -66,6 +66,7 @@ POLL_MS = 300
 
 
 _SIMILARITY: dict[str, jobs.Job] = {}
+_GENERATING = jobs.Shared()  # one generation per choice, whichever pages wait for it
 ENS_TAB, DIAG_TAB = 1, 2  # indices of the Ensemble and Diagnostics tabs
 
 
@@ -212,7 +213,7 @@ class Dashboard(pn.viewable.Viewer):
         if running and key == self._job_key:
             return  # the same request again (a widget echoing its value): keep the job
         if running:
-            self.gen_job.cancel.set()
+            _GENERATING.leave(self._job_key, self)  # cancelled unless another page waits
         self._job_key = key
         label = f"{s.model} · {s.region} · {s.date}"
         hit = cached(key)
@@ -223,8 +224,9 @@ class Dashboard(pn.viewable.Viewer):
             return
         self.status.object = f"Generating **{label}** …"
         self.progress.visible, self.progress.value = True, 0
-        self.gen_job = jobs.start("generate", lambda job: (label, s.generate(
-            callback=job.on_progress, cancel=job.cancel)), on_done=self._waker())
+        self.gen_job = _GENERATING.join(key, self, self._waker(), lambda on_done: jobs.start(
+            "generate", lambda job: (label, s.generate(callback=job.on_progress,
+                                                       cancel=job.cancel)), on_done=on_done))
         self._ensure_poll()
 
     def _waker(self) -> Callable[[], None] | None:

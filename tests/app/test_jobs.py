@@ -36,3 +36,28 @@ def test_errors_are_one_line_and_a_failing_wake_up_is_harmless():
     job = jobs.start("t", work, on_done=wake)
     _wait(job)
     assert job.error == "no checkpoint for area9" and job.result is None
+
+
+def test_sessions_asking_for_the_same_thing_share_one_job():
+    shared, runs, woken = jobs.Shared(), [], []
+    gates = [threading.Event(), threading.Event()]  # one per job started
+
+    def make(on_done):
+        gate = gates[len(runs)]
+        runs.append(1)
+        return jobs.start("g", lambda j: (gate.wait(2), 7)[-1], on_done=on_done)
+
+    a = shared.join("day1", "A", lambda: woken.append("A"), make)
+    b = shared.join("day1", "B", lambda: woken.append("B"), make)
+    assert a is b  # the second page waits for the first one's job
+    shared.leave("day1", "A")  # A picks another day: B still waits, nothing is cancelled
+    assert not a.cancel.is_set()
+    gates[0].set()
+    _wait(a)
+    threading.Event().wait(0.05)
+    assert (runs, a.result, woken) == ([1], 7, ["B"])  # one run; only B is woken
+    c = shared.join("day1", "C", None, make)  # finished: a new request starts a new job
+    assert c is not a and len(runs) == 2
+    shared.leave("day1", "C")  # its only session left: cancelled
+    assert c.cancel.is_set()
+    gates[1].set()
