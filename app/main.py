@@ -421,7 +421,8 @@ class Dashboard(pn.viewable.Viewer):
 
         s = self.state
         shipped = SHIPPED_DIR.parent
-        dirs = [s.dataset.path / "report", shipped / "report-windows", shipped / "report"]
+        dirs = [s.dataset.path / "report", shipped / "report-windows",
+                shipped / "report-windows-rollout", shipped / "report"]
         found = find_reports(dirs, s.dataset.manifest.get("generator"))
         head = pn.pane.Markdown(f"#### All models, {s.region} {s.season} (held-out test days)")
         if not found:
