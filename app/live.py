@@ -81,19 +81,17 @@ class MapFigure:
         fig.toolbar.logo = None
         if not axes:
             fig.axis.visible = False
-        self.source = ColumnDataSource(raster(first.field, group.view(), size),
-                                       name=f"map-{name}")  # found by name in the browser
+        self.source = ColumnDataSource(name=f"map-{name}")  # found by name in the browser
         img = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
                         color_mapper=self.mapper)
         fig.add_tools(HoverTool(renderers=[img], tooltips=[
             ("lon", "$x{0.00}"), ("lat", "$y{0.00}"), (clabel, "@image{0.0000}")]))
         fig.line("x", "y", source=group.coast, **COAST)
         fig.line("x", "y", source=group.borders, **BORDERS)
-        x0, x1, y0, y1 = group.view()
-        self.text = Label(x=0.5 * (x0 + x1), y=0.5 * (y0 + y1), text=first.message,
-                          text_align="center", text_baseline="middle",
-                          text_font_size=MESSAGE_FONT)
+        self.text = Label(x=0.0, y=0.0, text=first.message, text_align="center",
+                          text_baseline="middle", text_font_size=MESSAGE_FONT)
         fig.add_layout(self.text)
+        self.render(group.view())  # the pixels and the message's place
         if colorbar:
             fig.add_layout(ColorBar(color_mapper=self.mapper, title=clabel, width=12), "right")
         fig.on_event(RangesUpdate, group.zoomed)

@@ -206,12 +206,6 @@ def find_reports(dirs: Sequence[Path], dataset: dict | None
     return out
 
 
-def find_report(dirs: Sequence[Path], dataset: dict | None) -> tuple[Path, list[dict]] | None:
-    """The first report under ``dirs`` that scored this dataset (by its recorded identity)."""
-    found = find_reports(dirs, dataset)
-    return (found[0][0], found[0][2]) if found else None
-
-
 def sampler_label(settings: dict) -> str:
     """How a report's diffusion models sampled (reports from before ``windows`` existed
     sampled on the whole map)."""

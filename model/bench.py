@@ -16,7 +16,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -183,12 +183,11 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
 
     rows = []
     with torch.no_grad():
-        run.step(days[0], hist(days[0]), SamplerConfig(steps=1, windows=False), cfg.seed)  # warm-up
+        run.step(days[0], hist(days[0]), replace(fast, steps=1), cfg.seed)  # warm-up
         # (b) fast sampler, full area
         t_fast = [_timed(lambda d=d: run.step(d, hist(d), fast, cfg.seed), device)[0]
                   for d in days[: cfg.fast_days]]
-        run.step(days[0], hist(days[0]), SamplerConfig(steps=1, precision="bf16", windows=False),
-                 cfg.seed)
+        run.step(days[0], hist(days[0]), replace(fast_bf16, steps=1), cfg.seed)
         t_bf16 = [_timed(lambda d=d: run.step(d, hist(d), fast_bf16, cfg.seed), device)[0]
                   for d in days[: cfg.fast_days]]
         nfe_fast = 2 * cfg.fast_steps - 1

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.report import KEYS, find_report, find_reports, sampler_label, write_report
+from app.report import KEYS, find_reports, sampler_label, write_report
 from data.errors import FinescaleError
 from model.config import SamplerConfig
 from model.evaluation import EvalConfig, collect, evaluate
@@ -53,11 +53,11 @@ def test_report_files(results, small, tmp_path: Path):
     out = write_report(results, tmp_path / "rep", variable=small.variable,
                        settings={"days": 2}, dataset=ident)
     # the dashboard finds a report only next to the data it scored
-    assert find_report([tmp_path / "none", out], ident)[0] == out
+    assert [p for p, _, _ in find_reports([tmp_path / "none", out], ident)] == [out]
     other = {**ident, "config": {**ident["config"], "seed": -1}}
-    assert find_report([out], other) is None and find_report([out], None) is None
+    assert find_reports([out], other) == [] and find_reports([out], None) == []
     # the same data generated again (another machine, another duration) still matches
-    assert find_report([out], {**ident, "seconds": -1.0})[0] == out
+    assert [p for p, _, _ in find_reports([out], {**ident, "seconds": -1.0})] == [out]
     recs = json.loads((out / "metrics.json").read_text())
     assert len(recs) == 6 and list(recs[0])[: len(KEYS)] == list(KEYS)
     assert recs[2]["model"] == "unet" and recs[2]["crps"] is None
