@@ -102,7 +102,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from model.registry import SHIPPED_DIR
 
     sampler = _sampler_config(a)
-    cfg = EvalConfig(members=a.members, days=a.days, rollout=a.rollout,
+    cfg = EvalConfig(members=a.members, days=a.days, split=a.split, rollout=a.rollout,
                      interp=tuple(a.interp.split(",")) if a.interp else (),
                      sampler=sampler,
                      curves=CurveConfig(seed=a.seed), seed=a.seed)
@@ -110,7 +110,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     ckpts = a.checkpoints or [SHIPPED_DIR]
     device = resolve_device(a.device)
     results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers)
-    settings = {"members": a.members, "days": a.days, "rollout": a.rollout,
+    settings = {"members": a.members, "days": a.days, "split": a.split, "rollout": a.rollout,
                 "sampler": a.sampler, "steps": sampler.steps, "precision": sampler.precision,
                 "windows": sampler.windows, "seed": a.seed, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
@@ -193,6 +193,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--members", type=int, default=4, help="ensemble size (default 4)")
     e.add_argument("--days", type=int, default=8,
                    help="first N test days per season, in date order (0 = all; default 8)")
+    e.add_argument("--split", choices=("test", "val"), default="test",
+                   help="score the held-out test days (default) or the validation days, "
+                   "to choose settings without looking at the test days")
     e.add_argument("--rollout", type=int, default=10,
                    help="days of the autoregressive roll-out for ACF / lead curves (default 10)")
     e.add_argument("--interp", default="bilinear",

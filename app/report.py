@@ -173,7 +173,9 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         pairs = list(dict.fromkeys((r.region, r.season) for r in results))
         figs = {p: _figures(results, *p, fig_dir, variable) for p in pairs}
         md = ["# finescale evaluation report", "",
-              "Held-out test days of each area × season (the first "
+              ("Validation days (for choosing settings, not a test score)"
+               if settings.get("split") == "val" else "Held-out test days") +
+              " of each area × season (the first "
               f"{settings.get('days') or 'all'} in date order, one day ahead from the true "
               "history), plus one strict autoregressive roll-out per pair for ACF and lead "
               "curves. Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".",
@@ -191,15 +193,17 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
 
 def find_reports(dirs: Sequence[Path], dataset: dict | None
                  ) -> list[tuple[Path, dict, list[dict]]]:
-    """Every report under ``dirs`` that scored this dataset (by its recorded identity), as
-    (directory, settings, records), in the order of ``dirs``."""
+    """Every test-day report under ``dirs`` that scored this dataset (by its recorded
+    identity), as (directory, settings, records), in the order of ``dirs``. Validation-day
+    reports (``--split val``) are for choosing settings and are left out."""
     want = generator_identity(dataset)
     out = []
     for d in dirs:
         meta, metrics = Path(d) / "meta.json", Path(d) / "metrics.json"
         try:
             m = json.loads(meta.read_text())
-            if want is not None and generator_identity(m.get("dataset")) == want:
+            test = m.get("settings", {}).get("split", "test") == "test"
+            if test and want is not None and generator_identity(m.get("dataset")) == want:
                 out.append((Path(d), m.get("settings", {}), json.loads(metrics.read_text())))
         except (OSError, ValueError):
             continue

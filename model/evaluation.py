@@ -8,6 +8,9 @@ interpolation floor are scored on the same days:
 * **roll-out** — one strict autoregressive run of ``rollout`` days from the first test day,
   feeding generated days back, for ACF/PACF and skill per lead day.
 
+``split="val"`` scores the validation days instead: for choosing settings (sampler, steps)
+without ever looking at the test days.
+
 Results are plain records plus curves; :mod:`app.report` writes them to disk.
 """
 
@@ -21,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import torch
@@ -47,6 +51,8 @@ class EvalConfig:
 
     members: int = 4  # ensemble size of the generative models
     days: int = 8  # first N test days per season (0 = all)
+    # "val": score the validation days instead, to choose settings without looking at test
+    split: Literal["test", "val"] = "test"
     rollout: int = 10  # days of the autoregressive roll-out (0 = none)
     interp: tuple[str, ...] = ("bilinear",)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
@@ -58,6 +64,8 @@ class EvalConfig:
             raise FinescaleError(f"members must be >= 1, got {self.members}")
         if self.days < 0 or self.rollout < 0:
             raise FinescaleError("days and rollout must be >= 0")
+        if self.split not in ("test", "val"):
+            raise FinescaleError(f"split must be 'test' or 'val', got {self.split!r}")
 
 
 @dataclass
@@ -101,13 +109,14 @@ def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
     return dict(sorted(found.items()))
 
 
-def _test_days(ds: Dataset, region: str, season: str, split: dict, n: int
-               ) -> pd.DatetimeIndex:
+def _eval_days(ds: Dataset, region: str, season: str, split: dict, n: int,
+               which: str = "test") -> pd.DatetimeIndex:
+    """The first ``n`` days (date order) of the checkpoint's test or validation days."""
     fine_days = pd.DatetimeIndex(ds.region(region).fine["time"].values)
-    test = make_split(fine_days, season, SplitConfig(**split)).test
-    if test.size == 0:
-        raise FinescaleError(f"{region} {season}: the split has no test days")
-    return test[:n] if n else test
+    days = getattr(make_split(fine_days, season, SplitConfig(**split)), which)
+    if days.size == 0:
+        raise FinescaleError(f"{region} {season}: the split has no {which} days")
+    return days[:n] if n else days
 
 
 def _rollout_days(ds: Dataset, region: str, start: pd.Timestamp, n: int) -> pd.DatetimeIndex:
@@ -208,7 +217,7 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
             raise FinescaleError("evaluation cancelled")
         models = pairs[(region, season)]
         split = read_manifest(next(iter(models.values())))["split"]
-        days = _test_days(ds, region, season, split, cfg.days)
+        days = _eval_days(ds, region, season, split, cfg.days, cfg.split)
         roll_days = _rollout_days(ds, region, days[0], cfg.rollout) if cfg.rollout else None
         t0 = time.perf_counter()
         if kind.startswith("interp:"):

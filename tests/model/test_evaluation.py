@@ -72,6 +72,26 @@ def test_report_files(results, small, tmp_path: Path):
         write_report(results, out, variable=small.variable, settings={})
 
 
+def test_val_split_scores_validation_days_and_stays_out_of_the_dashboard(
+        small, ckpts, results, tmp_path: Path):
+    from data.splits import SplitConfig, make_split
+    from model.checkpoints import read_manifest
+
+    cfg = EvalConfig(members=2, days=2, rollout=0, split="val", interp=(),
+                     sampler=SamplerConfig(steps=2))
+    val = evaluate(small, [ckpts["unet"]], cfg, progress=False)
+    split = make_split(pd.DatetimeIndex(small.region("area1").fine["time"].values), "JJA",
+                       SplitConfig(**read_manifest(ckpts["unet"])["split"]))
+    days = list(val[0].per_day["time"])
+    assert days == list(split.val[:2]) and not set(days) & set(split.test)
+    ident = small.manifest["generator"]
+    out = write_report(val, tmp_path / "val", variable=small.variable,
+                       settings={"split": "val"}, dataset=ident)
+    assert find_reports([out], ident) == []  # choosing settings, not a test-day score
+    with pytest.raises(FinescaleError, match="split must be"):
+        EvalConfig(split="train")
+
+
 def test_collect_refuses_nothing_and_duplicates(ckpts, tmp_path: Path):
     with pytest.raises(FinescaleError, match="no downscaler checkpoints"):
         collect([tmp_path])
