@@ -105,6 +105,14 @@ def _batched() -> Iterator[None]:
         yield
 
 
+# Panel's Fast design less its Google Fonts stylesheet, so the page asks nothing of any host
+# but this server (offline machines; the font fell back to the system sans-serif anyway).
+# Named "Fast": Panel finds the design's bundled files under its lower-cased class name.
+OfflineFast = type("Fast", (pn.theme.Fast,), {
+    "_resources": {k: v for k, v in pn.theme.Fast._resources.items() if k != "font"},
+    "__doc__": "The Fast design without its web font (offline)."})
+
+
 class Dashboard(pn.viewable.Viewer):
     """Explore coarse vs generated vs truth maps and their diagnostics."""
 
@@ -593,7 +601,7 @@ class Dashboard(pn.viewable.Viewer):
         return pn.template.FastListTemplate(
             title="finescale — transfer-encoder diffusion downscaling of dust AOT",
             sidebar=[sidebar], main=[pn.Column(self.status, self.progress, tabs)],
-            sidebar_width=320, theme_toggle=False)
+            sidebar_width=320, theme_toggle=False, design=OfflineFast)
 
 
 def create_app() -> pn.viewable.Viewable:

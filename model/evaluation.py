@@ -111,9 +111,12 @@ def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
 
 def _eval_days(ds: Dataset, region: str, season: str, split: dict, n: int,
                which: str = "test") -> pd.DatetimeIndex:
-    """The first ``n`` days (date order) of the checkpoint's test or validation days."""
+    """The first ``n`` days (date order) of the checkpoint's test or validation days; the
+    validation pool also holds pre-season buffer days, which are left out (another season's
+    model would generate them)."""
     fine_days = pd.DatetimeIndex(ds.region(region).fine["time"].values)
     days = getattr(make_split(fine_days, season, SplitConfig(**split)), which)
+    days = days[in_season(days, season)]
     if days.size == 0:
         raise FinescaleError(f"{region} {season}: the split has no {which} days")
     return days[:n] if n else days

@@ -46,6 +46,19 @@ def test_page_loads_and_maps_render(server, page):
     assert "Showing" in _status(page)
 
 
+def test_the_page_asks_nothing_of_other_hosts(server, browser):
+    """Offline machines: every request (scripts, styles, fonts, tiles) goes to our server."""
+    ctx = browser.new_context(viewport={"width": 1500, "height": 950})
+    pg = ctx.new_page()
+    urls: list[str] = []
+    pg.on("request", lambda r: urls.append(r.url))
+    _open(pg, server)
+    ctx.close()
+    origin = re.match(r"https?://[^/]+", server).group(0)
+    assert len(urls) > 10  # the page, Bokeh, Panel, CSS ...
+    assert [u for u in urls if not u.startswith((origin, "blob:", "data:"))] == []
+
+
 def test_zooming_a_map_redraws_every_map_for_the_view(server, page):
     _open(page, server)
     width = "n => Bokeh.documents[0].get_model_by_name(n).data.dw[0]"  # the image's extent
