@@ -59,16 +59,19 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 
 def _add_sampler_args(p: argparse.ArgumentParser) -> None:
-    from model.config import PRECISIONS
+    from model.config import PRECISIONS, SamplerConfig
 
     p.add_argument("--sampler", choices=("fast", "paper"), default="fast")
     p.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
     p.add_argument("--windows", action=argparse.BooleanOptionalAction, default=None,
-                   help="fast sampler: run the denoiser on overlapping windows of its training "
-                        "patch, as trained (the default); --no-windows: on the whole map, "
-                        "about 3x faster and less accurate")
+                   help="fast sampler: run the denoiser on windows of its training patch, as "
+                        "trained (the default); --no-windows: on the whole map, faster and "
+                        "less accurate")
+    p.add_argument("--window-overlap", type=float, default=SamplerConfig.window_overlap,
+                   help="overlap of neighbouring windows' cores as a fraction of a core "
+                        "(default 0: they abut; 0.25 costs ~1.7x)")
 
 
 def _sampler_config(a: argparse.Namespace):
@@ -78,7 +81,8 @@ def _sampler_config(a: argparse.Namespace):
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     windows = SamplerConfig.windows if a.windows is None else a.windows
-    return SamplerConfig(kind=a.sampler, steps=steps, precision=a.precision, windows=windows)
+    return SamplerConfig(kind=a.sampler, steps=steps, precision=a.precision, windows=windows,
+                         window_overlap=a.window_overlap)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -112,7 +116,8 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers)
     settings = {"members": a.members, "days": a.days, "split": a.split, "rollout": a.rollout,
                 "sampler": a.sampler, "steps": sampler.steps, "precision": sampler.precision,
-                "windows": sampler.windows, "seed": a.seed, "device": str(device),
+                "windows": sampler.windows, "window_overlap": sampler.window_overlap,
+                "seed": a.seed, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"))

@@ -212,5 +212,9 @@ def find_reports(dirs: Sequence[Path], dataset: dict | None
 
 def sampler_label(settings: dict) -> str:
     """How a report's diffusion models sampled (reports from before ``windows`` existed
-    sampled on the whole map)."""
-    return "windows" if settings.get("windows", False) else "whole map"
+    sampled on the whole map; windowed ones from before ``window_overlap`` overlapped by a
+    quarter of a core)."""
+    if not settings.get("windows", False):
+        return "whole map"
+    overlap = settings.get("window_overlap", 0.25)
+    return "windows" if overlap == 0 else f"windows, overlap {overlap:g}"

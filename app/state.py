@@ -84,8 +84,8 @@ class Explorer(param.Parameterized):
     precision = param.Selector(default="fp32", objects=list(PRECISIONS),
                                doc="network arithmetic: bf16 is faster on CPUs that have it")
     windows = param.Boolean(default=SamplerConfig.windows,
-                            doc="fast sampler: run the denoiser on overlapping windows of its "
-                                "training patch, as trained (about 3× slower)")
+                            doc="fast sampler: run the denoiser on windows of its training patch, "
+                                "as trained (about 1.5–2× the time of one whole-map pass)")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")

@@ -30,8 +30,6 @@ from data.splits import SplitConfig
 from data.transforms import LogMinMax
 from model.checkpoints import load_checkpoint, load_into
 from model.config import (
-    WINDOW_HALO_DIV,
-    WINDOW_STRIDE_DIV,
     DownscalerConfig,
     EncoderConfig,
     SamplerConfig,
@@ -108,8 +106,8 @@ def _sample_in(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
         den = lm.model
         if sampler.windows and max(h, w) > lm.cfg.patch:
             p = lm.cfg.patch  # the same pixels per call as the paper protocol's tiles
-            den = TiledDenoiser(lm.model, tile=p, stride=p // WINDOW_STRIDE_DIV,
-                                halo=p // WINDOW_HALO_DIV,
+            stride, halo = sampler.window_grid(p)
+            den = TiledDenoiser(lm.model, tile=p, stride=stride, halo=halo,
                                 batch=max(1, sampler.tile_batch * sampler.tile**2 // p**2))
         return sample_heun(den, noise, cond, sigmas)
     tiled = TiledDenoiser(lm.model, tile=sampler.tile, stride=sampler.tile_stride,
@@ -418,6 +416,7 @@ def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np
                  "sampler": sampler.kind if lm.kind in ("diffusion", "ablation") else "none",
                  "sampler_steps": sampler.steps, "precision": sampler.precision,
                  "sampler_windows": int(sampler.windows),
+                 "sampler_window_overlap": sampler.window_overlap,
                  "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,
                  "history_days": lm.enc_cfg.history}

@@ -39,6 +39,13 @@ def test_train_and_generate_from_the_cli(small_dir: Path, tmp_path: Path):
                           "--no-windows", "--out", str(whole))
     assert code == 0, err
     assert xr.open_dataset(whole, engine="h5netcdf").attrs["sampler_windows"] == 0
+    lap = tmp_path / "lap.nc"
+    code, _out, err = run("generate", "--data", str(small_dir), "--checkpoint",
+                          str(ck / "area1-JJA-diffusion.safetensors"), "--start", "2006-06-10",
+                          "--end", "2006-06-10", "--members", "1", "--steps", "2",
+                          "--window-overlap", "0.25", "--out", str(lap))
+    assert code == 0, err
+    assert xr.open_dataset(lap, engine="h5netcdf").attrs["sampler_window_overlap"] == 0.25
 
 
 def test_cli_errors_are_one_line(small_dir: Path, tmp_path: Path):

@@ -131,10 +131,14 @@ def test_parallel_workers_give_the_serial_results(small, ckpts, device, tmp_path
 def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_path: Path):
     ident = small.manifest["generator"]
     win = write_report(results, tmp_path / "win", variable=small.variable,
-                       settings={"days": 2, "windows": True}, dataset=ident)
+                       settings={"days": 2, "windows": True, "window_overlap": 0.0},
+                       dataset=ident)
+    lap = write_report(results, tmp_path / "lap", variable=small.variable,
+                       settings={"days": 2, "windows": True}, dataset=ident)  # before overlap
     old = write_report(results, tmp_path / "old", variable=small.variable,
                        settings={"days": 2}, dataset=ident)  # before `windows` existed
-    found = find_reports([tmp_path / "none", win, old], ident)
-    assert [p for p, _, _ in found] == [win, old]
-    assert [sampler_label(st) for _, st, _ in found] == ["windows", "whole map"]
+    found = find_reports([tmp_path / "none", win, lap, old], ident)
+    assert [p for p, _, _ in found] == [win, lap, old]
+    assert [sampler_label(st) for _, st, _ in found] == ["windows", "windows, overlap 0.25",
+                                                         "whole map"]
     assert find_reports([win, old], {**ident, "config": {}}) == []

@@ -182,6 +182,15 @@ def test_windowed_denoiser_runs_on_training_patches(ckpts, small):
     assert np.isfinite(a.DUEXTTAU.values).all()
     assert not np.allclose(a.DUEXTTAU.values, whole.DUEXTTAU.values)
     assert a.attrs["sampler_windows"] == 1 and whole.attrs["sampler_windows"] == 0
+    # abutting cores (the default) and overlapping ones: two window grids, one sampler
+    lap = generate(small, [ckpts["diffusion"]], *day,
+                   sampler=SamplerConfig(steps=3, window_overlap=0.5), **kw)
+    assert lap.attrs["sampler_window_overlap"] == 0.5 and a.attrs["sampler_window_overlap"] == 0
+    assert not np.array_equal(lap.DUEXTTAU.values, a.DUEXTTAU.values)
+    assert SamplerConfig().window_grid(48) == (32, 8)  # 48-px patches: halo 8, cores abut
+    assert SamplerConfig(window_overlap=0.25).window_grid(48) == (24, 8)
+    with pytest.raises(FinescaleError, match="window overlap"):
+        SamplerConfig(window_overlap=1.0)
 
 
 def test_paper_sampler_runs(ckpts, small):
