@@ -170,7 +170,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     sd = run.sds[lm.season]
     h, w = sd.shape
     H = lm.enc_cfg.history
-    # the whole-map pass (what the README's tables measured); windows cost ~3x of it
+    # the whole-map pass (what the README's tables measured); windows cost ~2x of it
     fast = SamplerConfig(kind="fast", steps=cfg.fast_steps, windows=False)
     fast_bf16 = SamplerConfig(kind="fast", steps=cfg.fast_steps, precision="bf16",
                               windows=False)

@@ -80,9 +80,9 @@ class SamplerConfig:
     # network arithmetic: "bf16" runs convolutions and matmuls under bfloat16 autocast (the
     # sampler's own state stays float32); `finescale bench` reports its speed and skill
     precision: Literal["fp32", "bf16"] = "fp32"
-    # fast sampler: evaluate the denoiser on overlapping windows of its training patch, as
-    # training saw it (GroupNorm statistics of a patch, not of the whole map); ~3x the cost
-    # of one whole-map pass. Test days, all 8 pairs: R² 0.869–0.937 vs 0.825–0.905 (README)
+    # fast sampler: evaluate the denoiser on windows of its training patch, as training saw
+    # it (GroupNorm statistics of a patch, not of the whole map); ~2x the cost
+    # of one whole-map pass. Test days, all 8 pairs: R² 0.868–0.934 vs 0.825–0.905 (README)
     windows: bool = True
     # how far neighbouring windows' cores (patch less the halo) overlap, as a fraction of a
     # core: 0 = they abut, each pixel from one core with the halo as context (48 px: stride
