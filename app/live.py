@@ -122,6 +122,7 @@ class MapGroup:
         self.coast, self.borders = (ColumnDataSource({"x": lines[k][:, 0], "y": lines[k][:, 1]})
                                     for k in ("coast", "borders"))
         self.maps: dict[str, MapFigure] = {}
+        self._zoom: View | None = None  # the view of the last pan/zoom handled
 
     def add(self, name: str, first: Frame, log: bool, **style) -> MapFigure:
         self.maps[name] = MapFigure(name, first, self, log, **style)
@@ -132,10 +133,12 @@ class MapGroup:
         return (self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
     def zoomed(self, event: RangesUpdate) -> None:
-        """A pan or zoom ended in the browser: every map gets pixels for the new view."""
+        """A pan or zoom ended in the browser: every map gets pixels for the new view.
+        Bokeh reports it from each linked figure; the first report re-aggregates them all."""
         view = (event.x0, event.x1, event.y0, event.y1)
-        if any(v is None for v in view):
+        if any(v is None for v in view) or view == self._zoom:
             return
+        self._zoom = view
         with pn.io.hold():
             for m in self.maps.values():
                 m.render(view)

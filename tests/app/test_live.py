@@ -86,8 +86,11 @@ def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
     assert not any(_texts(root))
 
 
-def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document):
+def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document, monkeypatch):
     from bokeh.events import RangesUpdate
+
+    import app.live as live_mod
+    from app.plots import raster
 
     live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     root = live.layout.get_root(document)
@@ -104,6 +107,12 @@ def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document)
     for m in live.maps.values():
         assert m.source.data["x"] == [72.0] and m.source.data["dw"] == [3.0]
         assert (m.text.x, m.text.y) == (73.5, 34.5)  # a message stays in view
+    # Bokeh reports one pan/zoom from every linked figure: the maps are aggregated once
+    calls = []
+    monkeypatch.setattr(live_mod, "raster", lambda *a: calls.append(a) or raster(*a))
+    for f in _figures(root):
+        f._trigger_event(RangesUpdate(f, x0=72.5, x1=75.0, y0=33.0, y1=36.0))
+    assert len(calls) == len(live.maps)
     # the next day is drawn for the view on screen, not the whole box
     live.show(_fields(0.6), _titles("d2"), _clim(_fields(0.6)))
     assert _by_title(root)["gen d2"].shape == (24, 24)  # (the ranges were not synced here)
