@@ -9,6 +9,7 @@ from pathlib import Path
 
 from data.errors import FinescaleError
 from data.seasons import SEASONS
+from data.splits import SCORED
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
 STAGES = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
@@ -198,7 +199,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--members", type=int, default=4, help="ensemble size (default 4)")
     e.add_argument("--days", type=int, default=8,
                    help="first N test days per season, in date order (0 = all; default 8)")
-    e.add_argument("--split", choices=("test", "val"), default="test",
+    e.add_argument("--split", choices=SCORED, default="test",
                    help="score the held-out test days (default) or the validation days, "
                    "to choose settings without looking at the test days")
     e.add_argument("--rollout", type=int, default=10,

@@ -18,6 +18,8 @@ import pandas as pd
 from data.errors import FinescaleError
 from data.seasons import SEASONS, check_season, in_season, season_starts
 
+SCORED = ("test", "val")  # the parts of a split a model may be scored on (Split attributes)
+
 
 @dataclass(frozen=True)
 class SplitConfig:

@@ -35,7 +35,7 @@ from data import evaluation as ev
 from data.errors import FinescaleError
 from data.layout import Dataset
 from data.seasons import in_season, season_of
-from data.splits import SplitConfig, make_split
+from data.splits import SCORED, SplitConfig, make_split
 from model.checkpoints import read_manifest
 from model.config import SamplerConfig
 from model.generation import generate, generate_days, interpolate_region, load_model
@@ -64,8 +64,8 @@ class EvalConfig:
             raise FinescaleError(f"members must be >= 1, got {self.members}")
         if self.days < 0 or self.rollout < 0:
             raise FinescaleError("days and rollout must be >= 0")
-        if self.split not in ("test", "val"):
-            raise FinescaleError(f"split must be 'test' or 'val', got {self.split!r}")
+        if self.split not in SCORED:
+            raise FinescaleError(f"split must be one of {', '.join(SCORED)}, got {self.split!r}")
 
 
 @dataclass
