@@ -47,10 +47,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    """``panel serve app/main.py`` on 127.0.0.1:port as a child process."""
+def start_server(env: dict[str, str], port: int, script: Path = ROOT / "app" / "main.py"
+                 ) -> subprocess.Popen:
+    """``panel serve SCRIPT`` (default the dashboard) on 127.0.0.1:port as a child process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", str(ROOT / "app" / "main.py"), "--address",
+        [sys.executable, "-m", "panel", "serve", str(script), "--address",
          "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
         env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
 
@@ -133,10 +134,7 @@ def floor_page(repeats: int) -> float:
         script.write_text(FLOOR_PAGE)
         port = free_port()
         url = f"http://127.0.0.1:{port}/floor"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "panel", "serve", str(script), "--address", "127.0.0.1",
-             "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proc = start_server({}, port, script)
         try:
             wait_http(url, proc)
             with sync_playwright() as p:
