@@ -121,3 +121,35 @@ class Shared:
             waiting.pop(id(user), None)
             if not waiting:
                 self._jobs[key].cancel.set()
+
+
+class Once:
+    """Results computed once per process whoever asks first (the domain-similarity table);
+    every page that asks while the job runs is woken when it ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[Any, Job] = {}
+        self._waiting: dict[Any, list[Callable[[], None]]] = {}
+
+    def get(self, key: Any, name: str, work: Callable[[Job], Any],
+            wake: Callable[[], None] | None = None) -> Job:
+        """The job for ``key`` (started now if it is the first ask); ``wake`` is called when
+        it ends unless it has already ended."""
+        with self._lock:  # the job's end takes the lock too: no wake-up is lost in between
+            job = self._jobs.get(key)
+            if job is None:
+                waiting = self._waiting[key] = []
+
+                def wake_all() -> None:
+                    with self._lock:
+                        calls = list(waiting)
+                        waiting.clear()
+                    for w in calls:
+                        with contextlib.suppress(Exception):  # a closed session
+                            w()
+
+                job = self._jobs[key] = start(name, work, on_done=wake_all)
+            if wake is not None and not job.finished:
+                self._waiting[key].append(wake)
+            return job

@@ -61,3 +61,22 @@ def test_sessions_asking_for_the_same_thing_share_one_job():
     shared.leave("day1", "C")  # its only session left: cancelled
     assert c.cancel.is_set()
     gates[1].set()
+
+
+def test_a_once_job_runs_once_and_wakes_every_page_that_waited():
+    once, runs, woken = jobs.Once(), [], []
+    gate = threading.Event()
+
+    def work(_job):
+        runs.append(1)
+        gate.wait(2)
+        return "table"
+
+    a = once.get("data", "sim", work, lambda: woken.append("A"))
+    b = once.get("data", "sim", work, lambda: woken.append("B"))
+    assert a is b
+    gate.set()
+    _wait(a)
+    threading.Event().wait(0.05)
+    c = once.get("data", "sim", work, lambda: woken.append("C"))  # ended: no wake-up needed
+    assert (c is a, c.result, runs, woken) == (True, "table", [1], ["A", "B"])

@@ -138,7 +138,7 @@ def document():
 def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     import datetime as dt
 
-    from app.main import Dashboard
+    from app.dashboard import Dashboard
     from app.state import Explorer, TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
@@ -153,7 +153,7 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
 
 
 def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
-    from app.main import ENS_TAB, Dashboard
+    from app.dashboard import ENS_TAB, Dashboard
     from app.state import Explorer, TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
@@ -172,7 +172,7 @@ def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
     import datetime as dt
 
     from app import jobs
-    from app.main import Dashboard
+    from app.dashboard import Dashboard
     from app.state import Explorer, TrainRequest
 
     def explorer() -> Explorer:

@@ -66,7 +66,7 @@ def test_missing_checkpoint_is_a_clear_error(explorer):
 
 
 def test_date_player_always_shows_the_day_on_screen(small, ckpts):
-    from app.main import Dashboard
+    from app.dashboard import Dashboard
     from app.state import TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
@@ -107,7 +107,7 @@ def test_windowed_sampling_is_part_of_the_choice(explorer):
 
 
 def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
-    from app.main import Dashboard
+    from app.dashboard import Dashboard
     from app.state import TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
