@@ -152,21 +152,23 @@ def floor_page(repeats: int) -> float:
     return round(statistics.median(times[1:]), 3)
 
 
-def generate_8_members(data: Path) -> dict[str, float]:
-    """Seconds to generate one 8-member day with the shipped diffusion model, per region."""
+def generate_8_members(data: Path) -> dict[str, dict[str, float]]:
+    """Seconds to generate one 8-member day with the shipped diffusion model, per region, with
+    each ODE solver at the dashboard's step count (the default solver and its baseline)."""
     from app.state import Explorer
     from data.layout import open_dataset
+    from model.config import SOLVERS
 
     ds = open_dataset(data)
-    out = {}
-    for region in ds.regions:
-        s = Explorer(dataset=ds)
-        s.region = region
-        s.model = "diffusion"
-        s.members = 8
-        t0 = time.perf_counter()
-        s.generate()
-        out[region] = round(time.perf_counter() - t0, 2)
+    out: dict[str, dict[str, float]] = {}
+    for solver in SOLVERS:
+        for region in ds.regions:
+            s = Explorer(dataset=ds)
+            s.region, s.model, s.members, s.solver = region, "diffusion", 8, solver
+            t0 = time.perf_counter()
+            s.generate()
+            out.setdefault(f"{solver} {s.steps} steps, {s.precision}", {})[region] = round(
+                time.perf_counter() - t0, 2)
     return out
 
 
@@ -246,7 +248,8 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=None, help="dataset (default: the default)")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=7,
+                   help="page loads per page-ready figure (median; this machine is noisy)")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     p.add_argument("--screenshot", type=Path, default=None,
                    help="save a PNG of the first page (README: assets/screenshot.png)")

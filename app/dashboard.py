@@ -157,7 +157,8 @@ class Dashboard(pn.viewable.Viewer):
             dynamic=True)  # only the open tab is sent to the browser
         self.tabs.param.watch(self._tab_changed, "active")
         self.state.param.watch(self._request, ["region", "date", "model", "members", "sampler",
-                                               "steps", "precision", "windows", "seed"])
+                                               "steps", "solver", "precision", "windows",
+                                               "seed"])
         self.state.param.watch(self._redraw, ["show", "log_scale"])
         self._poll = None
         # served: the maps are built on the next tick of the event loop, after the page's
@@ -178,7 +179,7 @@ class Dashboard(pn.viewable.Viewer):
         s.param.watch(self._season_player, ["season", "region", "date"])
         self.controls = pn.Param(
             s, parameters=["region", "season", "model", "members", "sampler", "steps",
-                           "precision", "windows", "show", "log_scale", "seed"],
+                           "solver", "precision", "windows", "show", "log_scale", "seed"],
             widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
                      "seed": pn.widgets.IntInput},
             show_name=False)
@@ -443,7 +444,7 @@ class Dashboard(pn.viewable.Viewer):
 
         s = self.state
         shipped = SHIPPED_DIR.parent
-        dirs = [s.dataset.path / "report", shipped / "report-windows",
+        dirs = [s.dataset.path / "report", shipped / "report-dpm2m", shipped / "report-windows",
                 shipped / "report-windows-rollout", shipped / "report"]
         found = find_reports(dirs, s.dataset.manifest.get("generator"))
         head = pn.pane.Markdown(f"#### All models, {s.region} {s.season} (held-out test days)")
@@ -510,8 +511,8 @@ class Dashboard(pn.viewable.Viewer):
         self.status.object = "Rolling out 30 days …"
         self.rollout_job = jobs.start("rollout", lambda job: generate(
             s.dataset, ckpts, str(start.date()), str(end.date()), members=2,
-            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8), precision=s.precision,
-                                  windows=s.windows),
+            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8), solver=s.solver,
+                                  precision=s.precision, windows=s.windows),
             seed=s.seed,
             progress=False, callback=job.on_progress, cancel=job.cancel, region=s.region),
             on_done=self._waker())

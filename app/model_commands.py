@@ -60,9 +60,12 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 
 def _add_sampler_args(p: argparse.ArgumentParser) -> None:
-    from model.config import PRECISIONS, SamplerConfig
+    from model.config import PRECISIONS, SOLVERS, SamplerConfig
 
     p.add_argument("--sampler", choices=("fast", "paper"), default="fast")
+    p.add_argument("--solver", choices=SOLVERS, default=SamplerConfig.solver,
+                   help="fast sampler's ODE solver: heun (2 network calls a step) or dpm2m "
+                        "(DPM-Solver++(2M), 1 call a step)")
     p.add_argument("--steps", type=int, default=None, help="default 12 (fast) / 200 (paper)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="network arithmetic (bf16: faster on CPUs with AVX512-BF16/AMX)")
@@ -82,8 +85,8 @@ def _sampler_config(a: argparse.Namespace):
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     windows = SamplerConfig.windows if a.windows is None else a.windows
-    return SamplerConfig(kind=a.sampler, steps=steps, precision=a.precision, windows=windows,
-                         window_overlap=a.window_overlap)
+    return SamplerConfig(kind=a.sampler, steps=steps, solver=a.solver, precision=a.precision,
+                         windows=windows, window_overlap=a.window_overlap)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -116,7 +119,8 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     device = resolve_device(a.device)
     results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers)
     settings = {"members": a.members, "days": a.days, "split": a.split, "rollout": a.rollout,
-                "sampler": a.sampler, "steps": sampler.steps, "precision": sampler.precision,
+                "sampler": a.sampler, "steps": sampler.steps, "solver": sampler.solver,
+                "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
                 "seed": a.seed, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}

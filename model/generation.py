@@ -36,7 +36,13 @@ from model.config import (
     from_dict,
 )
 from model.datasets import SeasonData, fingerprint, season_data
-from model.samplers import TiledDenoiser, karras_sigmas, sample_ancestral, sample_heun
+from model.samplers import (
+    TiledDenoiser,
+    karras_sigmas,
+    sample_ancestral,
+    sample_dpm2m,
+    sample_heun,
+)
 from model.training import USES_FEATURES, build_downscaler, build_encoder, freeze
 
 CLIP = (-0.5, 1.5)  # normalised range allowed for generated values (log-space extrapolation)
@@ -109,7 +115,8 @@ def _sample_in(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
             stride, halo = sampler.window_grid(p)
             den = TiledDenoiser(lm.model, tile=p, stride=stride, halo=halo,
                                 batch=max(1, sampler.tile_batch * sampler.tile**2 // p**2))
-        return sample_heun(den, noise, cond, sigmas)
+        solve = sample_dpm2m if sampler.solver == "dpm2m" else sample_heun
+        return solve(den, noise, cond, sigmas)
     tiled = TiledDenoiser(lm.model, tile=sampler.tile, stride=sampler.tile_stride,
                           halo=sampler.halo, batch=sampler.tile_batch)
     return sample_ancestral(tiled, noise, cond, sigmas, generator=gen)

@@ -131,14 +131,15 @@ def test_parallel_workers_give_the_serial_results(small, ckpts, device, tmp_path
 def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_path: Path):
     ident = small.manifest["generator"]
     win = write_report(results, tmp_path / "win", variable=small.variable,
-                       settings={"days": 2, "windows": True, "window_overlap": 0.0},
-                       dataset=ident)
+                       settings={"days": 2, "windows": True, "window_overlap": 0.0,
+                                 "solver": "dpm2m", "steps": 12}, dataset=ident)
     lap = write_report(results, tmp_path / "lap", variable=small.variable,
-                       settings={"days": 2, "windows": True}, dataset=ident)  # before overlap
+                       settings={"days": 2, "windows": True, "steps": 12},
+                       dataset=ident)  # before overlap and solver
     old = write_report(results, tmp_path / "old", variable=small.variable,
                        settings={"days": 2}, dataset=ident)  # before `windows` existed
     found = find_reports([tmp_path / "none", win, lap, old], ident)
     assert [p for p, _, _ in found] == [win, lap, old]
-    assert [sampler_label(st) for _, st, _ in found] == ["windows", "windows, overlap 0.25",
-                                                         "whole map"]
+    assert [sampler_label(st) for _, st, _ in found] == [
+        "windows · dpm2m 12", "windows, overlap 0.25 · heun 12", "whole map · heun"]
     assert find_reports([win, old], {**ident, "config": {}}) == []
