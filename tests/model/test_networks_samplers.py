@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from model.config import SamplerConfig
 from model.diffusion import Denoiser, c_in, c_out, c_skip
 from model.networks import ConditionalVAE, TransferEncoder, UNet
 from model.samplers import (
@@ -98,6 +99,8 @@ def test_dpm2m_solves_the_flow_ode_with_half_the_network_calls_of_heun():
     (e8, n8), (e16, _) = err(sample_dpm2m, 8), err(sample_dpm2m, 16)
     eh, nh = err(sample_heun, 8)
     assert (n8, nh) == (8, 15)
+    assert (n8, nh) == (SamplerConfig(steps=8, solver="dpm2m").network_calls,
+                        SamplerConfig(steps=8, solver="heun").network_calls)
     assert e8 <= eh
     assert e16 < e8 / 3
 
