@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -49,11 +50,32 @@ def free_port() -> int:
 
 def start_server(env: dict[str, str], port: int, script: Path = ROOT / "app" / "main.py"
                  ) -> subprocess.Popen:
-    """``panel serve SCRIPT`` (default the dashboard) on 127.0.0.1:port as a child process."""
-    return subprocess.Popen(
+    """``panel serve SCRIPT`` (default the dashboard) on 127.0.0.1:port as a child process.
+
+    Its output goes to a temporary file (``proc.log``), not a pipe: a pipe nobody reads
+    blocks the server once it holds 64 KB of log."""
+    log = tempfile.NamedTemporaryFile(prefix="finescale-serve-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", str(script), "--address",
          "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    log.close()
+    proc.log = Path(log.name)
+    return proc
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server from :func:`start_server` (hard if a background job keeps it busy) and
+    remove its log."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    log = getattr(proc, "log", None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 240) -> float:
@@ -68,7 +90,9 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 240) -> float:
                 break
             time.sleep(0.2)
     proc.kill()
-    out = proc.stdout.read().decode() if proc.stdout else ""
+    proc.wait(10)
+    log = getattr(proc, "log", None)
+    out = log.read_text(errors="replace") if log is not None else ""
     raise RuntimeError(f"panel serve did not come up at {url}: {out[-2000:]}")
 
 
@@ -125,8 +149,6 @@ pn.template.FastListTemplate(title="floor", sidebar=[side], main=[main]).servabl
 def floor_page(repeats: int) -> float:
     """Median page-ready time of a page with the dashboard's template, widgets and four
     Bokeh images but none of its code: how much of page-ready Panel and Bokeh take here."""
-    import tempfile
-
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as d:
@@ -147,8 +169,7 @@ def floor_page(repeats: int) -> float:
                     pg.close()
                 b.close()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop_server(proc)
     return round(statistics.median(times[1:]), 3)
 
 
@@ -235,8 +256,7 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
                            "diffusion.*" + MONTHS["DJF"]), 3)
                 b.close()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop_server(proc)
     res["server_peak_rss_mb"] = mem.mb
     if floor:
         res["floor_page_ready_s"] = floor_page(repeats)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app.bench_ui import CHROME_ARGS, chromium_path, free_port, start_server, wait_http
+from app.bench_ui import (
+    CHROME_ARGS,
+    chromium_path,
+    free_port,
+    start_server,
+    stop_server,
+    wait_http,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = chromium_path()
@@ -41,12 +47,7 @@ def server(small_dir: Path, user_dir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/main"
     wait_http(url, proc)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:  # busy in a background job: stop it hard
-        proc.kill()
-        proc.wait(10)
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")
