@@ -46,7 +46,9 @@ def raster(da: xr.DataArray, view: View, size: tuple[int, int]) -> dict[str, lis
     cvs = ds.Canvas(plot_width=w, plot_height=h, x_range=(x0, x1), y_range=(y0, y1))
     img = cvs.raster(da.astype(np.float64).transpose("lat", "lon"), downsample_method="mean",
                      upsample_method="nearest")
-    return {"image": [img.values], "x": [x0], "y": [y0], "dw": [x1 - x0], "dh": [y1 - y0]}
+    # float32 halves what each page receives (~0.37 → 0.18 MB per map); colours need no more
+    return {"image": [img.values.astype(np.float32)], "x": [x0], "y": [y0], "dw": [x1 - x0],
+            "dh": [y1 - y0]}
 
 
 def log_difference(gen: xr.DataArray, truth: xr.DataArray
