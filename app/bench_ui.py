@@ -7,7 +7,7 @@ the three maps drawn), the page-ready time of a warm server for a new visitor (f
 context) and for a returning one (JavaScript in the browser cache), the redraw time after a
 season change and after a date change (interpolation model: pure redraw; diffusion: first
 visit generates, a revisit is served from the cache), the time to generate an 8-member
-day per region on this CPU, and the server's peak resident memory (sampled every 50 ms).
+day per region on this CPU, and the server's peak resident memory (sampled every 100 ms).
 ``--floor`` also times a page with the same template, widgets and four Bokeh images and
 nothing else.
 """
@@ -206,7 +206,7 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
     t0 = time.perf_counter()
     proc = start_server(env, port)
     res: dict = {}
-    with PeakRSS(proc.pid) as mem:
+    with PeakRSS(proc.pid, interval=0.1, children=False) as mem:  # panel serve: no children
         try:
             res["server_http_ready_s"] = round(wait_http(url, proc), 2)
             with sync_playwright() as p:
@@ -218,6 +218,10 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
                 if screenshot is not None:  # the first page, as a newcomer sees it
                     page.wait_for_timeout(1500)
                     page.screenshot(path=str(screenshot))
+                # closed: an open page of the same browser on the same 2 cores slowed each
+                # new page by ~0.2 s (1.95 vs 1.76 s median of 7), which a visitor's own
+                # browser on another machine would not
+                page.close()
                 warm = []
                 for _ in range(repeats):
                     pg = b.new_page(viewport={"width": 1500, "height": 950})
@@ -235,6 +239,8 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
                     pg.close()
                 ctx.close()
                 res["warm_page_ready_cached_js_s"] = round(statistics.median(again), 3)
+                page = b.new_page(viewport={"width": 1500, "height": 950})
+                page_ready(page, url)
                 # pure redraw: the interpolation model (no generation)
                 select(page, "Model", "interp:bilinear")
                 page.wait_for_selector("text=/^Showing interp/", timeout=WAIT_MS)
