@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import holoviews as hv
@@ -497,7 +498,6 @@ class Dashboard(pn.viewable.Viewer):
             self._notify_error("pick a trained model for an autoregressive roll-out")
             return
         from data.seasons import season_of
-        from model.config import SamplerConfig
         from model.generation import generate
 
         start = s.day
@@ -511,8 +511,7 @@ class Dashboard(pn.viewable.Viewer):
         self.status.object = "Rolling out 30 days …"
         self.rollout_job = jobs.start("rollout", lambda job: generate(
             s.dataset, ckpts, str(start.date()), str(end.date()), members=2,
-            sampler=SamplerConfig(kind="fast", steps=min(s.steps, 8), solver=s.solver,
-                                  precision=s.precision, windows=s.windows),
+            sampler=replace(s.sampler_config(), kind="fast", steps=min(s.steps, 8)),
             seed=s.seed,
             progress=False, callback=job.on_progress, cancel=job.cancel, region=s.region),
             on_done=self._waker())

@@ -226,6 +226,11 @@ class Explorer(param.Parameterized):
                 raise FinescaleError(f"no {self.model} checkpoint for {self.region} {s}: "
                                      "train one in the Train tab or pick another model")
 
+    def sampler_config(self) -> SamplerConfig:
+        """The sampler settings chosen in the page (one place for day and roll-out)."""
+        return SamplerConfig(kind=self.sampler, steps=self.steps, solver=self.solver,
+                             precision=self.precision, windows=self.windows)
+
     def generate(self, callback=None, cancel=None) -> xr.Dataset:
         """The ensemble for the current choice (cached)."""
         from model.generation import generate
@@ -241,9 +246,7 @@ class Explorer(param.Parameterized):
         else:
             ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
         out = generate(self.dataset, ckpts, day, day, members=self.members,
-                       sampler=SamplerConfig(kind=self.sampler, steps=self.steps,
-                                             solver=self.solver, precision=self.precision,
-                                             windows=self.windows),
+                       sampler=self.sampler_config(),
                        seed=self.seed, progress=False, callback=callback, cancel=cancel,
                        region=self.region, strict=False).load()
         remember(key, out)
