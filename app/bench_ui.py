@@ -1,6 +1,6 @@
 """Dashboard benchmark: what a user waits for, measured in headless Chromium; prints JSON.
 
-    python -m app.bench_ui [--data DIR] [--out ui_bench.json] [--screenshot PNG]
+    python -m finescale.app.bench_ui [--data DIR] [--out ui_bench.json] [--screenshot PNG]
 
 Measures the time from ``panel serve`` start to the first interactive page (status line and
 the three maps drawn), the page-ready time of a warm server for a new visitor (fresh browser
@@ -28,9 +28,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from model.bench import PeakRSS
+from finescale.app.serve import MAIN
+from finescale.model.bench import PeakRSS
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 600_000
@@ -48,7 +48,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, script: Path = ROOT / "app" / "main.py"
+def start_server(env: dict[str, str], port: int, script: Path = MAIN
                  ) -> subprocess.Popen:
     """``panel serve SCRIPT`` (default the dashboard) on 127.0.0.1:port as a child process.
 
@@ -58,7 +58,7 @@ def start_server(env: dict[str, str], port: int, script: Path = ROOT / "app" / "
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", str(script), "--address",
          "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     proc.log = Path(log.name)
     return proc
@@ -176,9 +176,9 @@ def floor_page(repeats: int) -> float:
 def generate_8_members(data: Path) -> dict[str, dict[str, float]]:
     """Seconds to generate one 8-member day with the shipped diffusion model, per region, with
     each ODE solver at the dashboard's step count (the default solver and its baseline)."""
-    from app.state import Explorer
-    from data.layout import open_dataset
-    from model.config import SOLVERS
+    from finescale.app.state import Explorer
+    from finescale.data.layout import open_dataset
+    from finescale.model.config import SOLVERS
 
     ds = open_dataset(data)
     out: dict[str, dict[str, float]] = {}
@@ -197,7 +197,7 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
         generation: bool = True, floor: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from app.serve import ensure_data
+    from finescale.app.serve import ensure_data
 
     data = ensure_data(data)  # generated before the clock starts, as `finescale serve` does
     env = {"FINESCALE_DATA": str(data)}

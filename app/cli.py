@@ -12,8 +12,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from data.errors import FinescaleError
-from data.layout import default_data_dir
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import default_data_dir
+from finescale.data.transforms import KINDS
 
 Handler = Callable[[argparse.Namespace], int | None]
 
@@ -37,12 +38,12 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
 # --- data ----------------------------------------------------------------------------------
 
 def cmd_prepare(a: argparse.Namespace) -> None:
-    from data.generator import GeneratorConfig, prepare
+    from finescale.data.generator import GeneratorConfig, prepare
 
     regions = tuple(a.regions.split(",")) if a.regions else ("area0", "area1")
     cfg = GeneratorConfig(seed=a.seed, small=a.small, regions=regions)
     out = a.out or default_data_dir()
-    from data.generator import is_prepared
+    from finescale.data.generator import is_prepared
 
     if not a.overwrite and is_prepared(out, cfg):
         print(f"{out} is up to date (same generator version and settings)")
@@ -52,23 +53,26 @@ def cmd_prepare(a: argparse.Namespace) -> None:
 
 
 def cmd_info(a: argparse.Namespace) -> None:
-    from data.info import summary
-    from data.layout import open_dataset
+    from finescale.data.info import summary
+    from finescale.data.layout import open_dataset
 
     print(summary(open_dataset(a.path if a.path is not None else a.data)))
 
 
 def cmd_import(a: argparse.Namespace) -> None:
-    from data.importer import import_pair
+    from finescale.data.importer import import_pair
+    from finescale.data.layout import open_dataset
 
     path = import_pair(a.coarse, a.fine, a.variable, a.out, region_name=a.region_name,
-                       bbox=a.bbox, static=a.static, overwrite=a.overwrite)
-    print(f"wrote {path}")
+                       bbox=a.bbox, static=a.static, overwrite=a.overwrite,
+                       transform=a.transform)
+    m = open_dataset(path).manifest
+    print(f"wrote {path}\ntransform: {m['transform']} ({m['transform_reason']})")
 
 
 def cmd_similarity(a: argparse.Namespace) -> None:
-    from data.layout import open_dataset
-    from data.similarity import similarity_table
+    from finescale.data.layout import open_dataset
+    from finescale.data.similarity import similarity_table
 
     ds = open_dataset(a.data)
     table = similarity_table(ds)
@@ -109,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--region-name", default="region0")
     q.add_argument("--bbox", type=_bbox, default=None, help="LAT_MIN,LAT_MAX,LON_MIN,LON_MAX")
     q.add_argument("--static", type=Path, default=None,
-                   help="NetCDF with 'elevation' (and 'land_mask') covering the fine grid")
+                   help="NetCDF with 'elevation' (and 'land_mask', 'bare_fraction') covering "
+                   "the fine grid (default: the shipped global layers)")
+    q.add_argument("--transform", choices=KINDS, default=None,
+                   help="value transform (default: log for positive right-skewed fields, "
+                   "else standard)")
     q.add_argument("--overwrite", action="store_true")
     q.set_defaults(func=cmd_import)
 
@@ -126,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Sub-commands of the later layers (model, app), registered if importable."""
-    from app import commands
+    from finescale.app import commands
 
     return commands.REGISTER
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from app.model_commands import register as register_model
-from app.serve import register as register_serve
+from finescale.app.model_commands import register as register_model
+from finescale.app.serve import register as register_serve
 
 REGISTER: list[Callable[[argparse._SubParsersAction], None]] = [register_model, register_serve]

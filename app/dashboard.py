@@ -25,12 +25,12 @@ import panel as pn
 import param
 from panel.io.state import set_curdoc
 
-import data.similarity  # noqa: F401  (heavy imports once per server, not per session)
-import model.generation  # noqa: F401
-from app import jobs
-from app.live import LiveMaps, ensemble_maps
-from app.page_assets import OfflineFast, skip_mathjax
-from app.plots import (
+import finescale.data.similarity
+import finescale.model.generation  # noqa: F401
+from finescale.app import jobs
+from finescale.app.live import LiveMaps, ensemble_maps
+from finescale.app.page_assets import OfflineFast, skip_mathjax
+from finescale.app.plots import (
     acf_plot,
     lead_plot,
     loss_curve,
@@ -40,7 +40,7 @@ from app.plots import (
     spectrum_plot,
     variogram_plot,
 )
-from app.state import (
+from finescale.app.state import (
     INTERP,
     Explorer,
     TrainRequest,
@@ -48,8 +48,8 @@ from app.state import (
     metrics_for,
     user_checkpoint_dir,
 )
-from data.errors import FinescaleError
-from data.seasons import in_season
+from finescale.data.errors import FinescaleError
+from finescale.data.seasons import in_season
 
 hv.extension("bokeh")
 skip_mathjax()
@@ -59,7 +59,7 @@ def _warm_up() -> None:
     """Compile datashader's aggregation once at server start (≈ 2 s), not in a session."""
     import xarray as xr
 
-    from app.plots import raster
+    from finescale.app.plots import raster
 
     da = xr.DataArray(np.ones((8, 8)), dims=("lat", "lon"),
                       coords={"lat": np.arange(8.0), "lon": np.arange(8.0)})
@@ -80,8 +80,8 @@ def _similarity(path: str, wake: Callable[[], None] | None = None) -> jobs.Job:
     """The domain-similarity table: read from DATA/similarity.csv (what ``finescale data
     similarity`` writes), else computed once per process in the background (about 2 minutes
     for the default data on 2 cores) and saved there; ``wake`` is called when it is ready."""
-    from app.state import shared_dataset
-    from data.similarity import similarity_table
+    from finescale.app.state import shared_dataset
+    from finescale.data.similarity import similarity_table
 
     def load(job: jobs.Job) -> pd.DataFrame:
         csv = Path(path) / "similarity.csv"
@@ -384,7 +384,7 @@ class Dashboard(pn.viewable.Viewer):
 
     def _draw_diagnostics(self, f: dict) -> None:
         s = self.state
-        from data.regrid import regrid
+        from finescale.data.regrid import regrid
 
         bilinear = regrid(f["coarse"], f["generated"]["lat"].values,
                           f["generated"]["lon"].values, "bilinear")
@@ -425,7 +425,7 @@ class Dashboard(pn.viewable.Viewer):
         """RMSE by lead day of the last roll-out, over the days that have fine truth."""
         if self.rollout is None:
             return None
-        from data.diagnostics import lag_scores
+        from finescale.data.diagnostics import lag_scores
 
         var = self.state.dataset.variable
         truth = self.rollout[f"{var}_truth"].values
@@ -440,11 +440,11 @@ class Dashboard(pn.viewable.Viewer):
     def _season_report(self) -> list:
         """All models' scores for this area × season from matching `finescale evaluate`
         reports: the user's, then the shipped ones (windowed and whole-map sampler)."""
-        from app.report import find_reports, sampler_label
-        from model.registry import SHIPPED_DIR
+        from finescale.app.report import find_reports, sampler_label
+        from finescale.data.resources import asset_dir
 
         s = self.state
-        shipped = SHIPPED_DIR.parent
+        shipped = asset_dir()
         dirs = [s.dataset.path / "report", shipped / "report-dpm2m", shipped / "report-windows",
                 shipped / "report-windows-rollout", shipped / "report"]
         found = find_reports(dirs, s.dataset.manifest.get("generator"))
@@ -479,7 +479,7 @@ class Dashboard(pn.viewable.Viewer):
         for name in s.param.model.objects:
             res = self.result if name == s.model else cached(s.key(name))
             if res is None and name in INTERP:
-                from model.generation import interpolate_region
+                from finescale.model.generation import interpolate_region
 
                 res = interpolate_region(s.dataset, s.region, name.split(":")[1],
                                          pd.DatetimeIndex([s.day]))
@@ -497,8 +497,8 @@ class Dashboard(pn.viewable.Viewer):
         if s.model in INTERP:
             self._notify_error("pick a trained model for an autoregressive roll-out")
             return
-        from data.seasons import season_of
-        from model.generation import generate
+        from finescale.data.seasons import season_of
+        from finescale.model.generation import generate
 
         start = s.day
         end = start + pd.Timedelta(days=29)
@@ -536,10 +536,10 @@ class Dashboard(pn.viewable.Viewer):
         if self.train_job is not None and not self.train_job.finished:
             self._notify_error("a training run is already going in this session")
             return
-        from model.checkpoints import checkpoint_name
-        from model.config import get_preset, override
-        from model.device import resolve_device
-        from model.training import TrainSpec, train_downscaler, train_encoder
+        from finescale.model.checkpoints import checkpoint_name
+        from finescale.model.config import get_preset, override
+        from finescale.model.device import resolve_device
+        from finescale.model.training import TrainSpec, train_downscaler, train_encoder
 
         s, t = self.state, self.train
         preset = get_preset(t.preset)
@@ -594,7 +594,7 @@ class Dashboard(pn.viewable.Viewer):
         import tempfile
         from pathlib import Path
 
-        from data.layout import write_netcdf
+        from finescale.data.layout import write_netcdf
 
         with tempfile.TemporaryDirectory() as d:
             p = Path(d) / "out.nc"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-LINES_FILE = Path(__file__).resolve().parents[1] / "assets" / "static" / "coast_borders.npz"
+from finescale.data.resources import asset
+
+LINES_FILE = asset("static", "coast_borders.npz")
 CMAP = "inferno"
 DIFF_CMAP = "RdBu_r"
 SPREAD_CMAP = "viridis"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
 
 
 @dataclass

@@ -30,7 +30,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from app.plots import (
+from finescale.app.plots import (
     CMAP,
     DIFF_CMAP,
     MAP_HEIGHT,

@@ -7,7 +7,7 @@ everything sessions share live in :mod:`app.dashboard`, imported once per proces
 import holoviews as hv
 import panel as pn
 
-from app.dashboard import create_app
+from finescale.app.dashboard import create_app
 
 hv.extension("bokeh")  # per session: Panel and HoloViews record these per document
 pn.extension(notifications=True)

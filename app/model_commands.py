@@ -7,26 +7,26 @@ import shlex
 import sys
 from pathlib import Path
 
-from data.errors import FinescaleError
-from data.seasons import SEASONS
-from data.splits import SCORED
+from finescale.data.errors import FinescaleError
+from finescale.data.seasons import SEASONS
+from finescale.data.splits import SCORED
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
 STAGES = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
 
 
 def default_checkpoint_dir() -> Path:
-    from app.state import user_checkpoint_dir
+    from finescale.app.state import user_checkpoint_dir
 
     return user_checkpoint_dir()
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    from data.layout import open_dataset
-    from model.checkpoints import checkpoint_name
-    from model.config import get_preset, override
-    from model.device import resolve_device
-    from model.training import TrainSpec, train_downscaler, train_encoder
+    from finescale.data.layout import open_dataset
+    from finescale.model.checkpoints import checkpoint_name
+    from finescale.model.config import get_preset, override
+    from finescale.model.device import resolve_device
+    from finescale.model.training import TrainSpec, train_downscaler, train_encoder
 
     preset = get_preset(a.preset)
     for name in ("epochs", "steps", "batch"):
@@ -43,7 +43,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     device = resolve_device(a.device)
     main = True
     if a.distributed:
-        from model.distributed import init, local_device
+        from finescale.model.distributed import init, local_device
 
         device = local_device(device)
         main = init(device).main
@@ -60,7 +60,7 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 
 def _add_sampler_args(p: argparse.ArgumentParser) -> None:
-    from model.config import PRECISIONS, SOLVERS, SamplerConfig
+    from finescale.model.config import PRECISIONS, SOLVERS, SamplerConfig
 
     p.add_argument("--sampler", choices=("fast", "paper"), default="fast")
     p.add_argument("--solver", choices=SOLVERS, default=SamplerConfig.solver,
@@ -80,7 +80,7 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
 
 def _sampler_config(a: argparse.Namespace):
     """The SamplerConfig of ``--sampler/--steps/--precision`` (steps default per sampler)."""
-    from model.config import SamplerConfig
+    from finescale.model.config import SamplerConfig
 
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
@@ -90,9 +90,9 @@ def _sampler_config(a: argparse.Namespace):
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
-    from data.layout import open_dataset
-    from model.device import resolve_device
-    from model.generation import generate_to_file
+    from finescale.data.layout import open_dataset
+    from finescale.model.device import resolve_device
+    from finescale.model.generation import generate_to_file
 
     out = generate_to_file(open_dataset(a.data), a.checkpoint, a.start, a.end, a.out,
                            members=a.members, sampler=_sampler_config(a),
@@ -102,12 +102,12 @@ def cmd_generate(a: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
-    from app.report import write_report
-    from data.evaluation import CurveConfig
-    from data.layout import open_dataset
-    from model.device import resolve_device
-    from model.evaluation import EvalConfig, evaluate
-    from model.registry import SHIPPED_DIR
+    from finescale.app.report import write_report
+    from finescale.data.evaluation import CurveConfig
+    from finescale.data.layout import open_dataset
+    from finescale.model.device import resolve_device
+    from finescale.model.evaluation import EvalConfig, evaluate
+    from finescale.model.registry import SHIPPED_DIR
 
     sampler = _sampler_config(a)
     cfg = EvalConfig(members=a.members, days=a.days, split=a.split, rollout=a.rollout,
@@ -133,10 +133,10 @@ def cmd_bench(a: argparse.Namespace) -> None:
     import dataclasses
     import json
 
-    from data.layout import open_dataset
-    from model.bench import BenchConfig, run_bench, table
-    from model.device import resolve_device
-    from model.registry import SHIPPED_DIR
+    from finescale.data.layout import open_dataset
+    from finescale.model.bench import BenchConfig, run_bench, table
+    from finescale.model.device import resolve_device
+    from finescale.model.registry import SHIPPED_DIR
 
     cfg = BenchConfig.quick() if a.quick else BenchConfig()
     cfg = dataclasses.replace(cfg, season=a.season, regions=tuple(a.regions.split(",")),
@@ -175,7 +175,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--half", action="store_true", help="store weights as float16")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel (DDP) under torchrun: torchrun --nproc_per_node N "
-                   "-m app.cli train … --distributed")
+                   "-m finescale.app.cli train … --distributed")
     p.set_defaults(func=cmd_train)
 
     g = sub.add_parser("generate", help="generate a downscaled ensemble as NetCDF")

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
-from app.figures import (  # noqa: F401  (re-exported: the dashboard's one plotting import)
+from finescale.app.figures import (  # noqa: F401  (re-exported: the dashboard's one plotting import)
     CMAP,
     DIFF_CMAP,
     SPREAD_CMAP,
@@ -22,8 +22,8 @@ from app.figures import (  # noqa: F401  (re-exported: the dashboard's one plott
     palette,
     shared_clim,
 )
-from data.diagnostics import acf, pacf, radial_spectrum, semivariogram
-from data.scores import r2_pearson
+from finescale.data.diagnostics import acf, pacf, radial_spectrum, semivariogram
+from finescale.data.scores import r2_pearson
 
 MAP_WIDTH, MAP_HEIGHT = 225, 205  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots

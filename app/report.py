@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.layout import atomic_dir, generator_identity
-from model.evaluation import PairResult
+from finescale.data.layout import atomic_dir, generator_identity
+from finescale.model.evaluation import PairResult
 
 KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
         "variogram_error", "acf_error", "spectrum_error")
@@ -84,7 +84,7 @@ def _fig(path: Path, draw) -> None:
 
 def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
              variable: str) -> dict[str, str]:
-    from app.figures import maps_png
+    from finescale.app.figures import maps_png
 
     rs = [r for r in results if r.region == region and r.season == season]
     stem = f"{region}-{season}"

@@ -6,13 +6,14 @@ import argparse
 import os
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
-from data.errors import FinescaleError
-from data.generator import prepare
-from data.layout import ENV_DATA_DIR, default_data_dir
+from finescale.data.errors import FinescaleError
+from finescale.data.generator import prepare
+from finescale.data.layout import ENV_DATA_DIR, default_data_dir
 
-MAIN = Path(__file__).resolve().parent / "main.py"
+MAIN = Path(str(files("finescale.app").joinpath("main.py")))
 
 
 def ensure_data(path: Path | None) -> Path:

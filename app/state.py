@@ -17,12 +17,12 @@ import pandas as pd
 import param
 import xarray as xr
 
-from data.errors import FinescaleError
-from data.layout import Dataset, default_data_dir, open_dataset
-from data.seasons import SEASONS, in_season, season_of
-from data.splits import make_split
-from model.config import PRECISIONS, PRESETS, SOLVERS, SamplerConfig
-from model.registry import SHIPPED_DIR, CheckpointInfo, find_checkpoints
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset, default_data_dir, open_dataset
+from finescale.data.seasons import SEASONS, in_season, season_of
+from finescale.data.splits import make_split
+from finescale.model.config import PRECISIONS, PRESETS, SOLVERS, SamplerConfig
+from finescale.model.registry import SHIPPED_DIR, CheckpointInfo, find_checkpoints
 
 INTERP = ("interp:bilinear", "interp:nearest", "interp:bicubic")
 MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
@@ -102,7 +102,7 @@ class Explorer(param.Parameterized):
         self.checkpoints: list[CheckpointInfo] = []
         self._syncing = False
         if "precision" not in params:
-            from model.device import interactive_precision, resolve_device
+            from finescale.model.device import interactive_precision, resolve_device
 
             params["precision"] = interactive_precision(resolve_device("auto"))
         super().__init__(**params)
@@ -116,7 +116,7 @@ class Explorer(param.Parameterized):
     # --- choices --------------------------------------------------------------------------
     def refresh_models(self) -> None:
         """Re-scan checkpoint folders (after training) and list the region's models."""
-        from model.datasets import fingerprint
+        from finescale.model.datasets import fingerprint
 
         fp = {r: fingerprint(self.dataset.manifest, r) for r in self.dataset.regions}
         # only checkpoints trained on this dataset's data can load: hide the others
@@ -233,7 +233,7 @@ class Explorer(param.Parameterized):
 
     def generate(self, callback=None, cancel=None) -> xr.Dataset:
         """The ensemble for the current choice (cached)."""
-        from model.generation import generate
+        from finescale.model.generation import generate
 
         self.validate()
         key = self.key()
@@ -280,7 +280,7 @@ class TrainRequest(param.Parameterized):
 
 def metrics_for(result: xr.Dataset, variable: str) -> dict[str, float] | None:
     """R² (squared Pearson) and RMSE of the ensemble mean on log10 AOT, if truth exists."""
-    from data.scores import r2_pearson, rmse
+    from finescale.data.scores import r2_pearson, rmse
 
     truth = result[f"{variable}_truth"].values
     if not np.isfinite(truth).any():

@@ -172,7 +172,7 @@ def lag_scores(rollouts: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]
     ``rollouts`` and ``truth`` are (start, lead, lat, lon): lead 0 is the first generated
     day (one day after the last true history day, "lag 1"). Scores pool all starts.
     """
-    from data.scores import r2_pearson, rmse
+    from finescale.data.scores import r2_pearson, rmse
 
     r, t = np.asarray(rollouts), np.asarray(truth)
     if r.shape != t.shape:

@@ -2,8 +2,10 @@
 
 Works on any file in that layout — ``VAR(member, time, lat, lon)``, ``VAR_truth(time, lat,
 lon)`` and optionally ``VAR_coarse`` — so users' own runs score the same way as ours.
-Scores are on log10 AOT (where the paper scores) unless prefixed ``phys_``. The ensemble
-mean is taken in log space; a single member is a deterministic forecast (no CRPS,
+Scores are on the analysis scale of the data's transform — log10 for positive skewed fields
+such as AOT, where the paper scores; the variable itself otherwise
+(:func:`finescale.data.transforms.analysis`; ``kind``, the file's ``transform`` attribute)
+— unless prefixed ``phys_``. The ensemble mean is taken on that scale; a single member is a deterministic forecast (no CRPS,
 spread–skill or rank histogram).
 """
 
@@ -15,8 +17,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data import scores
-from data.diagnostics import (
+from finescale.data import scores
+from finescale.data.diagnostics import (
     acf,
     curve_error,
     fit_spherical,
@@ -27,9 +29,9 @@ from data.diagnostics import (
     radial_spectrum,
     semivariogram,
 )
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
+from finescale.data.transforms import analysis
 
-FLOOR = 1e-6  # AOT floor before log10 (generated and true fields are positive)
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,10 @@ def check_generated(gen: xr.Dataset, variable: str, *, name: str = "generated fi
     return g.isel(time=keep), t.isel(time=keep)
 
 
-def _log(a: np.ndarray) -> np.ndarray:
-    return np.log10(np.maximum(a, FLOOR))
-
-
-def pointwise(gen: xr.DataArray, truth: xr.DataArray) -> dict[str, float | None]:
+def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
+              ) -> dict[str, float | None]:
     """All deterministic and ensemble scores, pooled over days and pixels."""
-    lg, lt = _log(gen.values), _log(truth.values)
+    lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
     mean = lg.mean(axis=0)
     pmean = gen.values.mean(axis=0)
     m = gen.sizes["member"]
@@ -126,9 +125,9 @@ def pointwise(gen: xr.DataArray, truth: xr.DataArray) -> dict[str, float | None]
     return out
 
 
-def per_day(gen: xr.DataArray, truth: xr.DataArray) -> pd.DataFrame:
+def per_day(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> pd.DataFrame:
     """R², RMSE and bias of the ensemble mean (log10) for each day."""
-    lg, lt = _log(gen.values), _log(truth.values)
+    lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
     mean = lg.mean(axis=0)
     rows = [{"time": pd.Timestamp(d), "r2": scores.r2_pearson(mean[k], lt[k]),
              "rmse": scores.rmse(mean[k], lt[k]), "bias": scores.bias(mean[k], lt[k])}
@@ -136,8 +135,8 @@ def per_day(gen: xr.DataArray, truth: xr.DataArray) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None
-            ) -> dict[str, np.ndarray | dict]:
+def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None,
+            kind: str = "log") -> dict[str, np.ndarray | dict]:
     """Mean semivariograms and spectra of members and truth (log10), with their errors.
 
     Curves are averaged over days (and members): a member, not the smooth ensemble mean,
@@ -145,7 +144,7 @@ def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = No
     """
     cfg = cfg or CurveConfig()
     lat, lon = gen.lat.values, gen.lon.values
-    lg, lt = _log(gen.values), _log(truth.values)
+    lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
 
     def vario(f: np.ndarray, k: int) -> np.ndarray:
         return semivariogram(f, lat, lon, max_km=cfg.max_km, bins=cfg.bins, pairs=cfg.pairs,
@@ -167,8 +166,8 @@ def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = No
             "spectrum_error": curve_error(np.log10(sg[1:]), np.log10(st[1:]))}
 
 
-def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None
-             ) -> dict[str, np.ndarray | float]:
+def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None,
+             kind: str = "log") -> dict[str, np.ndarray | float]:
     """ACF/PACF and lag curves of one contiguous autoregressive roll-out (log10).
 
     ``rollout`` (member, time, lat, lon) starts the day after the last true history day.
@@ -176,7 +175,7 @@ def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None
     ACF; ``acf_error`` compares pixel ACFs of members and truth over lags 1..n.
     """
     cfg = cfg or CurveConfig()
-    lg, lt = _log(rollout.values), _log(truth.values)
+    lg, lt = analysis(kind, rollout.values), analysis(kind, truth.values)
     n = lt.shape[0]
     if n < 3:
         raise FinescaleError(f"a roll-out of {n} day(s) is too short for ACFs (need >= 3)")
@@ -194,8 +193,10 @@ def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None
             "lead": lags["lag"], "lead_rmse": lags["rmse"], "lead_r2": lags["r2"]}
 
 
-def rank_counts(gen: xr.DataArray, truth: xr.DataArray, seed: int = 0) -> np.ndarray | None:
+def rank_counts(gen: xr.DataArray, truth: xr.DataArray, seed: int = 0, kind: str = "log"
+                ) -> np.ndarray | None:
     """Rank histogram of the truth among members (log10), or None for one member."""
     if gen.sizes["member"] < 2:
         return None
-    return scores.rank_histogram(_log(gen.values), _log(truth.values), seed=seed)
+    return scores.rank_histogram(analysis(kind, gen.values), analysis(kind, truth.values),
+                                 seed=seed)

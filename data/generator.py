@@ -48,10 +48,11 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
-from data.errors import FinescaleError
-from data.layout import RegionData, write_dataset
-from data.regions import FINE_RES, REGIONS, Region
-from data.regrid import weights_1d
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import RegionData, write_dataset
+from finescale.data.regions import FINE_RES, REGIONS, Region
+from finescale.data.regrid import weights_1d
+from finescale.data.resources import asset
 
 GENERATOR_NAME = "finescale-synthetic-dust"
 GENERATOR_VERSION = "1.0"
@@ -61,7 +62,7 @@ VAR_ATTRS = {
     "long_name": "Dust Extinction AOT [550 nm]",
     "standard_name": "atmosphere_optical_thickness_due_to_dust_ambient_aerosol_particles",
 }
-STATIC_FILE = Path(__file__).resolve().parents[1] / "assets" / "static" / "study_area_static.nc"
+STATIC_FILE = asset("static", "study_area_static.nc")
 QUARTER = 4  # fine points per 0.25° step of the large-scale grid
 MARGIN = 1.0  # degrees of fine lattice generated beyond the region (coarse cells, smoothing)
 FFT_PAD = 64  # extra points so periodic wrap-around stays outside the region
@@ -146,7 +147,8 @@ class GeneratorConfig:
 def load_static(path: Path = STATIC_FILE) -> xr.Dataset:
     """The shipped study-area static layers (elevation, land mask, bare fraction)."""
     if not path.exists():
-        raise FinescaleError(f"static layers missing: {path} (run python -m data.static_build)")
+        raise FinescaleError(f"static layers missing: {path} "
+                             "(run python -m finescale.data.static_build)")
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         return ds.load()
 
@@ -389,7 +391,8 @@ def prepare(out: Path, cfg: GeneratorConfig | None = None, overwrite: bool = Fal
     regions = [generate_region(n, cfg, static, progress) for n in cfg.regions]
     _coarse_days, _fine_days = cfg.periods()
     manifest = {
-        "variable": VARIABLE,
+        "variable": VARIABLE, "transform": "log",
+        "transform_reason": "aerosol optical thickness: positive, log-normal",
         "units": VAR_ATTRS["units"],
         "long_name": VAR_ATTRS["long_name"],
         "source": {"coarse": "generated MERRA-2-like (M2T1NXAER DUEXTTAU, daily means)",

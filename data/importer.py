@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from data.errors import FinescaleError
-from data.generator import STATIC_FILE, load_static
-from data.layout import RegionData, write_dataset
-from data.readers import BBox, Paths, crop, open_store, read_series
-from data.regrid import weights_1d
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import RegionData, write_dataset
+from finescale.data.readers import BBox, Paths, crop, open_store, read_series
+from finescale.data.regrid import weights_1d
+from finescale.data.seasons import SEASONS
+from finescale.data.splits import SplitConfig, make_split
+from finescale.data.static_layers import GLOBAL_FILE, static_on_grid
+from finescale.data.transforms import check_kind, check_values, choose_kind
 
 
 def _extent(da: xr.DataArray) -> BBox:
@@ -29,21 +33,20 @@ def overlap(ea: BBox, eb: BBox, la: str, lb: str) -> BBox:
 
 
 def static_for(lat: np.ndarray, lon: np.ndarray, static_path: Path | None) -> xr.Dataset:
-    """Elevation and land mask on the fine grid, from a user file or the shipped layers."""
-    if static_path is not None:
-        ds, label = open_store(static_path)
-        if "elevation" not in ds:
-            raise FinescaleError(f"{label} has no variable 'elevation'")
-        ds = ds.load()
-    else:
-        ds, label = load_static(), str(STATIC_FILE)
-    la = ds["lat"].values
-    lo = ds["lon"].values
+    """Elevation, land mask and bare fraction on the fine grid: from a user file when given,
+    else from the shipped global layers (any region on Earth)."""
+    if static_path is None:
+        return static_on_grid(lat, lon)
+    ds, label = open_store(static_path)
+    if "elevation" not in ds:
+        raise FinescaleError(f"{label} has no variable 'elevation'")
+    ds = ds.load()
+    la, lo = ds["lat"].values, ds["lon"].values
     if lat.min() < la.min() - 1e-6 or lat.max() > la.max() + 1e-6 or \
             lon.min() < lo.min() - 1e-6 or lon.max() > lo.max() + 1e-6:
         raise FinescaleError(f"the static layers in {label} do not cover the fine grid (lat "
-                             f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}); "
-                             "pass --static FILE with an 'elevation' variable")
+                             f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g})")
+    shipped = static_on_grid(lat, lon)  # for the layers the user's file lacks
     out = {}
     for name, method in (("elevation", "bilinear"), ("land_mask", "nearest"),
                          ("bare_fraction", "bilinear")):
@@ -51,16 +54,38 @@ def static_for(lat: np.ndarray, lon: np.ndarray, static_path: Path | None) -> xr
             w1, w2 = weights_1d(la, lat, method), weights_1d(lo, lon, method)
             out[name] = (("lat", "lon"), (w1 @ ds[name].values @ w2.T).astype(np.float32),
                          dict(ds[name].attrs))
-    if "land_mask" not in out:
-        out["land_mask"] = (("lat", "lon"), np.ones((lat.size, lon.size), np.float32),
-                            {"units": "1", "long_name": "land (1) / sea (0): unknown, all 1"})
+        else:
+            out[name] = shipped[name]
     return xr.Dataset(out, coords={"lat": lat, "lon": lon})
 
 
+def trainable_seasons(days: pd.DatetimeIndex, region_name: str) -> list[str]:
+    """Seasons with enough fine days (each with its history) to split; an error if none."""
+    ok, why = [], []
+    for season in SEASONS:
+        try:
+            make_split(days, season)
+            ok.append(season)
+        except FinescaleError as err:
+            why.append(str(err))
+    if not ok:
+        raise FinescaleError(f"region {region_name}: {days.size} fine day(s) "
+                             f"({days[0]:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}) are too few to train "
+                             f"any season ({why[0]}); a season needs at least "
+                             f"{SplitConfig().history + 2} consecutive daily fields")
+    return ok
+
+
 def import_pair(coarse: Paths, fine: Paths, variable: str, out: Path, region_name: str = "region0",
-                bbox: BBox | None = None, static: Path | None = None, overwrite: bool = False
-                ) -> Path:
-    """Read, crop, check and write a coarse/fine pair as a one-region dataset."""
+                bbox: BBox | None = None, static: Path | None = None, overwrite: bool = False,
+                transform: str | None = None) -> Path:
+    """Read, crop, check and write a coarse/fine pair as a one-region dataset.
+
+    ``transform``: ``log``, ``standard`` or ``none``; by default chosen from the fine values
+    (:func:`~finescale.data.transforms.choose_kind`) and recorded with its reason.
+    """
+    if transform is not None:
+        check_kind(transform)
     c = read_series(coarse, variable)
     f = read_series(fine, variable)
     box = overlap(_extent(c), _extent(f), "the coarse data", "the fine data")
@@ -72,16 +97,25 @@ def import_pair(coarse: Paths, fine: Paths, variable: str, out: Path, region_nam
     common = np.intersect1d(c.time.values, f.time.values)
     if common.size == 0:
         raise FinescaleError("the coarse and fine series share no day")
+    seasons = trainable_seasons(pd.DatetimeIndex(f.time.values), region_name)
+    if transform is None:
+        transform, reason = choose_kind(f.values, variable)
+    else:
+        reason = "chosen by the user"
+    for da, what in ((c, "the coarse data"), (f, "the fine data")):
+        check_values(transform, da.values, variable, what)
     st = static_for(f.lat.values, f.lon.values, static)
     manifest = {
+        "transform": transform, "transform_reason": reason,
         "variable": variable, "units": str(f.attrs.get("units", c.attrs.get("units", "1"))),
         "long_name": str(f.attrs.get("long_name", variable)),
         "source": {"coarse": _names(coarse), "fine": _names(fine)},
         "generator": None,
-        "static_source": str(static) if static else str(STATIC_FILE),
+        "static_source": str(static) if static else f"finescale {GLOBAL_FILE}",
     }
     reg = RegionData(name=region_name, coarse=c, fine=f, static=st,
-                     meta={"bbox": list(box), "description": "imported"})
+                     meta={"bbox": list(box), "description": "imported",
+                           "seasons": seasons}, transform=transform)
     return write_dataset(out, [reg], manifest, overwrite=overwrite)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data.layout import Dataset
+from finescale.data.layout import Dataset
 
 
 def _grid(da: xr.DataArray) -> str:

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
+from finescale.data.transforms import kind_of
 
 FORMAT_NAME = "finescale-dataset"
 FORMAT_VERSION = 1
@@ -76,6 +77,7 @@ class RegionData:
     meta: dict = field(default_factory=dict)
     on_disk: bool = False
     handles: list = field(default_factory=list, repr=False)  # keep HDF5 chunk caches alive
+    transform: str = "log"  # the dataset's transform kind (data.transforms.KINDS)
 
 
 class DiskArray:
@@ -122,6 +124,15 @@ class Dataset:
     def variable(self) -> str:
         return str(self.manifest["variable"])
 
+    @property
+    def transform(self) -> str:
+        """The transform kind chosen at import (``log`` for datasets that predate it)."""
+        return kind_of(self.manifest)
+
+    @property
+    def units(self) -> str:
+        return str(self.manifest.get("units", "1"))
+
 
 def groom(values: np.ndarray, keep_bits: int = KEEP_MANTISSA_BITS) -> np.ndarray:
     """Zero the low mantissa bits of float32 data so that zlib compresses it well."""
@@ -164,8 +175,11 @@ def atomic_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     out = Path(out).expanduser().resolve()
     if out.exists() and not overwrite:
         raise FinescaleError(f"{out} already exists; pass --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as err:
+        raise FinescaleError(f"cannot write {out}: {err.strerror or err}") from None
     try:
         yield tmp
     except BaseException:
@@ -272,6 +286,7 @@ def open_dataset(path: Path | str | None = None, on_disk: bool = False) -> Datas
             name=name, coarse=parts["coarse"][var], fine=parts["fine"][var],
             static=parts["static"], meta=meta, on_disk=on_disk,
             handles=[_pin(root / name / "fine.nc", var)] if on_disk else [],
+            transform=kind_of(manifest),
         )
     if not regions:
         raise FinescaleError(f"{mpath} lists no regions")

@@ -3,8 +3,8 @@
 Everything funnels through :func:`read_series`: open one or many NetCDF files (a glob) or a
 zarr store lazily with dask, name the coordinates ``time``/``lat``/``lon``, put longitudes
 in -180..180 and latitudes ascending, crop to a bounding box, turn fill values into NaN,
-average to daily means, and check the result (regular grid, no all-missing day, no negative
-value, no gap in time). Each problem is one :class:`FinescaleError` naming the file,
+average to daily means, and check the result (regular grid, no all-missing day, no gap in
+time). Each problem is one :class:`FinescaleError` naming the file,
 variable or value. Nothing is loaded before the crop, so 25 years of hourly files never
 have to fit in memory.
 """
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data.errors import FinescaleError
-from data.layout import ENGINE
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import ENGINE
 
 FILL_THRESHOLD = 1e14  # MERRA-2 / G5NR use 1e15 as _FillValue; anything this large is a fill
 LAT_NAMES = ("lat", "latitude", "YDim", "y", "nav_lat")
@@ -182,7 +182,8 @@ def daily_mean(da: xr.DataArray) -> xr.DataArray:
 
 
 def check_series(da: xr.DataArray, variable: str, label: str) -> xr.DataArray:
-    """Load and validate: no all-missing day, no negative value, no gap in time."""
+    """Load and validate: no all-missing day, no gap in time (signs are the transform's
+    business: :func:`finescale.data.transforms.check_values`)."""
     da = da.load()
     days = pd.DatetimeIndex(da["time"].values)
     if days.has_duplicates:
@@ -191,11 +192,6 @@ def check_series(da: xr.DataArray, variable: str, label: str) -> xr.DataArray:
     if empty.size:
         raise FinescaleError(f"{label}: {empty.size} day(s) of {variable} are all missing or "
                              f"fill values: {_days(empty)}")
-    neg = da.where(da < 0)
-    if neg.notnull().any():
-        first = days[neg.notnull().any(("lat", "lon")).values][0]
-        raise FinescaleError(f"{label}: {variable} has negative values (min "
-                             f"{float(da.min()):.3g}), first on {first:%Y-%m-%d}")
     full = pd.date_range(days[0], days[-1], freq="D")
     missing = full.difference(days)
     if missing.size:

@@ -86,7 +86,7 @@ REGIONS: dict[str, Region] = {r.name: r for r in (AREA0, AREA1)}
 
 def get_region(name: str) -> Region:
     """Look a built-in region up by name, with an error that lists the valid ones."""
-    from data.errors import FinescaleError
+    from finescale.data.errors import FinescaleError
 
     try:
         return REGIONS[name]

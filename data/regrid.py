@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
 
 Method = Literal["nearest", "bilinear", "bicubic"]
 METHODS: tuple[str, ...] = ("nearest", "bilinear", "bicubic")

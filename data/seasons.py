@@ -15,7 +15,7 @@ SEASON_MONTHS: dict[str, tuple[int, int, int]] = {
 
 
 def check_season(season: str) -> str:
-    from data.errors import FinescaleError
+    from finescale.data.errors import FinescaleError
 
     if season not in SEASON_MONTHS:
         raise FinescaleError(f"unknown season {season!r}; use one of {', '.join(SEASONS)}")

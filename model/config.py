@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
 
 Kind = Literal["encoder", "diffusion", "ablation", "unet", "transfer", "vae"]
 KINDS: tuple[str, ...] = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")

@@ -1,7 +1,8 @@
 """Tensors for training and generation, built from a region of a finescale dataset.
 
-The contract: everything a network sees is normalised with the region × season
-:class:`~data.transforms.LogMinMax` (fitted on the training days, coarse and fine together);
+The contract: everything a network sees is normalised with the region × season's
+transform of the dataset's kind (:mod:`finescale.data.transforms`, fitted on the training
+days, coarse and fine together);
 :class:`SeasonData` holds those arrays plus the static planes, and produces the conditioning
 stack of a day. Shapes: history ``(H, y, x)``, conditioning ``(C, y, x)``.
 """
@@ -16,13 +17,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from data.errors import FinescaleError
-from data.layout import DiskArray, RegionData, generator_identity
-from data.regions import NORM_LAT, NORM_LON
-from data.regrid import weights_1d
-from data.seasons import in_season
-from data.splits import Split, SplitConfig, make_split
-from data.transforms import LogMinMax
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import DiskArray, RegionData, generator_identity
+from finescale.data.regions import NORM_LAT, NORM_LON
+from finescale.data.regrid import weights_1d
+from finescale.data.seasons import in_season
+from finescale.data.splits import Split, SplitConfig, make_split
+from finescale.data.transforms import Transform, fit_transform
 
 ELEV_SCALE = 5000.0  # m
 YEAR0, YEARS = 2000.0, 25.0
@@ -49,7 +50,7 @@ def time_planes(day: pd.Timestamp) -> np.ndarray:
 class Normalised:
     """A read-only view that applies the transform on access (no normalised copy in memory)."""
 
-    def __init__(self, raw: np.ndarray, transform: LogMinMax):
+    def __init__(self, raw: np.ndarray, transform: Transform):
         self.raw, self.transform = raw, transform
 
     @property
@@ -81,7 +82,7 @@ class SeasonData:
 
     region: str
     season: str
-    transform: LogMinMax
+    transform: Transform
     split: Split
     fine_days: pd.DatetimeIndex
     fine: Normalised  # (Tf, H, W)
@@ -159,7 +160,7 @@ class SeasonData:
 
 
 def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None = None,
-                transform: LogMinMax | None = None, in_memory: bool | None = None
+                transform: Transform | None = None, in_memory: bool | None = None
                 ) -> SeasonData:
     """Load a region, split its fine days for ``season`` and normalise everything.
 
@@ -186,7 +187,7 @@ def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None =
                                  "values; finescale needs complete fields")
     tr_f = fine_days.get_indexer(split.train)
     tr_c = coarse_days.get_indexer(split.train)
-    tf = transform or LogMinMax.fit(fine_raw[tr_f], coarse_raw[tr_c[tr_c >= 0]])
+    tf = transform or fit_transform(region.transform, fine_raw[tr_f], coarse_raw[tr_c[tr_c >= 0]])
     lat, lon = region.fine["lat"].values, region.fine["lon"].values
     clat, clon = region.coarse["lat"].values, region.coarse["lon"].values
     la, lo = np.meshgrid((lat - NORM_LAT[0]) / (NORM_LAT[1] - NORM_LAT[0]),

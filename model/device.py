@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
 
 
 def resolve_device(name: str | None = "auto") -> torch.device:

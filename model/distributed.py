@@ -1,6 +1,6 @@
 """Data-parallel training with PyTorch DDP, launched by ``torchrun``.
 
-``torchrun --nproc_per_node N -m app.cli train … --distributed`` starts N processes; each
+``torchrun --nproc_per_node N -m finescale.app.cli train … --distributed`` starts N processes; each
 draws the same global batch from the shared seed, keeps its own shard of it (rank r takes
 samples r, r + N, …) and DDP averages the gradients, so N processes with a global batch B
 follow the same trajectory as one process with batch B (up to float summation order and,
@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from data.errors import FinescaleError
+from finescale.data.errors import FinescaleError
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def init(device: torch.device) -> Shard:
     """Join the process group described by torchrun's environment variables."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         raise FinescaleError("--distributed needs torchrun (RANK/WORLD_SIZE are not set); "
-                             "run: torchrun --nproc_per_node N -m app.cli train … --distributed")
+                             "run: torchrun --nproc_per_node N -m finescale.app.cli train … "
+                             "--distributed")
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return Shard(dist.get_rank(), dist.get_world_size())

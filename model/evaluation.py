@@ -31,15 +31,15 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from data import evaluation as ev
-from data.errors import FinescaleError
-from data.layout import Dataset
-from data.seasons import in_season, season_of
-from data.splits import SCORED, SplitConfig, make_split
-from model.checkpoints import read_manifest
-from model.config import SamplerConfig
-from model.generation import generate, generate_days, interpolate_region, load_model
-from model.registry import find_checkpoints
+from finescale.data import evaluation as ev
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset
+from finescale.data.seasons import in_season, season_of
+from finescale.data.splits import SCORED, SplitConfig, make_split
+from finescale.model.checkpoints import read_manifest
+from finescale.model.config import SamplerConfig
+from finescale.model.generation import generate, generate_days, interpolate_region, load_model
+from finescale.model.registry import find_checkpoints
 
 MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
 ENSEMBLE_KINDS = ("diffusion", "ablation", "vae")
@@ -134,13 +134,14 @@ def _rollout_days(ds: Dataset, region: str, start: pd.Timestamp, n: int) -> pd.D
 def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Dataset | None,
            variable: str, cfg: EvalConfig, seconds: float, source: str) -> PairResult:
     g, t = ev.check_generated(test, variable, name=f"{name} {region} {season}")
-    rec = ev.pointwise(g, t)
-    sp = ev.spatial(g, t, cfg.curves)
+    kind = str(test.attrs.get("transform", "log"))
+    rec = ev.pointwise(g, t, kind)
+    sp = ev.spatial(g, t, cfg.curves, kind)
     tm = None
     if roll is not None:
         rg, rt = ev.check_generated(roll, variable, name=f"{name} {region} {season} roll-out")
         if rg.sizes["time"] >= 3:
-            tm = ev.temporal(rg, rt, cfg.curves)
+            tm = ev.temporal(rg, rt, cfg.curves, kind)
     record = {"model": name, "region": region, "season": season, **rec,
               "variogram_error": sp["variogram_error"], "spectrum_error": sp["spectrum_error"],
               "acf_error": tm["acf_error"] if tm else None,
@@ -150,14 +151,14 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
               "sampler": test.attrs.get("sampler", "none"),
               "sampler_steps": int(test.attrs.get("sampler_steps", 0))}
     return PairResult(model=name, region=region, season=season, record=record, spatial=sp,
-                      temporal=tm, rank=ev.rank_counts(g, t, cfg.curves.seed),
-                      per_day=ev.per_day(g, t), example=test.isel(time=[0]))
+                      temporal=tm, rank=ev.rank_counts(g, t, cfg.curves.seed, kind),
+                      per_day=ev.per_day(g, t, kind), example=test.isel(time=[0]))
 
 
 def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int
                  ) -> list[PairResult]:
     """One area × season in a worker process (spawned: safe with CUDA)."""
-    from data.layout import open_dataset
+    from finescale.data.layout import open_dataset
 
     torch.set_num_threads(threads)
     return evaluate(open_dataset(data), [Path(p) for p in paths], cfg, device, progress=False)

@@ -22,30 +22,28 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from data.errors import FinescaleError
-from data.layout import Dataset, groom, write_netcdf
-from data.regrid import METHODS, regrid
-from data.seasons import season_of
-from data.splits import SplitConfig
-from data.transforms import LogMinMax
-from model.checkpoints import load_checkpoint, load_into
-from model.config import (
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset, groom, write_netcdf
+from finescale.data.regrid import METHODS, regrid
+from finescale.data.seasons import season_of
+from finescale.data.splits import SplitConfig
+from finescale.data.transforms import Transform, transform_from_dict
+from finescale.model.checkpoints import load_checkpoint, load_into
+from finescale.model.config import (
     DownscalerConfig,
     EncoderConfig,
     SamplerConfig,
     from_dict,
 )
-from model.datasets import SeasonData, fingerprint, season_data
-from model.samplers import (
+from finescale.model.datasets import SeasonData, fingerprint, season_data
+from finescale.model.samplers import (
     TiledDenoiser,
     karras_sigmas,
     sample_ancestral,
     sample_dpm2m,
     sample_heun,
 )
-from model.training import USES_FEATURES, build_downscaler, build_encoder, freeze
-
-CLIP = (-0.5, 1.5)  # normalised range allowed for generated values (log-space extrapolation)
+from finescale.model.training import USES_FEATURES, build_downscaler, build_encoder, freeze
 
 
 @dataclass
@@ -61,12 +59,12 @@ class LoadedModel:
     encoder: torch.nn.Module | None
     enc_cfg: EncoderConfig
     cfg: DownscalerConfig
-    transform: LogMinMax
+    transform: Transform
 
 
 def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> LoadedModel:
     """Load and validate a downscaler checkpoint against the dataset."""
-    from model.checkpoints import read_manifest
+    from finescale.model.checkpoints import read_manifest
 
     m = read_manifest(path)
     kind, region = m.get("kind"), m.get("region")
@@ -76,6 +74,7 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
     if region not in ds.regions:
         raise FinescaleError(f"{path} is for region {region!r}, which dataset {ds.path} lacks "
                              f"(it has {', '.join(ds.regions)})")
+    check_compatible(path, m, ds)
     tensors, m = load_checkpoint(path, fingerprint=fingerprint(ds.manifest, region))
     enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
     cfg = from_dict(DownscalerConfig, m["downscaler_config"])
@@ -88,7 +87,19 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
         encoder = freeze(encoder).to(device)
     return LoadedModel(path=Path(path), kind=kind, region=region, season=m["season"],
                        manifest=m, model=freeze(model).to(device), encoder=encoder,
-                       enc_cfg=enc_cfg, cfg=cfg, transform=LogMinMax.from_dict(m["transform"]))
+                       enc_cfg=enc_cfg, cfg=cfg, transform=transform_from_dict(m["transform"]))
+
+
+def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
+    """A checkpoint applies only to the variable and transform kind it was trained on."""
+    var = manifest.get("variable")  # absent from checkpoints older than the choice
+    if var is not None and var != ds.variable:
+        raise FinescaleError(f"{path} was trained on variable {var!r}; dataset {ds.path} holds "
+                             f"{ds.variable!r}")
+    kind = transform_from_dict(manifest["transform"]).kind
+    if kind != ds.transform:
+        raise FinescaleError(f"{path} was trained with the {kind!r} transform; dataset "
+                             f"{ds.path} uses {ds.transform!r}")
 
 
 def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
@@ -169,7 +180,7 @@ class _Run:
         x = _sample(lm, cond, sampler, gen)[:, 0]
         if lm.cfg.residual:
             x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
-        return x.clamp(*CLIP)
+        return x.clamp(*lm.transform.bounds)  # the training range, widened by half
 
     def physical(self, day: pd.Timestamp, x: torch.Tensor) -> np.ndarray:
         lm = self.by_season[season_of([day])[0]]
@@ -426,7 +437,7 @@ def _to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np
                  "sampler_window_overlap": sampler.window_overlap,
                  "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,
-                 "history_days": lm.enc_cfg.history}
+                 "history_days": lm.enc_cfg.history, "transform": lm.transform.kind}
     return out
 
 
@@ -454,12 +465,14 @@ def interpolate_region(ds: Dataset, region_name: str, method: str, days: pd.Date
     coarse = region.coarse.sel(time=days).load()
     fine = regrid(coarse, region.fine["lat"].values, region.fine["lon"].values, method)
     var = ds.variable
-    out = xr.Dataset({var: fine.expand_dims(member=[0]).clip(min=0),
+    fine = fine.clip(min=0) if ds.transform == "log" else fine  # log data are positive
+    out = xr.Dataset({var: fine.expand_dims(member=[0]),
                       f"{var}_truth": _truth(ds, region_name, days),
                       f"{var}_coarse": _coarse(ds, region_name, days)})
     _cf_coords(out)
     out.attrs = {"Conventions": "CF-1.8", "title": "finescale interpolation baseline",
-                 "model_kind": f"interp-{method}", "region": region_name, "members": 1}
+                 "model_kind": f"interp-{method}", "region": region_name, "members": 1,
+                 "transform": ds.transform}
     return out
 
 

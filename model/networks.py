@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.samplers import blend_windows, window_starts
+from finescale.model.samplers import blend_windows, window_starts
 
 FEATURE_TILE_BATCH = 256  # history windows per encoder call when features are tiled
 

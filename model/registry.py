@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
+from finescale.data.resources import asset
+
+SHIPPED_DIR = asset("weights")
 
 
 @dataclass(frozen=True)

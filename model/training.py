@@ -23,10 +23,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from data.errors import FinescaleError
-from data.layout import Dataset
-from data.splits import SplitConfig
-from model.checkpoints import (
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset
+from finescale.data.splits import SplitConfig
+from finescale.model.checkpoints import (
     checkpoint_name,
     load_checkpoint,
     load_into,
@@ -34,7 +34,7 @@ from model.checkpoints import (
     read_manifest,
     save_checkpoint,
 )
-from model.config import (
+from finescale.model.config import (
     KINDS,
     DownscalerConfig,
     EncoderConfig,
@@ -42,7 +42,7 @@ from model.config import (
     from_dict,
     to_dict,
 )
-from model.datasets import (
+from finescale.model.datasets import (
     N_COND,
     SeasonData,
     encoder_days,
@@ -50,9 +50,9 @@ from model.datasets import (
     random_window,
     season_data,
 )
-from model.diffusion import Denoiser
-from model.distributed import SINGLE, Replica, Shard, agree, barrier, current
-from model.networks import ConditionalVAE, TransferEncoder, UNet
+from finescale.model.diffusion import Denoiser
+from finescale.model.distributed import SINGLE, Replica, Shard, agree, barrier, current
+from finescale.model.networks import ConditionalVAE, TransferEncoder, UNet
 
 DOWNSCALERS = ("diffusion", "ablation", "unet", "transfer", "vae")
 USES_FEATURES = {"diffusion": True, "ablation": False, "unet": False, "transfer": True,
@@ -274,10 +274,10 @@ def _rng(seed: int, *salt: int) -> np.random.Generator:
 
 
 def _finish(spec: TrainSpec, tensors: dict, sd: SeasonData, fp: str, state: LoopState,
-            seconds: float, extra: dict) -> Path:
+            seconds: float, extra: dict, variable: str) -> Path:
     path = spec.out_dir / f"{checkpoint_name(spec.region, spec.season, spec.kind)}.safetensors"
     manifest = {
-        "kind": spec.kind, "region": spec.region, "season": spec.season,
+        "kind": spec.kind, "region": spec.region, "season": spec.season, "variable": variable,
         "preset": spec.preset.name, "encoder_config": to_dict(spec.preset.encoder),
         "downscaler_config": to_dict(spec.preset.downscaler),
         "transform": sd.transform.to_dict(), "split": sd.split.to_dict()["config"],
@@ -353,7 +353,8 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
     t0 = time.perf_counter()
     state = trainer.run(step, validate)
     path = _finish(spec, dict(trainer.eval_model.state_dict()), sd,
-                   fingerprint(ds.manifest, spec.region), state, time.perf_counter() - t0, {})
+                   fingerprint(ds.manifest, spec.region), state, time.perf_counter() - t0, {},
+                   ds.variable)
     _cleanup(_resume_path(spec))
     return path
 
@@ -472,7 +473,7 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
         tensors |= {f"encoder.{k}": v for k, v in encoder.state_dict().items()}
         extra["encoder"] = {"path": str(spec.encoder_path),
                             "weights_sha256": enc_manifest["weights_sha256"]}
-    path = _finish(spec, tensors, sd, fp, state, time.perf_counter() - t0, extra)
+    path = _finish(spec, tensors, sd, fp, state, time.perf_counter() - t0, extra, ds.variable)
     _cleanup(_resume_path(spec))
     return path
 

@@ -21,7 +21,7 @@ if [ -d .whl ] && ! python3 -c "import h5netcdf, scoringrules" 2>/dev/null; then
     --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD
-FS="python3 -m app.cli"
+FS="python3 -m finescale.app.cli"
 python3 -c "import torch, numpy, xarray, pandas; print('torch', torch.__version__, 'cuda',
 torch.cuda.is_available() and torch.cuda.get_device_name(0), 'numpy', numpy.__version__,
 'xarray', xarray.__version__, 'pandas', pandas.__version__)" 2>&1 | tee -a "$OUT/run.log"

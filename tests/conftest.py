@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from data.generator import GeneratorConfig, prepare
-from data.layout import Dataset, open_dataset
-from model.config import get_preset
-from model.training import TrainSpec, train_downscaler, train_encoder
+from finescale.data.generator import GeneratorConfig, prepare
+from finescale.data.layout import Dataset, open_dataset
+from finescale.model.config import get_preset
+from finescale.model.training import TrainSpec, train_downscaler, train_encoder
 
 
 @pytest.fixture(scope="session")

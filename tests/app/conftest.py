@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.bench_ui import (
+from finescale.app.bench_ui import (
     CHROME_ARGS,
     chromium_path,
     free_port,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from app.cli import main
+from finescale.app.cli import main
 
 
 def run(*argv: str) -> tuple[int, str, str]:

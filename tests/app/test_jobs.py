@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from app import jobs
-from data.errors import FinescaleError
+from finescale.app import jobs
+from finescale.data.errors import FinescaleError
 
 
 def _wait(job: jobs.Job) -> None:

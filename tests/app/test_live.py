@@ -8,8 +8,8 @@ import pytest
 import xarray as xr
 from bokeh.models import ColorBar, ColumnDataSource, Label, Plot, Title
 
-from app.live import LiveMaps
-from app.plots import shared_clim
+from finescale.app.live import LiveMaps
+from finescale.app.plots import shared_clim
 
 
 def _field(value: float, n: int = 24) -> xr.DataArray:
@@ -89,8 +89,8 @@ def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
 def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document, monkeypatch):
     from bokeh.events import RangesUpdate
 
-    import app.live as live_mod
-    from app.plots import raster
+    import finescale.app.live as live_mod
+    from finescale.app.plots import raster
 
     live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     root = live.layout.get_root(document)
@@ -138,8 +138,8 @@ def document():
 def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     import datetime as dt
 
-    from app.dashboard import Dashboard
-    from app.state import Explorer, TrainRequest
+    from finescale.app.dashboard import Dashboard
+    from finescale.app.state import Explorer, TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
@@ -153,8 +153,8 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
 
 
 def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
-    from app.dashboard import ENS_TAB, Dashboard
-    from app.state import Explorer, TrainRequest
+    from finescale.app.dashboard import ENS_TAB, Dashboard
+    from finescale.app.state import Explorer, TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model, s.members = "area1", "diffusion", 2
@@ -171,9 +171,9 @@ def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
                                                                    monkeypatch):
     import datetime as dt
 
-    from app import jobs
-    from app.dashboard import Dashboard
-    from app.state import Explorer, TrainRequest
+    from finescale.app import jobs
+    from finescale.app.dashboard import Dashboard
+    from finescale.app.state import Explorer, TrainRequest
 
     def explorer() -> Explorer:
         s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))

@@ -14,6 +14,6 @@ def test_sessions_rerun_the_script_but_share_the_dashboard_module():
     for every page, so two pages asking for the same day generated it twice."""
     first, second = runpy.run_path(str(MAIN)), runpy.run_path(str(MAIN))
     assert first["create_app"] is second["create_app"]
-    from app import dashboard
+    from finescale.app import dashboard
 
     assert first["create_app"] is dashboard.create_app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from app.plots import raster
+from finescale.app.plots import raster
 
 
 def _grid(ny: int, nx: int, step: float = 0.1) -> xr.DataArray:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.state import Explorer, metrics_for
-from data.errors import FinescaleError
-from data.seasons import in_season
+from finescale.app.state import Explorer, metrics_for
+from finescale.data.errors import FinescaleError
+from finescale.data.seasons import in_season
 
 
 @pytest.fixture
@@ -66,8 +66,8 @@ def test_missing_checkpoint_is_a_clear_error(explorer):
 
 
 def test_date_player_always_shows_the_day_on_screen(small, ckpts):
-    from app.dashboard import Dashboard
-    from app.state import TrainRequest
+    from finescale.app.dashboard import Dashboard
+    from finescale.app.state import TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
@@ -84,7 +84,7 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
 
 
 def test_precision_is_part_of_the_choice(explorer):
-    from model.device import interactive_precision, resolve_device
+    from finescale.model.device import interactive_precision, resolve_device
 
     assert explorer.precision == interactive_precision(resolve_device("auto"))
     explorer.region, explorer.model = "area1", "diffusion"
@@ -107,8 +107,8 @@ def test_windowed_sampling_is_part_of_the_choice(explorer):
 
 
 def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
-    from app.dashboard import Dashboard
-    from app.state import TrainRequest
+    from finescale.app.dashboard import Dashboard
+    from finescale.app.state import TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.date, s.steps = "area1", dt.date(2006, 7, 3), 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.diagnostics import (
+from finescale.data.diagnostics import (
     acf,
     curve_error,
     fit_spherical,

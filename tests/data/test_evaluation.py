@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from data import evaluation as ev
-from data.errors import FinescaleError
+from finescale.data import evaluation as ev
+from finescale.data.errors import FinescaleError
 
 
 def generated(members: int = 3, days: int = 6, n: int = 48, noise: float = 0.0,

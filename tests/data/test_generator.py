@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import GeneratorConfig, generate_region
-from data.layout import Dataset
-from data.regions import AREA0, AREA1, REGIONS
-from data.seasons import SEASONS, season_of
-from data.similarity import season_similarity
+from finescale.data.generator import GeneratorConfig, generate_region
+from finescale.data.layout import Dataset
+from finescale.data.regions import AREA0, AREA1, REGIONS
+from finescale.data.seasons import SEASONS, season_of
+from finescale.data.similarity import season_similarity
 
 
 def _log(da) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.layout import CHUNK_CACHE, open_dataset
+from finescale.data.layout import CHUNK_CACHE, open_dataset
 
 
 def test_a_dataset_read_day_by_day_keeps_its_fine_chunks_cached(small_dir):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from data.errors import FinescaleError
-from data.regrid import regrid
+from finescale.data.errors import FinescaleError
+from finescale.data.regrid import regrid
 
 LAT_C, LON_C = np.arange(20.0, 26.0, 0.5), np.arange(40.0, 47.5, 0.625)
 LAT_F, LON_F = np.arange(21.0, 25.0, 0.0625), np.arange(41.0, 46.0, 0.0625)

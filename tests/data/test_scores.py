@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr
 
-from data import scores
+from finescale.data import scores
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 import xarray as xr
 from scipy.stats import wasserstein_distance
 
-from data.errors import FinescaleError
-from data.similarity import season_similarity, similarity_table
+from finescale.data.errors import FinescaleError
+from finescale.data.similarity import season_similarity, similarity_table
 
 
 def _series(values: np.ndarray, days: pd.DatetimeIndex) -> xr.DataArray:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.errors import FinescaleError
-from data.seasons import SEASONS, in_season
-from data.splits import SplitConfig, eligible_days, make_split
+from finescale.data.errors import FinescaleError
+from finescale.data.seasons import SEASONS, in_season
+from finescale.data.splits import SplitConfig, eligible_days, make_split
 
 FINE = pd.date_range("2005-05-15", "2007-06-16", freq="D")
 

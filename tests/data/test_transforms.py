@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from data.errors import FinescaleError
-from data.transforms import LogMinMax
+from finescale.data.errors import FinescaleError
+from finescale.data.transforms import LogMinMax
 
 
 def test_roundtrip_exact_above_floor():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.cli import main
+from finescale.app.cli import main
 
 
 def test_bench_quick(small_dir: Path, ckpts, tmp_path: Path, capsys):

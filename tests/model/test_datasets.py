@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.errors import FinescaleError
-from model.datasets import season_data
+from finescale.data.errors import FinescaleError
+from finescale.model.datasets import season_data
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_coarse_index_names_a_missing_day(sd):
 
 
 def test_on_disk_season_reads_the_same_values_without_loading_the_record(small_dir):
-    from data.layout import open_dataset
+    from finescale.data.layout import open_dataset
 
     mem, disk = open_dataset(small_dir), open_dataset(small_dir, on_disk=True)
     a = season_data(mem.region("area1"), "JJA")
@@ -58,7 +58,7 @@ def test_on_disk_season_reads_the_same_values_without_loading_the_record(small_d
 def test_disk_reads_refuse_nan():
     import xarray as xr
 
-    from data.layout import DiskArray
+    from finescale.data.layout import DiskArray
 
     arr = DiskArray(xr.DataArray(np.array([[[1.0, np.nan]], [[1.0, 2.0]]]),
                                  dims=("time", "lat", "lon")), "region r: the fine series")

@@ -13,9 +13,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from app.cli import main
-from model.config import get_preset, override
-from model.training import Cancelled, TrainSpec, train_downscaler
+from finescale.app.cli import main
+from finescale.model.config import get_preset, override
+from finescale.model.training import Cancelled, TrainSpec, train_downscaler
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,9 +26,9 @@ def _train(stage: str, data: Path, out: Path, *extra: str, procs: int = 1) -> Pa
     if procs == 1:
         assert main(args) == 0
     else:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={procs}", "-m", "app.cli", *args, "--distributed"]
+               f"--nproc_per_node={procs}", "-m", "finescale.app.cli", *args, "--distributed"]
         r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr[-3000:]
         assert r.stdout.count("wrote ") == 1  # only rank 0 reports (and writes)

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.report import KEYS, find_reports, sampler_label, write_report
-from data.errors import FinescaleError
-from model.config import SamplerConfig
-from model.evaluation import EvalConfig, collect, evaluate
-from model.generation import generate, generate_days
+from finescale.app.report import KEYS, find_reports, sampler_label, write_report
+from finescale.data.errors import FinescaleError
+from finescale.model.config import SamplerConfig
+from finescale.model.evaluation import EvalConfig, collect, evaluate
+from finescale.model.generation import generate, generate_days
 
 CFG = EvalConfig(members=2, days=2, rollout=4, sampler=SamplerConfig(steps=2))
 
@@ -74,8 +74,8 @@ def test_report_files(results, small, tmp_path: Path):
 
 def test_val_split_scores_validation_days_and_stays_out_of_the_dashboard(
         small, ckpts, results, tmp_path: Path):
-    from data.splits import SplitConfig, make_split
-    from model.checkpoints import read_manifest
+    from finescale.data.splits import SplitConfig, make_split
+    from finescale.model.checkpoints import read_manifest
 
     cfg = EvalConfig(members=2, days=2, rollout=0, split="val", interp=(),
                      sampler=SamplerConfig(steps=2))
@@ -110,8 +110,8 @@ def test_collect_refuses_nothing_and_duplicates(ckpts, tmp_path: Path):
 def test_parallel_workers_give_the_serial_results(small, ckpts, device, tmp_path: Path):
     """Pairs scored in worker processes come back complete, in pair order, with the serial
     scores (a second pair: a U-Net of another season)."""
-    from model.config import get_preset
-    from model.training import TrainSpec, train_downscaler
+    from finescale.model.config import get_preset
+    from finescale.model.training import TrainSpec, train_downscaler
 
     other = train_downscaler(small, TrainSpec("unet", "area1", "MAM", get_preset("test"),
                                               tmp_path, device), progress=False)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.config import SamplerConfig
-from model.diffusion import Denoiser, c_in, c_out, c_skip
-from model.networks import ConditionalVAE, TransferEncoder, UNet
-from model.samplers import (
+from finescale.model.config import SamplerConfig
+from finescale.model.diffusion import Denoiser, c_in, c_out, c_skip
+from finescale.model.networks import ConditionalVAE, TransferEncoder, UNet
+from finescale.model.samplers import (
     TiledDenoiser,
     karras_sigmas,
     sample_ancestral,

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from model.checkpoints import load_checkpoint, load_into
-from model.config import DownscalerConfig, EncoderConfig, from_dict
-from model.registry import SHIPPED_DIR, find_checkpoints
-from model.training import USES_FEATURES, build_downscaler, build_encoder
+from finescale.model.checkpoints import load_checkpoint, load_into
+from finescale.model.config import DownscalerConfig, EncoderConfig, from_dict
+from finescale.model.registry import SHIPPED_DIR, find_checkpoints
+from finescale.model.training import USES_FEATURES, build_downscaler, build_encoder
 
 SHIPPED = find_checkpoints(SHIPPED_DIR)
 

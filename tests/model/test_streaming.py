@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from model.config import SamplerConfig
-from model.generation import generate, generate_to_file, load_model
+from finescale.model.config import SamplerConfig
+from finescale.model.generation import generate, generate_to_file, load_model
 
 S = SamplerConfig(steps=1)
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from data.errors import FinescaleError
-from model.checkpoints import load_checkpoint, manifest_path, save_checkpoint
-from model.config import SamplerConfig, get_preset, override
-from model.device import resolve_device
-from model.generation import generate, load_model, write_generated
-from model.training import Cancelled, TrainSpec, load_encoder, train_downscaler
+from finescale.data.errors import FinescaleError
+from finescale.model.checkpoints import load_checkpoint, manifest_path, save_checkpoint
+from finescale.model.config import SamplerConfig, get_preset, override
+from finescale.model.device import resolve_device
+from finescale.model.generation import generate, load_model, write_generated
+from finescale.model.training import Cancelled, TrainSpec, load_encoder, train_downscaler
 
 KINDS = ("diffusion", "ablation", "unet", "transfer", "vae")
 
@@ -231,8 +231,8 @@ def test_generation_bad_input(ckpts, small):
 
 
 def test_nan_input_is_refused(small, ckpts, device, tmp_path):
-    from data.layout import RegionData
-    from model.datasets import season_data
+    from finescale.data.layout import RegionData
+    from finescale.model.datasets import season_data
 
     reg = small.region("area1")
     fine = reg.fine.load().copy()
@@ -245,7 +245,7 @@ def test_nan_input_is_refused(small, ckpts, device, tmp_path):
 def test_fingerprint_ignores_generation_time(small):
     import copy
 
-    from model.datasets import fingerprint
+    from finescale.model.datasets import fingerprint
 
     m = copy.deepcopy(small.manifest)
     m["generator"]["seconds"] = 999.0  # a fresh clone regenerates the data at another speed
