@@ -53,10 +53,10 @@ def cmd_prepare(a: argparse.Namespace) -> None:
 
 
 def cmd_info(a: argparse.Namespace) -> None:
-    from finescale.data.info import summary
-    from finescale.data.layout import open_dataset
+    from finescale.data.info import describe
+    from finescale.data.layout import default_data_dir
 
-    print(summary(open_dataset(a.path if a.path is not None else a.data)))
+    print(describe(a.path or a.data or default_data_dir()))
 
 
 def cmd_import(a: argparse.Namespace) -> None:
@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     q.set_defaults(func=cmd_prepare)
 
-    q = dsub.add_parser("info", help="summarise a dataset")
-    q.add_argument("path", type=Path, nargs="?", default=None, help="dataset directory")
+    q = dsub.add_parser("info", help="summarise a dataset, or any NetCDF file or zarr store")
+    q.add_argument("path", type=Path, nargs="?", default=None,
+                   help="dataset directory, NetCDF file (or quoted glob) or zarr store")
     _data_arg(q)
     q.set_defaults(func=cmd_info)
 

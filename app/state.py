@@ -8,7 +8,6 @@ background thread (see :mod:`app.jobs`). :class:`Trainer` holds a training reque
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -22,7 +21,12 @@ from finescale.data.layout import Dataset, default_data_dir, open_dataset
 from finescale.data.seasons import SEASONS, in_season, season_of
 from finescale.data.splits import make_split
 from finescale.model.config import PRECISIONS, PRESETS, SOLVERS, SamplerConfig
-from finescale.model.registry import SHIPPED_DIR, CheckpointInfo, find_checkpoints
+from finescale.model.registry import (
+    SHIPPED_DIR,
+    CheckpointInfo,
+    find_checkpoints,
+    user_checkpoint_dir,
+)
 
 INTERP = ("interp:bilinear", "interp:nearest", "interp:bicubic")
 MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
@@ -31,7 +35,7 @@ DASHBOARD_STEPS = 8  # solver steps by default in the page: interactive on a 2-c
 DASHBOARD_SOLVER = "dpm2m"  # 8 network calls a day instead of Heun's 15 (README)
 
 
-ENV_CHECKPOINTS = "FINESCALE_CHECKPOINTS"
+
 
 
 _DATASETS: dict[tuple[str, float], Dataset] = {}
@@ -47,12 +51,6 @@ def shared_dataset(path: Path | None = None) -> Dataset:
         _DATASETS.clear()  # a re-prepared dataset replaces the old one
         _DATASETS[key] = open_dataset(root, on_disk=True)  # days read when shown
     return _DATASETS[key]
-
-
-def user_checkpoint_dir() -> Path:
-    """Where dashboard training writes: ``$FINESCALE_CHECKPOINTS`` or beside the data dir."""
-    env = os.environ.get(ENV_CHECKPOINTS)
-    return Path(env).expanduser() if env else default_data_dir().parent / "checkpoints"
 
 
 _CACHE: OrderedDict[tuple, xr.Dataset] = OrderedDict()

@@ -5,8 +5,8 @@ lon)`` and optionally ``VAR_coarse`` — so users' own runs score the same way a
 Scores are on the analysis scale of the data's transform — log10 for positive skewed fields
 such as AOT, where the paper scores; the variable itself otherwise
 (:func:`finescale.data.transforms.analysis`; ``kind``, the file's ``transform`` attribute)
-— unless prefixed ``phys_``. The ensemble mean is taken on that scale; a single member is a deterministic forecast (no CRPS,
-spread–skill or rank histogram).
+— unless prefixed ``phys_``. The ensemble mean is taken on that scale; a single member is
+a deterministic forecast (no CRPS, spread–skill or rank histogram).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from finescale.data.diagnostics import (
 )
 from finescale.data.errors import FinescaleError
 from finescale.data.transforms import analysis
-
 
 
 @dataclass(frozen=True)
@@ -200,3 +199,24 @@ def rank_counts(gen: xr.DataArray, truth: xr.DataArray, seed: int = 0, kind: str
         return None
     return scores.rank_histogram(analysis(kind, gen.values), analysis(kind, truth.values),
                                  seed=seed)
+
+
+def generated_variable(gen: xr.Dataset) -> str:
+    """The generated variable of a file in finescale's layout (the one with a member dim)."""
+    names = [str(n) for n, v in gen.data_vars.items() if "member" in v.dims]
+    if len(names) != 1:
+        raise FinescaleError(f"expected one variable with a 'member' dimension, found "
+                             f"{names or 'none'}")
+    return names[0]
+
+
+def score(gen: xr.Dataset, truth: xr.DataArray | None = None, variable: str | None = None,
+          cfg: CurveConfig | None = None) -> dict[str, float | None]:
+    """Pooled scores and the variogram / spectrum errors of a generated file in one record,
+    on the analysis scale of its ``transform`` attribute."""
+    var = variable or generated_variable(gen)
+    g, t = check_generated(gen, var, truth=truth)
+    kind = str(gen.attrs.get("transform", "log"))
+    sp = spatial(g, t, cfg, kind)
+    return {**pointwise(g, t, kind), "variogram_error": sp["variogram_error"],
+            "spectrum_error": sp["spectrum_error"], "scale": kind}

@@ -171,7 +171,14 @@ def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None =
     split_cfg = split_cfg or SplitConfig()
     fine_days = pd.DatetimeIndex(region.fine["time"].values)
     coarse_days = pd.DatetimeIndex(region.coarse["time"].values)
-    split = make_split(fine_days, season, split_cfg)
+    try:
+        split = make_split(fine_days, season, split_cfg)
+    except FinescaleError:
+        if transform is None:  # training: the split is what it learns from
+            raise
+        # generation with a checkpoint's transform needs no split (e.g. no fine record)
+        none = pd.DatetimeIndex([])
+        split = Split(season=season, train=none, val=none, test=none, config=split_cfg)
     if in_memory is None:
         in_memory = not region.on_disk
     coarse_raw = region.coarse.load().values  # load() caches the array in the open dataset

@@ -23,7 +23,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset, groom, write_netcdf
+from finescale.data.layout import Dataset, RegionData, groom, write_netcdf
 from finescale.data.regrid import METHODS, regrid
 from finescale.data.seasons import season_of
 from finescale.data.splits import SplitConfig
@@ -60,6 +60,8 @@ class LoadedModel:
     enc_cfg: EncoderConfig
     cfg: DownscalerConfig
     transform: Transform
+    variable: str = ""
+    data: RegionData | None = None  # the region it was validated against (static, history)
 
 
 def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> LoadedModel:
@@ -87,7 +89,8 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
         encoder = freeze(encoder).to(device)
     return LoadedModel(path=Path(path), kind=kind, region=region, season=m["season"],
                        manifest=m, model=freeze(model).to(device), encoder=encoder,
-                       enc_cfg=enc_cfg, cfg=cfg, transform=transform_from_dict(m["transform"]))
+                       enc_cfg=enc_cfg, cfg=cfg, transform=transform_from_dict(m["transform"]),
+                       variable=ds.variable, data=ds.region(region))
 
 
 def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
@@ -142,7 +145,8 @@ def _initial_history(sd: SeasonData, day: pd.Timestamp, history: int) -> np.ndar
     out = np.empty((history, *sd.shape), dtype=np.float32)
     for k, d in enumerate(days):
         i = sd.fine_days.get_indexer([d])[0]
-        out[k] = sd.fine[i] if i >= 0 else sd.base(d)
+        # before the coarse record (a user's short series): persist its first field
+        out[k] = sd.fine[i] if i >= 0 else sd.base(max(d, sd.coarse_days[0]))
     return out
 
 

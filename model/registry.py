@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import default_data_dir
 from finescale.data.resources import asset
 
 SHIPPED_DIR = asset("weights")
+ENV_CHECKPOINTS = "FINESCALE_CHECKPOINTS"
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,30 @@ def find_checkpoints(*dirs: Path) -> list[CheckpointInfo]:
                 source="shipped" if d.resolve() == SHIPPED_DIR.resolve() else "user",
                 fingerprint=m.get("data_fingerprint", "")))
     return found
+
+
+def user_checkpoint_dir() -> Path:
+    """Where training writes by default: ``$FINESCALE_CHECKPOINTS``, else beside the default
+    data directory (``~/.local/share/finescale/checkpoints``)."""
+    env = os.environ.get(ENV_CHECKPOINTS)
+    return Path(env).expanduser() if env else default_data_dir().parent / "checkpoints"
+
+
+def shipped_names() -> list[str]:
+    """Names of the shipped checkpoints, e.g. ``area0-JJA-diffusion``."""
+    return [c.path.stem for c in find_checkpoints(SHIPPED_DIR)]
+
+
+def resolve_checkpoint(name: str | Path) -> Path:
+    """A checkpoint path from a path or a name (``REGION-SEASON-KIND``), looked up among the
+    user's checkpoints first, then the shipped ones."""
+    p = Path(name).expanduser()
+    if p.suffix == ".safetensors" or p.exists():
+        return p
+    for d in (user_checkpoint_dir(), SHIPPED_DIR):
+        hit = d / f"{name}.safetensors"
+        if hit.exists():
+            return hit
+    raise FinescaleError(f"no checkpoint named {str(name)!r}: not a file, nor in "
+                         f"{user_checkpoint_dir()} or the shipped ones "
+                         f"({', '.join(shipped_names()[:4])}, …)")
