@@ -138,6 +138,8 @@ class Dashboard(pn.viewable.Viewer):
         self.progress = pn.indicators.Progress(value=0, max=100, bar_color="primary",
                                                visible=False, sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("", css_classes=["fs-status"])
+        self.notice = pn.pane.Alert("", alert_type="info", visible=False)
+        self.data_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self.maps_pane = pn.Column()
         self.ens_pane = pn.Column()
         self.diag_pane = pn.Column()
@@ -161,10 +163,25 @@ class Dashboard(pn.viewable.Viewer):
                                                "steps", "solver", "precision", "windows",
                                                "seed"])
         self.state.param.watch(self._redraw, ["show", "log_scale"])
+        self.state.param.watch(self._describe, ["region"])
+        self._describe()
         self._poll = None
         # served: the maps are built on the next tick of the event loop, after the page's
         # HTML has gone out, so they are ready while the browser still parses the JavaScript
         pn.state.execute(self._request, schedule=True)
+
+    def _describe(self, *_: param.parameterized.Event) -> None:
+        """The dataset line in the sidebar, and what to do when no model fits the data."""
+        s = self.state
+        self.data_note.object = s.dataset_note()
+        self.notice.visible = not s.has_models()
+        if self.notice.visible:
+            self.notice.object = (
+                f"**No trained model fits this dataset yet** ({s.dataset.variable}, "
+                f"{', '.join(s.dataset.regions)}): the shipped models were trained on the "
+                "embedded default. In the **Train** tab, train the *encoder*, then a "
+                "downscaler (*diffusion*, *unet*, …) for a season with fine data; until then "
+                "the maps show interpolation.")
 
     # --- widgets --------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -318,23 +335,26 @@ class Dashboard(pn.viewable.Viewer):
         what = "ensemble mean" if s.show == "mean" else f"member {s.show}"
         titles = {"coarse": f"coarse input · {s.date}",
                   "generated": f"{s.model} · {what}",  # the day is in the other titles
-                  "truth": f"G5NR truth · {s.date}",
-                  "no_truth": f"No G5NR field\nexists for {s.date}:\nthe middle map is\n" + (
+                  "truth": f"{s.truth_name} truth · {s.date}",
+                  "no_truth": f"No {s.truth_name} field\nexists for {s.date}:\nthe middle map "
+                              "is\n" + (
                       "interpolated\nfrom the coarse field" if s.model in INTERP
                       else "an autoregressive\nreconstruction")}
         key = f"_{s.region}"
         # one colour range for the maps and the member gallery
-        clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=s.log_scale)
-        if self.live is not None and self.live.matches(key, s.log_scale):
+        log = s.log_scale and s.kind == "log"  # signed data have no log colour scale
+        clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=log)
+        if self.live is not None and self.live.matches(key, log):
             self.live.show(f, titles, clim)  # same figures, new data: a fast redraw
         else:  # new region (other axes) or colour scale (other mapper): new figures
-            self.live = LiveMaps(f, titles, clim, key, s.log_scale)
+            self.live = LiveMaps(f, titles, clim, key, log, scale=s.scale, label=s.scale_label)
             self.maps_pane.objects = [self.live.layout]
         if f["truth"] is not None:
             m = metrics_for(self.result, s.dataset.variable)
             if m:
-                self.status.object += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} (log10)"
-        self._shown = (f, clim, s.log_scale)
+                self.status.object += (f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} "
+                                       f"({s.scale_label})")
+        self._shown = (f, clim, log)
         # the other tabs are drawn when opened: keeps page-ready and redraws fast
         waiting = {ENS_TAB: (self.ens_pane, "*drawing the ensemble …*"),
                    DIAG_TAB: (self.diag_pane, "*computing diagnostics …*")}
@@ -359,7 +379,7 @@ class Dashboard(pn.viewable.Viewer):
         ens = [pn.pane.Markdown(f"Ensemble of **{n} member{'s' * (n > 1)}** · {s.model} · "
                                 f"{s.date}: per-pixel spread, and each member on the maps' "
                                 "colour scale")]
-        maps = ensemble_maps(f["spread"], f["members"], clim, log)
+        maps = ensemble_maps(f["spread"], f["members"], clim, log, variable=s.dataset.variable)
         if f["spread"] is None:
             ens.append(pn.pane.Markdown("Spread needs ≥ 2 members."))
         else:
@@ -375,11 +395,11 @@ class Dashboard(pn.viewable.Viewer):
         reg = s.region_data
         ft = pd.DatetimeIndex(reg.fine["time"].values)
         days = ft[in_season(ft, s.season)]
-        out = {"truth": np.log10(reg.fine.sel(time=days).mean(("lat", "lon")).values),
-               "coarse": np.log10(reg.coarse.sel(time=days).mean(("lat", "lon")).values)}
+        out = {"truth": s.scale(reg.fine.sel(time=days).mean(("lat", "lon")).values),
+               "coarse": s.scale(reg.coarse.sel(time=days).mean(("lat", "lon")).values)}
         if self.rollout is not None:
-            out["generated"] = np.log10(self.rollout[s.dataset.variable]
-                                        .mean(("member", "lat", "lon")).values)
+            out["generated"] = s.scale(self.rollout[s.dataset.variable]
+                                       .mean(("member", "lat", "lon")).values)
         return out
 
     def _draw_diagnostics(self, f: dict) -> None:
@@ -391,21 +411,25 @@ class Dashboard(pn.viewable.Viewer):
         fields = {"coarse": f["coarse"], "bilinear": bilinear, "truth": f["truth"],
                   "generated": f["generated"]}
         series = self._season_series()
-        row1 = [pn.pane.HoloViews(variogram_plot(fields)), pn.pane.HoloViews(
-            spectrum_plot({k: v for k, v in fields.items() if k != "coarse"}))]
-        row2 = [pn.pane.HoloViews(acf_plot(series)),
-                pn.pane.HoloViews(acf_plot(series, partial=True))]
+        scale, label = s.scale, s.scale_label
+        row1 = [pn.pane.HoloViews(variogram_plot(fields, scale=scale, label=label)),
+                pn.pane.HoloViews(spectrum_plot({k: v for k, v in fields.items()
+                                                 if k != "coarse"}, scale=scale))]
+        row2 = [pn.pane.HoloViews(acf_plot(series, label=label)),
+                pn.pane.HoloViews(acf_plot(series, partial=True, label=label))]
         items = [pn.pane.Markdown(f"### {s.region} · {s.season} · {s.date}"),
                  pn.Row(*row1), pn.Row(*row2), self.rollout_button]
         lead = self._rollout_lead()
         if lead is not None:
-            items.append(pn.pane.HoloViews(lead_plot(*lead, label=s.model)))
+            items.append(pn.pane.HoloViews(lead_plot(*lead, label=s.model, scale_label=label)))
         if f["truth"] is not None:
-            items.append(pn.pane.HoloViews(scatter_density(f["generated"], f["truth"])))
-            items.append(pn.pane.Markdown("#### Scores of this day (log10 AOT)"))
+            items.append(pn.pane.HoloViews(scatter_density(f["generated"], f["truth"], scale,
+                                                           label)))
+            items.append(pn.pane.Markdown(f"#### Scores of this day ({label})"))
             items.append(_table(self._metrics_table()))
         items += self._season_report()
-        items.append(pn.pane.Markdown("#### Domain similarity (Wasserstein, log + min–max)"))
+        items.append(pn.pane.Markdown(f"#### Domain similarity (Wasserstein, {label} "
+                                      "min–max scaled)"))
         items.append(self.sim_pane)
         self._fill_similarity()
         self.diag_pane.objects = items
@@ -433,8 +457,9 @@ class Dashboard(pn.viewable.Viewer):
         if not ok.any():
             return None
         n = int(ok.argmin()) if not ok.all() else ok.size  # leading days with truth
-        mean = np.log10(np.maximum(self.rollout[var].values[:, :n], 1e-6)).mean(axis=0)
-        ls = lag_scores(mean[None], np.log10(np.maximum(truth[:n], 1e-6))[None])
+        s = self.state
+        mean = s.scale(self.rollout[var].values[:, :n]).mean(axis=0)
+        ls = lag_scores(mean[None], s.scale(truth[:n])[None])
         return ls["lag"], ls["rmse"]
 
     def _season_report(self) -> list:
@@ -584,6 +609,7 @@ class Dashboard(pn.viewable.Viewer):
             else:
                 self.train_status.object = f"Saved **{job.result.name}**; it is in the model list"
                 self.state.refresh_models()
+                self._describe()
                 if pn.state.notifications is not None:
                     pn.state.notifications.success(f"saved {job.result.name}", duration=5000)
 
@@ -606,15 +632,18 @@ class Dashboard(pn.viewable.Viewer):
             return io.BytesIO(b"")
         s = self.state
         return io.BytesIO(maps_png(s.fields(self.result), f"{s.region} {s.date} · {s.model}",
-                                   s.log_scale))
+                                   s.log_scale and s.kind == "log",
+                                   label=f"{s.dataset.variable} [{s.dataset.units}]"))
 
     # --- layout ---------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
-        sidebar = pn.Column(self.date_picker, self.player, self.controls, width=300)
+        sidebar = pn.Column(self.data_note, self.date_picker, self.player, self.controls,
+                            width=300)
         tabs = self.tabs
         return pn.template.FastListTemplate(
-            title="finescale — transfer-encoder diffusion downscaling of dust AOT",
-            sidebar=[sidebar], main=[pn.Column(self.status, self.progress, tabs)],
+            title=f"finescale — transfer-encoder diffusion downscaling of "
+                  f"{self.state.dataset.manifest.get('long_name') or self.state.dataset.variable}",
+            sidebar=[sidebar], main=[pn.Column(self.notice, self.status, self.progress, tabs)],
             sidebar_width=320, theme_toggle=False, design=OfflineFast)
 
 

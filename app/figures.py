@@ -26,6 +26,24 @@ def _lines() -> dict[str, np.ndarray]:
         return {k: d[k] for k in d.files}
 
 
+LINES_MARGIN = 5.0  # degrees of lines kept around a map (room to pan)
+
+
+def lines_in(xlim: tuple[float, float], ylim: tuple[float, float],
+             margin: float = LINES_MARGIN) -> dict[str, np.ndarray]:
+    """The global coastlines and borders around a box, still NaN-separated: a map then
+    sends the browser its own region's lines, not the whole Earth's (~0.7 MB)."""
+    out = {}
+    for key, xy in _lines().items():
+        keep = ((xy[:, 0] >= xlim[0] - margin) & (xy[:, 0] <= xlim[1] + margin)
+                & (xy[:, 1] >= ylim[0] - margin) & (xy[:, 1] <= ylim[1] + margin))
+        cut = np.where(keep[:, None], xy, np.nan)
+        gap = np.isnan(cut[:, 0])
+        # one NaN between pieces: drop a NaN that follows another
+        out[key] = cut[~(gap & np.concatenate([[True], gap[:-1]]))]
+    return out
+
+
 @cache
 def palette(name: str, n: int = 256) -> tuple[str, ...]:
     """A matplotlib colour map as ``n`` hex colours: the dashboard's Bokeh maps and the
@@ -55,7 +73,8 @@ def shared_clim(*arrays: xr.DataArray | None, log: bool = True) -> tuple[float, 
     return float(lo), float(max(hi, lo * 1.01))
 
 
-def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> bytes:
+def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool,
+             label: str = "dust AOT 550 nm") -> bytes:
     """A static PNG of coarse | generated | truth (| spread) for export (matplotlib, offline).
 
     The value panes share one colour scale; a ``spread`` pane gets its own.
@@ -72,8 +91,8 @@ def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> b
     norm = mcolors.LogNorm(*clim) if log else mcolors.Normalize(*clim)
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2), squeeze=False,
                              layout="constrained")
-    lines = _lines()
     frame = extent(fields["generated"])
+    lines = lines_in(frame["xlim"], frame["ylim"])
     for ax, n in zip(axes[0], names, strict=True):
         da = fields[n]
         spread = n == "spread"
@@ -88,7 +107,7 @@ def maps_png(fields: dict[str, xr.DataArray | None], title: str, log: bool) -> b
         else:
             vm = m
     fig.colorbar(vm, ax=[axes[0][names.index(n)] for n in values],
-                 label="dust AOT 550 nm", shrink=0.85)
+                 label=label, shrink=0.85)
     fig.suptitle(title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

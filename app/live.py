@@ -12,6 +12,7 @@ build, and no HoloViews pipeline per redraw (that cost ~0.2 s per map on 2 cores
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,9 +38,10 @@ from finescale.app.plots import (
     MAP_WIDTH,
     SPREAD_CMAP,
     View,
-    _lines,
+    difference,
     extent,
-    log_difference,
+    lines_in,
+    log10,
     palette,
     raster,
     shared_clim,
@@ -118,7 +120,8 @@ class MapGroup:
     def __init__(self, box: xr.DataArray) -> None:
         ext = extent(box)
         self.x_range, self.y_range = Range1d(*ext["xlim"]), Range1d(*ext["ylim"])
-        lines = _lines()  # one copy per group for the browser, shared by its figures
+        # the lines around the region, one copy per group for the browser, shared by its maps
+        lines = lines_in(ext["xlim"], ext["ylim"])
         self.coast, self.borders = (ColumnDataSource({"x": lines[k][:, 0], "y": lines[k][:, 1]})
                                     for k in ("coast", "borders"))
         self.maps: dict[str, MapFigure] = {}
@@ -156,14 +159,15 @@ class LiveMaps:
     """
 
     def __init__(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
-                 clim: tuple[float, float], key: str, log: bool) -> None:
-        self.key, self.log = key, log
+                 clim: tuple[float, float], key: str, log: bool, scale: Callable = log10,
+                 label: str = "log10 AOT") -> None:
+        self.key, self.log, self.scale, self.label = key, log, scale, label
         frames = self.frames(fields, titles, clim)
         self.group = g = MapGroup(fields["generated"])
         g.add("coarse", frames["coarse"], log, colorbar=False)
         g.add("generated", frames["generated"], log, colorbar=False)
         g.add("truth", frames["truth"], log)
-        g.add("diff", frames["diff"], False, cmap=DIFF_CMAP, clabel="Δ log10 AOT")
+        g.add("diff", frames["diff"], False, cmap=DIFF_CMAP, clabel=f"Δ {label}")
         m = self.maps = g.maps
         self.layout = pn.Column(pn.Row(m["coarse"].pane, m["generated"].pane, m["truth"].pane),
                                 m["diff"].pane)
@@ -181,12 +185,12 @@ class LiveMaps:
         if truth is None:
             out["truth"] = Frame(_blank(gen), clim, titles["truth"],
                                  titles.get("no_truth", "no G5NR field for this day"))
-            out["diff"] = Frame(_blank(gen), (-0.1, 0.1), "log10 generated − log10 truth",
-                                "no G5NR field:\nno difference\nto show")
+            out["diff"] = Frame(_blank(gen), (-0.1, 0.1), f"generated − truth ({self.label})",
+                                "no fine field:\nno difference\nto show")
         else:
-            d, dlim = log_difference(gen, truth)
+            d, dlim = difference(gen, truth, self.scale)
             out["truth"] = Frame(truth, clim, titles["truth"])
-            out["diff"] = Frame(d, dlim, "log10 generated − log10 truth")
+            out["diff"] = Frame(d, dlim, f"generated − truth ({self.label})")
         return out
 
     def show(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
@@ -197,8 +201,8 @@ class LiveMaps:
 
 
 def ensemble_maps(spread: xr.DataArray | None, members: xr.DataArray,
-                  clim: tuple[float, float], log: bool, max_members: int = 8
-                  ) -> list[MapFigure]:
+                  clim: tuple[float, float], log: bool, max_members: int = 8,
+                  variable: str = "AOT") -> list[MapFigure]:
     """The spread map (if any) and one small map per member on the maps' colour range, all
     panning together; the members' pixels come from the same aggregation as the maps'."""
     group = MapGroup(members.isel(member=0))
@@ -206,7 +210,7 @@ def ensemble_maps(spread: xr.DataArray | None, members: xr.DataArray,
     if spread is not None:
         out.append(group.add("spread", Frame(spread, shared_clim(spread, log=False),
                                              "ensemble spread (std)"),
-                             False, cmap=SPREAD_CMAP, clabel="std of AOT"))
+                             False, cmap=SPREAD_CMAP, clabel=f"std of {variable}"))
     for m in members["member"].values[:max_members]:
         out.append(group.add(f"member {int(m)}", Frame(members.sel(member=m), clim,
                                                        f"member {int(m)}"),

