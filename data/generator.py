@@ -49,7 +49,7 @@ from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import RegionData, write_dataset
+from finescale.data.layout import RegionData, ensure_writable, write_dataset
 from finescale.data.regions import FINE_RES, REGIONS, Region
 from finescale.data.regrid import weights_1d
 from finescale.data.resources import asset
@@ -386,6 +386,7 @@ def prepare(out: Path, cfg: GeneratorConfig | None = None, overwrite: bool = Fal
     if Path(out).expanduser().exists() and not overwrite:
         raise FinescaleError(f"{out} already exists with other settings; pass --overwrite to "
                              "replace it")
+    ensure_writable(out)  # before minutes of generation
     t0 = time.perf_counter()
     static = load_static()
     regions = [generate_region(n, cfg, static, progress) for n in cfg.regions]

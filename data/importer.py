@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import RegionData, write_dataset
+from finescale.data.layout import RegionData, ensure_writable, write_dataset
 from finescale.data.readers import BBox, Paths, crop, open_store, read_series
 from finescale.data.regrid import weights_1d
 from finescale.data.seasons import SEASONS
@@ -86,6 +86,7 @@ def import_pair(coarse: Paths, fine: Paths, variable: str, out: Path, region_nam
     """
     if transform is not None:
         check_kind(transform)
+    ensure_writable(out, overwrite)
     c = read_series(coarse, variable)
     f = read_series(fine, variable)
     box = overlap(_extent(c), _extent(f), "the coarse data", "the fine data")

@@ -165,6 +165,21 @@ def write_netcdf(obj: xr.Dataset, path: Path) -> None:
     obj.to_netcdf(path, engine=ENGINE, encoding=enc)
 
 
+def ensure_writable(out: Path, overwrite: bool = True) -> Path:
+    """Fail early, with one line, when ``out`` cannot be written (before any long work)."""
+    out = Path(out).expanduser().resolve()
+    if out.exists() and not overwrite:
+        raise FinescaleError(f"{out} already exists; pass --overwrite to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.probe-", dir=out.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise FinescaleError(f"cannot write {out}: {err.strerror or err}") from None
+    return out
+
+
 @contextmanager
 def atomic_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; rename it to ``out`` on success.
@@ -172,14 +187,8 @@ def atomic_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     An existing ``out`` is refused unless ``overwrite``; then it is replaced only after the
     new one is complete, so data are never lost on failure.
     """
-    out = Path(out).expanduser().resolve()
-    if out.exists() and not overwrite:
-        raise FinescaleError(f"{out} already exists; pass --overwrite to replace it")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    except OSError as err:
-        raise FinescaleError(f"cannot write {out}: {err.strerror or err}") from None
+    out = ensure_writable(out, overwrite)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         yield tmp
     except BaseException:

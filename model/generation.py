@@ -23,7 +23,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset, RegionData, groom, write_netcdf
+from finescale.data.layout import Dataset, RegionData, ensure_writable, groom, write_netcdf
 from finescale.data.regrid import METHODS, regrid
 from finescale.data.seasons import season_of
 from finescale.data.splits import SplitConfig
@@ -327,7 +327,7 @@ def generate_to_file(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str,
     rd, var = ds.region(run.first.region), ds.variable
     fine_days = pd.DatetimeIndex(rd.fine["time"].values)
     coarse_days = pd.DatetimeIndex(rd.coarse["time"].values)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable(path)
     tmp = path.with_name(f".{path.name}.tmp")
     big = (var, f"{var}_truth", f"{var}_coarse")
     try:
@@ -482,8 +482,7 @@ def interpolate_region(ds: Dataset, region_name: str, method: str, days: pd.Date
 
 def write_generated(obj: xr.Dataset, path: Path) -> Path:
     """Write a generated ensemble atomically as compressed NetCDF."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = ensure_writable(Path(path))
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         write_netcdf(obj, tmp)

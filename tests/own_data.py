@@ -31,7 +31,7 @@ def _field(days: pd.DatetimeIndex, lat: np.ndarray, lon: np.ndarray,
              for k, m, p, q in rng.uniform(0.5, 3.0, (6, 4))]
     amp = np.zeros(len(modes))
     out = np.empty((days.size, lat.size, lon.size), np.float32)
-    season = 2.0 * np.sin(2 * np.pi * (days.dayofyear.to_numpy() - 120) / 365.25)
+    season = 2.0 * np.sin(2 * np.pi * (days.day_of_year.to_numpy() - 120) / 365.25)
     terrain = 1.5 * np.sin(lo * 60) * np.cos(la * 45)  # fine-scale channelling
     for t in range(days.size):
         amp = 0.8 * amp + rng.normal(0, 1.2, amp.size)
