@@ -84,7 +84,7 @@ def cmd_similarity(a: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="finescale", description="Transfer-encoder diffusion "
-                                "downscaling of coarse dust-AOT maps.")
+                                "downscaling of coarse maps (any variable, any region).")
     sub = p.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="prepare, import and inspect datasets")

@@ -179,9 +179,9 @@ class Dashboard(pn.viewable.Viewer):
             self.notice.object = (
                 f"**No trained model fits this dataset yet** ({s.dataset.variable}, "
                 f"{', '.join(s.dataset.regions)}): the shipped models were trained on the "
-                "embedded default. In the **Train** tab, train the *encoder*, then a "
-                "downscaler (*diffusion*, *unet*, …) for a season with fine data; until then "
-                "the maps show interpolation.")
+                "embedded default. Open the Train tab and train the encoder, then a "
+                "downscaler (diffusion, unet, …) for a season with fine data; until then the "
+                "maps show interpolation.")
 
     # --- widgets --------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -347,7 +347,8 @@ class Dashboard(pn.viewable.Viewer):
         if self.live is not None and self.live.matches(key, log):
             self.live.show(f, titles, clim)  # same figures, new data: a fast redraw
         else:  # new region (other axes) or colour scale (other mapper): new figures
-            self.live = LiveMaps(f, titles, clim, key, log, scale=s.scale, label=s.scale_label)
+            self.live = LiveMaps(f, titles, clim, key, log, scale=s.scale, label=s.scale_label,
+                                 units_label=f"{s.dataset.variable} [{s.dataset.units}]")
             self.maps_pane.objects = [self.live.layout]
         if f["truth"] is not None:
             m = metrics_for(self.result, s.dataset.variable)

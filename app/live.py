@@ -69,7 +69,7 @@ class MapFigure:
     """One map figure; :meth:`show` and :meth:`render` change its data, never its models."""
 
     def __init__(self, name: str, first: Frame, group: MapGroup, log: bool, cmap: str = CMAP,
-                 clabel: str = "dust AOT", colorbar: bool = True,
+                 clabel: str = "", colorbar: bool = True,
                  size: tuple[int, int] = (MAP_WIDTH, MAP_HEIGHT), axes: bool = True) -> None:
         self.frame, self.size = first, size
         mapper_cls = LogColorMapper if log else LinearColorMapper
@@ -160,13 +160,13 @@ class LiveMaps:
 
     def __init__(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
                  clim: tuple[float, float], key: str, log: bool, scale: Callable = log10,
-                 label: str = "log10 AOT") -> None:
+                 label: str = "log10 AOT", units_label: str = "dust AOT") -> None:
         self.key, self.log, self.scale, self.label = key, log, scale, label
         frames = self.frames(fields, titles, clim)
         self.group = g = MapGroup(fields["generated"])
-        g.add("coarse", frames["coarse"], log, colorbar=False)
-        g.add("generated", frames["generated"], log, colorbar=False)
-        g.add("truth", frames["truth"], log)
+        g.add("coarse", frames["coarse"], log, colorbar=False, clabel=units_label)
+        g.add("generated", frames["generated"], log, colorbar=False, clabel=units_label)
+        g.add("truth", frames["truth"], log, clabel=units_label)
         g.add("diff", frames["diff"], False, cmap=DIFF_CMAP, clabel=f"Δ {label}")
         m = self.maps = g.maps
         self.layout = pn.Column(pn.Row(m["coarse"].pane, m["generated"].pane, m["truth"].pane),
@@ -214,5 +214,6 @@ def ensemble_maps(spread: xr.DataArray | None, members: xr.DataArray,
     for m in members["member"].values[:max_members]:
         out.append(group.add(f"member {int(m)}", Frame(members.sel(member=m), clim,
                                                        f"member {int(m)}"),
-                             log, colorbar=False, size=MEMBER_SIZE, axes=False))
+                             log, colorbar=False, size=MEMBER_SIZE, axes=False,
+                             clabel=variable))
     return out  # each figure's pan/zoom handler keeps the group alive

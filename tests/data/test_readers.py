@@ -296,3 +296,45 @@ def test_failure_midway_keeps_old_dataset(pair, tmp_path, monkeypatch):
         import_pair(str(c / "*.nc4"), str(f / "*.nc4"), "DUEXTTAU", out, overwrite=True)
     assert sorted(p.name for p in out.rglob("*")) == before
     assert not list(tmp_path.glob(".ds.tmp-*"))
+
+
+def test_bad_record_too_short_for_any_season(pair, tmp_path):
+    c, f = pair
+    short = tmp_path / "fshort"
+    short.mkdir()
+    for p in sorted(f.glob("*.nc4"))[: 4 * 10]:  # 10 days of 6-hourly files
+        (short / p.name).symlink_to(p)
+    out = tmp_path / "o"
+    code, err = _run_import([c / "*.nc4"], [short / "*.nc4"], out)
+    _assert_clean_failure(code, err, out, "10 fine day(s)", "too few to train any season",
+                          "42 consecutive")
+
+
+def test_signed_variable_is_standardised_and_checkpoints_must_match(tmp_path, ckpts):
+    """An imported wind field (signed) gets the standard transform; a checkpoint trained on
+    another variable is refused with one line naming both."""
+    from finescale.model.generation import load_model
+    from tests.own_data import write_pair
+
+    c, f = write_pair(tmp_path)
+    out = import_pair(str(c / "*.nc"), str(f / "*.nc"), "u10", tmp_path / "ds",
+                      region_name="area1")
+    ds = open_dataset(out)
+    assert ds.transform == "standard" and "values <= 0" in ds.manifest["transform_reason"]
+    assert ds.region("area1").meta["seasons"] == ["JJA"]  # the only season with enough days
+    with pytest.raises(FinescaleError, match=r"trained on variable 'DUEXTTAU'.*holds 'u10'"):
+        load_model(ckpts["diffusion"], ds)
+
+
+def test_transform_must_match(tmp_path, small_dir, ckpts):
+    import json
+    import shutil
+
+    copy = tmp_path / "small"
+    shutil.copytree(small_dir, copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**m, "transform": "standard"}))
+    from finescale.model.generation import load_model
+
+    with pytest.raises(FinescaleError, match=r"trained with the 'log' transform.*'standard'"):
+        load_model(ckpts["diffusion"], open_dataset(copy))
