@@ -107,6 +107,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from finescale.app.report import write_report
     from finescale.data.evaluation import CurveConfig
     from finescale.data.layout import open_dataset
+    from finescale.data.transforms import analysis_label
     from finescale.model.device import resolve_device
     from finescale.model.evaluation import EvalConfig, evaluate
     from finescale.model.registry import SHIPPED_DIR
@@ -127,7 +128,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "seed": a.seed, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
-                       overwrite=a.overwrite, dataset=ds.manifest.get("generator"))
+                       overwrite=a.overwrite, dataset=ds.manifest.get("generator"),
+                       scale=analysis_label(ds.transform, ds.variable, ds.units),
+                       log=ds.transform == "log")
     print(f"wrote {out / 'report.md'} ({len(results)} model × season results)")
 
 

@@ -20,9 +20,9 @@ from finescale.model.evaluation import PairResult
 KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
         "variogram_error", "acf_error", "spectrum_error")
 FIGURES = ("maps", "variogram", "spectrum", "acf", "lead", "rank")
-TABLES = (("r2", "R² (squared Pearson, log10 AOT, ensemble mean)", "{:.3f}"),
+TABLES = (("r2", "R² (squared Pearson, {scale}, ensemble mean)", "{:.3f}"),
           ("variogram_error", "Semivariogram error of members vs truth (relative L2)", "{:.3f}"),
-          ("crps", "CRPS (log10 AOT; deterministic models: equals MAE)", "{:.4f}"))
+          ("crps", "CRPS ({scale}; deterministic models: equals MAE)", "{:.4f}"))
 
 
 def _clean(v):
@@ -83,7 +83,7 @@ def _fig(path: Path, draw) -> None:
 
 
 def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
-             variable: str) -> dict[str, str]:
+             variable: str, scale: str, log: bool) -> dict[str, str]:
     from finescale.app.figures import maps_png
 
     rs = [r for r in results if r.region == region and r.season == season]
@@ -95,7 +95,7 @@ def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
         ax.plot(first.spatial["h_km"], first.spatial["gamma_truth"], "k-", lw=2, label="truth")
         for r in rs:
             ax.plot(r.spatial["h_km"], r.spatial["gamma"], label=r.model)
-        ax.set(xlabel="distance (km)", ylabel="γ (log10 AOT)²", title=f"semivariogram {stem}")
+        ax.set(xlabel="distance (km)", ylabel=f"γ ({scale})²", title=f"semivariogram {stem}")
 
     def spec(ax):
         k = first.spatial["k"]
@@ -122,7 +122,7 @@ def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
         for r in rs:
             if r.temporal is not None:
                 ax.plot(r.temporal["lead"], r.temporal["lead_rmse"], "o-", label=r.model)
-        ax.set(xlabel="lead (days after the last true history day)", ylabel="RMSE (log10)",
+        ax.set(xlabel="lead (days after the last true history day)", ylabel=f"RMSE ({scale})",
                title=f"autoregressive roll-out skill {stem}")
 
     def rank(ax):
@@ -148,16 +148,18 @@ def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
               "spread": gen.std("member") if gen.sizes["member"] > 1 else None}
     day = pd.Timestamp(ex.time.values[0])
     (fig_dir / Path(names["maps"]).name).write_bytes(maps_png(
-        fields, f"{best.model} {stem} {day:%Y-%m-%d} (member 0)", log=True))
+        fields, f"{best.model} {stem} {day:%Y-%m-%d} (member 0)", log=log, label=variable))
     return names
 
 
 def write_report(results: list[PairResult], out: Path, *, variable: str, settings: dict,
-                 overwrite: bool = False, dataset: dict | None = None) -> Path:
+                 overwrite: bool = False, dataset: dict | None = None,
+                 scale: str = "log10 AOT", log: bool = True) -> Path:
     """Write metrics.json, metrics.csv, per_day.csv, report.md, meta.json and figures/.
 
     ``dataset``: the dataset manifest's ``generator`` block (or other identity), recorded so
-    that the dashboard shows a report only next to the data it scored.
+    that the dashboard shows a report only next to the data it scored. ``scale``: the label
+    of the scale scores are on (e.g. ``log10 DUEXTTAU``); ``log``: log colour scale maps.
     """
     recs = records(results)
     with atomic_dir(Path(out), overwrite=overwrite) as tmp:
@@ -171,7 +173,7 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         fig_dir = tmp / "figures"
         fig_dir.mkdir()
         pairs = list(dict.fromkeys((r.region, r.season) for r in results))
-        figs = {p: _figures(results, *p, fig_dir, variable) for p in pairs}
+        figs = {p: _figures(results, *p, fig_dir, variable, scale, log) for p in pairs}
         md = ["# finescale evaluation report", "",
               ("Validation days (for choosing settings, not a test score)"
                if settings.get("split") == "val" else "Held-out test days") +
@@ -181,7 +183,7 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
               "curves. Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".",
               ""]
         for key, title, fmt in TABLES:
-            md += [f"## {title}", "", table(recs, key, fmt), ""]
+            md += [f"## {title.format(scale=scale)}", "", table(recs, key, fmt), ""]
         md += ["## All scores", "", "See `metrics.csv` (one row per model, area and season) "
                "and `per_day.csv`.", "", "## Figures", ""]
         for (region, season), names in figs.items():
