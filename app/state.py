@@ -315,10 +315,9 @@ def metrics_for(result: xr.Dataset, variable: str) -> dict[str, float] | None:
     """R² (squared Pearson) and RMSE of the ensemble mean on the analysis scale (the mean
     of the members' log10 for log data), as ``finescale evaluate`` scores; None without
     truth."""
-    from finescale.data.evaluation import check_generated, pointwise
+    from finescale.data.evaluation import check_generated, mean_scores
 
     if not np.isfinite(result[f"{variable}_truth"].values).any():
         return None
     g, t = check_generated(result, variable)
-    rec = pointwise(g, t, str(result.attrs.get("transform", "log")))
-    return {"r2": float(rec["r2"]), "rmse": float(rec["rmse"])}
+    return mean_scores(g, t, str(result.attrs.get("transform", "log")))

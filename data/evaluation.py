@@ -100,11 +100,24 @@ def check_generated(gen: xr.Dataset, variable: str, *, name: str = "generated fi
     return g.isel(time=keep), t.isel(time=keep)
 
 
+def ensemble_mean(lg: np.ndarray) -> np.ndarray:
+    """The ensemble mean of members already on the analysis scale (so for log data the mean
+    of the members' log10, not the log10 of their mean): what every R² and RMSE scores."""
+    return lg.mean(axis=0)
+
+
+def mean_scores(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> dict[str, float]:
+    """R² (squared Pearson) and RMSE of the ensemble mean: the dashboard's quick scores,
+    the same numbers as :func:`pointwise`'s."""
+    mean, lt = ensemble_mean(analysis(kind, gen.values)), analysis(kind, truth.values)
+    return {"r2": scores.r2_pearson(mean, lt), "rmse": scores.rmse(mean, lt)}
+
+
 def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
               ) -> dict[str, float | None]:
     """All deterministic and ensemble scores, pooled over days and pixels."""
     lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
-    mean = lg.mean(axis=0)
+    mean = ensemble_mean(lg)
     pmean = gen.values.mean(axis=0)
     m = gen.sizes["member"]
     out: dict[str, float | None] = {
@@ -127,7 +140,7 @@ def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
 def per_day(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> pd.DataFrame:
     """R², RMSE and bias of the ensemble mean (log10) for each day."""
     lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
-    mean = lg.mean(axis=0)
+    mean = ensemble_mean(lg)
     rows = [{"time": pd.Timestamp(d), "r2": scores.r2_pearson(mean[k], lt[k]),
              "rmse": scores.rmse(mean[k], lt[k]), "bias": scores.bias(mean[k], lt[k])}
             for k, d in enumerate(gen.time.values)]

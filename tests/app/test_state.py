@@ -49,6 +49,12 @@ def test_generate_is_cached_and_fields(explorer):
     np.testing.assert_array_equal(explorer.fields(a)["generated"], a.DUEXTTAU[1, 0])
     m = metrics_for(a, "DUEXTTAU")
     assert 0 <= m["r2"] <= 1 and m["rmse"] > 0
+    # the page's scores are the report's (the mean of the members' log10, not the log10 of
+    # their mean): one definition for both
+    from finescale.data.evaluation import check_generated, pointwise
+
+    rec = pointwise(*check_generated(a, "DUEXTTAU"))
+    assert (m["r2"], m["rmse"]) == (rec["r2"], rec["rmse"])
 
 
 def test_day_outside_the_fine_record(explorer):
