@@ -138,7 +138,7 @@ class Dashboard(pn.viewable.Viewer):
         self.progress = pn.indicators.Progress(value=0, max=100, bar_color="primary",
                                                visible=False, sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("", css_classes=["fs-status"])
-        self.notice = pn.pane.Alert("", alert_type="info", visible=False)
+        self.notice = pn.Column()  # holds the no-model note only when it applies
         self.data_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self.maps_pane = pn.Column()
         self.ens_pane = pn.Column()
@@ -174,14 +174,15 @@ class Dashboard(pn.viewable.Viewer):
         """The dataset line in the sidebar, and what to do when no model fits the data."""
         s = self.state
         self.data_note.object = s.dataset_note()
-        self.notice.visible = not s.has_models()
-        if self.notice.visible:
-            self.notice.object = (
-                f"**No trained model fits this dataset yet** ({s.dataset.variable}, "
-                f"{', '.join(s.dataset.regions)}): the shipped models were trained on the "
-                "embedded default. Open the Train tab and train the encoder, then a "
-                "downscaler (diffusion, unet, …) for a season with fine data; until then the "
-                "maps show interpolation.")
+        if s.has_models():
+            self.notice.objects = []
+            return
+        self.notice.objects = [pn.pane.Alert(
+            f"**No trained model fits this dataset yet** ({s.dataset.variable}, "
+            f"{', '.join(s.dataset.regions)}): the shipped models were trained on the "
+            "embedded default. Open the Train tab and train the encoder, then a downscaler "
+            "(diffusion, unet, …) for a season with fine data; until then the maps show "
+            "interpolation.", alert_type="info")]
 
     # --- widgets --------------------------------------------------------------------------
     def _build_widgets(self) -> None:
