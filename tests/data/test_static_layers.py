@@ -41,5 +41,5 @@ def test_a_grid_at_the_dateline_wraps_and_sea_is_zero():
 
 
 def test_latitudes_beyond_the_poles_are_refused():
-    with pytest.raises(FinescaleError, match="outside -90..90"):
+    with pytest.raises(FinescaleError, match=r"outside -90\.\.90"):
         static_on_grid(np.array([89.0, 91.0]), np.array([0.0, 1.0]))
