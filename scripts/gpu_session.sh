@@ -20,7 +20,12 @@ if [ -d .whl ] && ! python3 -c "import h5netcdf, scoringrules" 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD
+# the checkout as the `finescale` package without installing it (no registry there): a
+# folder `finescale` of links to the top-level folders, as the package-dir mapping does
+PKG=$(mktemp -d)
+mkdir -p "$PKG/finescale"
+for d in app model data assets; do ln -s "$PWD/$d" "$PKG/finescale/$d"; done
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PKG
 FS="python3 -m finescale.app.cli"
 python3 -c "import torch, numpy, xarray, pandas; print('torch', torch.__version__, 'cuda',
 torch.cuda.is_available() and torch.cuda.get_device_name(0), 'numpy', numpy.__version__,
