@@ -8,7 +8,9 @@ output behind (writers work in temporary directories).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -140,17 +142,44 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     return commands.REGISTER
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C's KeyboardInterrupt, so the
+    same ``except BaseException`` clean-ups run: temporary files removed, workers stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame) -> None:
+    raise Stopped(signum)
+
+
+STOPPED_HINT = ("nothing half-written is left; a training run resumes from its last saved "
+                "epoch when started again")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGHUP)} \
+        if main_thread else {}
     try:
         code = args.func(args)
     except FinescaleError as err:
         print(f"finescale: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("finescale: interrupted", file=sys.stderr)
+        print(f"finescale: interrupted; {STOPPED_HINT}", file=sys.stderr)
         return 130
+    except Stopped as stop:
+        print(f"finescale: stopped by {signal.Signals(stop.signum).name}; {STOPPED_HINT}",
+              file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for s, handler in before.items():  # a caller's own handlers (tests, embedding)
+            signal.signal(s, handler)
     return int(code or 0)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -31,12 +30,17 @@ def ensure_data(path: Path | None) -> Path:
 def cmd_serve(a: argparse.Namespace) -> int:
     env = dict(os.environ)
     env[ENV_DATA_DIR] = str(ensure_data(a.data))
-    cmd = [sys.executable, "-m", "panel", "serve", str(MAIN), "--address", a.address,
+    cmd = [sys.executable, "-m", "finescale.app.serve", "serve", str(MAIN), "--address", a.address,
            "--port", str(a.port), "--allow-websocket-origin", f"{a.address}:{a.port}",
            "--allow-websocket-origin", f"localhost:{a.port}"]
     if a.show:
         cmd.append("--show")
-    return subprocess.call(cmd, env=env)
+    print(f"finescale: serving {env[ENV_DATA_DIR]} at http://{a.address}:{a.port}/main "
+          "(Ctrl-C or SIGTERM stops it)", flush=True)
+    # the server replaces this process (same pid): a signal to `finescale serve` reaches the
+    # server itself, and there is no child left to outlive it
+    os.execve(sys.executable, cmd, env)
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,3 +50,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.set_defaults(func=cmd_serve)
+
+
+def _run_server(argv: list[str]) -> None:
+    """The server process that ``finescale serve`` becomes: ``panel serve`` ended by SIGINT,
+    SIGTERM or SIGHUP at once, with one line and the conventional status. Left to itself,
+    Bokeh answers Ctrl-C with status 0, and after its own graceful SIGTERM the interpreter's
+    teardown crashed (SIGSEGV in h5py's deallocation of the fine files' pinned handles)."""
+    import signal
+
+    def stopped(signum: int) -> None:
+        print(f"finescale: server stopped by {signal.Signals(signum).name}", file=sys.stderr,
+              flush=True)
+        os._exit(130 if signum == signal.SIGINT else 128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: stopped(signum))
+    from panel.command import main as panel_main
+
+    sys.argv = ["panel", *argv]
+    panel_main()
+    # the server returns only when stopped, and only Bokeh's own SIGTERM handler (installed
+    # on its event loop over ours) stops it that way
+    stopped(signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    _run_server(sys.argv[1:])

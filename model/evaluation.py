@@ -20,7 +20,6 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -40,6 +39,7 @@ from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig
 from finescale.model.generation import generate, generate_days, interpolate_region, load_model
 from finescale.model.registry import find_checkpoints
+from finescale.model.workers import die_with_parent
 
 MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
 ENSEMBLE_KINDS = ("diffusion", "ablation", "vae")
@@ -173,23 +173,28 @@ def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, w
     """
     threads = max(1, (os.cpu_count() or 1) // workers)
     out: dict[tuple[str, str], list[PairResult]] = {}
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_pair_worker, str(ds.path), [str(p) for p in m.values()], cfg,
-                               device, threads): key for key, m in pairs.items()}
-        bar = tqdm(total=len(futures), desc="evaluate", unit="pair", disable=not progress)
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for f in done:
-                    out[futures[f]] = f.result()
-                    bar.update()
-                if cancel is not None and cancel.is_set():
-                    raise FinescaleError("evaluation cancelled")
-        finally:
-            for f in pending:
-                f.cancel()
-            bar.close()
+    # a Pool, not a ProcessPoolExecutor: terminate() stops running workers at once (an
+    # executor's shutdown waits for each to finish its pair), and each worker dies with us
+    pool = get_context("spawn").Pool(workers, initializer=die_with_parent)
+    bar = tqdm(total=len(pairs), desc="evaluate", unit="pair", disable=not progress)
+    try:
+        pending = {key: pool.apply_async(_pair_worker, (
+            str(ds.path), [str(p) for p in m.values()], cfg, device, threads))
+            for key, m in pairs.items()}
+        while pending:
+            for key in [k for k, r in pending.items() if r.ready()]:
+                out[key] = pending.pop(key).get()  # a worker's error is raised here
+                bar.update()
+            if cancel is not None and cancel.is_set():
+                raise FinescaleError("evaluation cancelled")
+            time.sleep(0.2)
+        pool.close()
+    except BaseException:  # an error, a cancel, Ctrl-C or SIGTERM: stop every worker now
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        bar.close()
     return [r for key in pairs for r in out[key]]
 
 
