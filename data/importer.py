@@ -46,16 +46,17 @@ def static_for(lat: np.ndarray, lon: np.ndarray, static_path: Path | None) -> xr
             lon.min() < lo.min() - 1e-6 or lon.max() > lo.max() + 1e-6:
         raise FinescaleError(f"the static layers in {label} do not cover the fine grid (lat "
                              f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g})")
-    shipped = static_on_grid(lat, lon)  # for the layers the user's file lacks
+    layers = (("elevation", "bilinear"), ("land_mask", "nearest"), ("bare_fraction", "bilinear"))
+    # the shipped layers only for what the user's file lacks (reading them costs ~65 MB)
+    shipped = static_on_grid(lat, lon) if any(n not in ds for n, _ in layers) else None
     out = {}
-    for name, method in (("elevation", "bilinear"), ("land_mask", "nearest"),
-                         ("bare_fraction", "bilinear")):
+    for name, method in layers:
         if name in ds:
             w1, w2 = weights_1d(la, lat, method), weights_1d(lo, lon, method)
             out[name] = (("lat", "lon"), (w1 @ ds[name].values @ w2.T).astype(np.float32),
                          dict(ds[name].attrs))
         else:
-            out[name] = shipped[name]
+            out[name] = shipped[name]  # type: ignore[index]
     return xr.Dataset(out, coords={"lat": lat, "lon": lon})
 
 
