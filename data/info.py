@@ -101,9 +101,12 @@ def describe(path) -> str:
     """``finescale data info PATH``: a dataset directory's summary, else a raw store's."""
     from pathlib import Path
 
+    from finescale.data import record
     from finescale.data.layout import open_dataset
 
     p = Path(path).expanduser()
     if p.is_dir() and (p / "manifest.json").exists():
         return summary(open_dataset(p))
+    if p.is_dir() and record.is_record(p):
+        return record.summary(p)
     return file_summary(str(p))

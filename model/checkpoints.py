@@ -35,7 +35,7 @@ def manifest_path(weights: Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -70,7 +70,7 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], manifest: dict
                               else v.dtype)).contiguous() for k, v in tensors.items()}
     _atomic_write(path, lambda p: save_file(flat, str(p)))
     full = {"format": FORMAT, "format_version": VERSION, **manifest,
-            "weights_sha256": _sha256(path), "storage": "float16" if half else "float32",
+            "weights_sha256": sha256(path), "storage": "float16" if half else "float32",
             "versions": versions()}
     _atomic_write(manifest_path(path),
                   lambda p: p.write_text(json.dumps(full, indent=2, default=str)))
@@ -109,7 +109,7 @@ def load_checkpoint(path: Path, *, kind: str | None = None, region: str | None =
     """Read and validate a checkpoint; return its float32 tensors and manifest."""
     path = Path(path)
     m = read_manifest(path)
-    if _sha256(path) != m.get("weights_sha256"):
+    if sha256(path) != m.get("weights_sha256"):
         raise FinescaleError(f"{path} does not match its manifest (truncated or modified "
                              "after saving); retrain or restore the file")
     for key, want in (("kind", kind), ("region", region), ("season", season)):

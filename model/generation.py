@@ -162,13 +162,18 @@ class _Run:
     first: LoadedModel
     device: torch.device
 
+    def model_for(self, day: pd.Timestamp, season: str | None = None) -> LoadedModel:
+        return self.by_season[season or season_of([day])[0]]
+
     def step(self, day: pd.Timestamp, hist: torch.Tensor, sampler: SamplerConfig,
-             seed: int, window: tuple[slice, slice] | None = None) -> torch.Tensor:
+             seed: int, window: tuple[slice, slice] | None = None,
+             season: str | None = None) -> torch.Tensor:
         """One day for every member (rows of ``hist``): normalised fields (member, lat, lon).
 
-        ``window`` restricts the day to a sub-area (``hist`` must already be cropped to it).
+        ``window`` restricts the day to a sub-area (``hist`` must already be cropped to it);
+        ``season`` picks that season's model instead of the day's own (a spin-up day).
         """
-        lm = self.by_season[season_of([day])[0]]
+        lm = self.model_for(day, season)
         sd = self.sds[lm.season]
         members = hist.shape[0]
         cond = torch.from_numpy(sd.cond(day, window))[None].repeat(members, 1, 1, 1).to(
@@ -186,8 +191,9 @@ class _Run:
             x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
         return x.clamp(*lm.transform.bounds)  # the training range, widened by half
 
-    def physical(self, day: pd.Timestamp, x: torch.Tensor) -> np.ndarray:
-        lm = self.by_season[season_of([day])[0]]
+    def physical(self, day: pd.Timestamp, x: torch.Tensor, season: str | None = None
+                 ) -> np.ndarray:
+        lm = self.model_for(day, season)
         return lm.transform.inverse(x.cpu().numpy().astype(np.float64))
 
 

@@ -76,3 +76,32 @@ def resolve_checkpoint(name: str | Path) -> Path:
     raise FinescaleError(f"no checkpoint named {str(name)!r}: not a file, nor in "
                          f"{user_checkpoint_dir()} or the shipped ones "
                          f"({', '.join(shipped_names()[:4])}, …)")
+
+
+def seasonal_checkpoints(sources: list[str | Path], region: str, kind: str,
+                         seasons: list[str]) -> list[Path]:
+    """One checkpoint per season of ``seasons`` from files, names or directories (searched
+    recursively); the first source that has a season wins."""
+    found: dict[str, Path] = {}
+    for src in sources:
+        p = Path(src).expanduser()
+        infos = find_checkpoints(p) if p.is_dir() else [_info(resolve_checkpoint(src))]
+        for c in infos:
+            if c.region == region and c.kind == kind and c.season in seasons:
+                found.setdefault(c.season, c.path)
+    missing = [s for s in seasons if s not in found]
+    if missing:
+        raise FinescaleError(f"no {kind} checkpoint of region {region} for season(s) "
+                             f"{', '.join(missing)} in {', '.join(map(str, sources))}; the "
+                             f"period needs {', '.join(seasons)}")
+    return [found[s] for s in seasons]
+
+
+def _info(path: Path) -> CheckpointInfo:
+    try:
+        m = json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError) as err:
+        raise FinescaleError(f"{path}: cannot read its manifest ({err})") from None
+    return CheckpointInfo(path=path, kind=m.get("kind", "?"), region=m.get("region", "?"),
+                          season=m.get("season", "?"), preset=m.get("preset", "?"),
+                          source="user")

@@ -1,0 +1,69 @@
+"""``finescale reconstruct``: argument parsing only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from finescale.app.model_commands import _add_sampler_args, _sampler_config
+
+
+def cmd_reconstruct(a: argparse.Namespace) -> None:
+    from finescale.data.layout import open_dataset
+    from finescale.data.record import RecordLayout
+    from finescale.data.seasons import season_of
+    from finescale.model import distributed
+    from finescale.model.device import resolve_device
+    from finescale.model.reconstruct import RecordConfig, reconstruct
+    from finescale.model.registry import SHIPPED_DIR, seasonal_checkpoints
+
+    layout = RecordLayout(start=a.start, end=a.end, members=a.members,
+                          segment_days=a.segment_days, member_block=a.member_block,
+                          tile=a.tile)
+    cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a))
+    device = resolve_device(a.device)
+    if a.distributed:
+        device = distributed.local_device(device)
+        distributed.init(device)
+    ds = open_dataset(a.data)
+    seasons = sorted(set(season_of(layout.days)))
+    ckpts = seasonal_checkpoints(a.checkpoints or [SHIPPED_DIR], a.region, a.kind, seasons)
+    out = reconstruct(ds, ckpts, cfg, a.out, device=device, region=a.region)
+    if distributed.current().main:
+        print(f"wrote {out}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from finescale.app.model_commands import STAGES
+
+    r = sub.add_parser("reconstruct", help="downscale a long period (e.g. 2000-2024) into a "
+                       "zarr store, resumably, on one or many processes (torchrun)")
+    r.add_argument("--region", required=True)
+    # --start-date/--end-date: under torchrun, whose parser reads --start as an
+    # abbreviation of its own --start-method
+    r.add_argument("--start", "--start-date", dest="start", required=True,
+                   help="first day, e.g. 2000-01-01 (under torchrun: --start-date)")
+    r.add_argument("--end", "--end-date", dest="end", required=True,
+                   help="last day, e.g. 2024-12-31")
+    r.add_argument("--members", type=int, default=1)
+    r.add_argument("--out", type=Path, required=True, help="zarr store (created or resumed)")
+    r.add_argument("--checkpoints", nargs="+", default=None,
+                   help="checkpoint files, names or directories, one per season the period "
+                   "touches (default: the shipped weights)")
+    r.add_argument("--kind", default="diffusion", choices=[s for s in STAGES if s != "encoder"])
+    _add_sampler_args(r)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--segment-days", type=int, default=60,
+                   help="days per independent segment and per time chunk (default 60)")
+    r.add_argument("--spinup", type=int, default=7,
+                   help="days generated and discarded before each segment (default 7)")
+    r.add_argument("--member-block", type=int, default=0,
+                   help="members generated together in one slab (default 0 = all)")
+    r.add_argument("--tile", type=int, default=128,
+                   help="spatial chunk side in grid points (default 128)")
+    r.add_argument("--data", type=Path, default=None)
+    r.add_argument("--device", default="auto")
+    r.add_argument("--distributed", action="store_true",
+                   help="share the slabs among torchrun's processes: torchrun "
+                   "--nproc-per-node N -m finescale.app.cli reconstruct … --distributed")
+    r.set_defaults(func=cmd_reconstruct)

@@ -1,0 +1,239 @@
+"""The reconstruction store: a long downscaled record as one CF-style zarr store.
+
+Layout (``finescale reconstruct``)::
+
+    VAR(member, time, lat, lon)          generated, physical units, NaN where not yet made
+    VAR_truth(time, lat, lon)            the fine reference where it exists, NaN elsewhere
+    VAR_coarse(time, lat_coarse, lon_coarse)   the coarse input
+    slab_done(segment, member_block)     1 once a slab's fields are all written
+
+The period is cut into *segments* of ``segment_days`` (a setting, never derived from the
+number of workers) and the members into *blocks*; a slab is one segment × one block. The
+generated variable is chunked ``(1, segment_days, tile, tile)``, so a slab is whole chunks:
+workers never write the same chunk, and a slab's chunks are rewritten whole when a killed
+run resumes. ``slab_done`` is written after its slab's fields (zarr writes each chunk file
+atomically), so a slab marked done is complete. Settings live in the store's attributes; a
+store is resumed only with the same settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from finescale.data.errors import FinescaleError
+
+TITLE = "finescale reconstruction"
+SETTINGS_ATTR = "finescale_settings"
+HASH_ATTR = "finescale_settings_hash"
+DONE = "slab_done"
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """Where every slab of a record lies: days, segments, member blocks and chunks."""
+
+    start: str
+    end: str
+    members: int
+    segment_days: int = 60
+    member_block: int = 0  # members per block; 0 = all members in one block
+    tile: int = 128  # spatial chunk side (grid points)
+
+    def __post_init__(self) -> None:
+        for name in ("members", "segment_days", "tile"):
+            if getattr(self, name) < 1:
+                raise FinescaleError(f"{name.replace('_', '-')} must be >= 1, got "
+                                     f"{getattr(self, name)}")
+        if self.member_block < 0:
+            raise FinescaleError(f"member-block must be >= 0, got {self.member_block}")
+        if self.days.size == 0:
+            raise FinescaleError(f"empty period: {self.start} .. {self.end}")
+
+    @cached_property
+    def days(self) -> pd.DatetimeIndex:
+        try:
+            return pd.date_range(self.start, self.end, freq="D")
+        except (ValueError, TypeError) as err:
+            raise FinescaleError(f"bad period {self.start!r} .. {self.end!r}: {err}") from None
+
+    @property
+    def block(self) -> int:
+        return self.member_block or self.members
+
+    @property
+    def n_segments(self) -> int:
+        return -(-self.days.size // self.segment_days)
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.members // self.block)
+
+    def segment(self, k: int) -> slice:
+        return slice(k * self.segment_days, min((k + 1) * self.segment_days, self.days.size))
+
+    def members_of(self, b: int) -> slice:
+        return slice(b * self.block, min((b + 1) * self.block, self.members))
+
+    def slabs(self) -> list[tuple[int, int]]:
+        return [(k, b) for k in range(self.n_segments) for b in range(self.n_blocks)]
+
+    def chunks(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        return (1, self.segment_days, min(self.tile, shape[0]), min(self.tile, shape[1]))
+
+
+def settings_hash(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:16]
+
+
+def read_settings(path: Path) -> dict:
+    try:
+        attrs = xr.open_zarr(path, chunks=None).attrs
+    except Exception as err:  # noqa: BLE001 - any unreadable store is one message
+        raise FinescaleError(f"{path} exists but is not a readable zarr store ({err})") from None
+    if attrs.get("title") != TITLE or SETTINGS_ATTR not in attrs:
+        raise FinescaleError(f"{path} exists and is not a finescale reconstruction; choose "
+                             "another --out")
+    return json.loads(attrs[SETTINGS_ATTR])
+
+
+def check_settings(path: Path, settings: dict) -> None:
+    """Refuse to resume a store made with other settings (naming what differs)."""
+    old = read_settings(path)
+    if settings_hash(old) == settings_hash(settings):
+        return
+    diff = [f"{k}: {old.get(k)!r} there, {settings.get(k)!r} now"
+            for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k)]
+    raise FinescaleError(f"{path} exists with other settings ({'; '.join(diff[:4])}); resume "
+                         "it with the same command, or choose another --out")
+
+
+def create_store(path: Path, template: xr.Dataset, layout: RecordLayout, settings: dict,
+                 sources: dict[str, xr.DataArray], software: dict | None = None) -> None:
+    """Write the store's metadata and its copied inputs (coarse, truth), atomically.
+
+    ``template``'s data variables are lazy (dask) arrays: only their metadata is written.
+    ``sources`` maps template variables to (lazy) arrays on their own days: each is copied
+    in one segment at a time (memory: one segment) where its days meet the period. The store
+    appears under ``path`` only when complete (a sibling temporary is renamed into place).
+    """
+    var = settings["variable"]
+    ny, nx = template[var].shape[-2:]
+    ds = template.copy()
+    ds[DONE] = xr.DataArray(_lazy_zeros((layout.n_segments, layout.n_blocks), np.int8, (1, 1)),
+                            dims=("segment", "member_block"),
+                            attrs={"long_name": "1 once the slab's fields are all written"})
+    ds.attrs.update({"title": TITLE, SETTINGS_ATTR: json.dumps(settings, sort_keys=True,
+                                                               default=str),
+                     HASH_ATTR: settings_hash(settings), "layout": json.dumps(asdict(layout)),
+                     "software": json.dumps(software or {})})
+    c = layout.chunks((ny, nx))
+    enc = {var: {"chunks": c, "_FillValue": np.float32(np.nan)},
+           DONE: {"chunks": (1, 1), "_FillValue": None}}
+    for name in sources:
+        da = template[name]
+        spatial = c[2:] if da.dims[1:] == ("lat", "lon") else da.shape[1:]
+        enc[name] = {"chunks": (layout.segment_days, *spatial),
+                     "_FillValue": np.float32(np.nan)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)  # a template left by a run killed while writing it
+    try:
+        ds.to_zarr(tmp, mode="w", compute=False, encoding=enc, consolidated=True,
+                  zarr_format=2,  # consolidated metadata, readable by every zarr tool
+                  safe_chunks=False)  # lazy placeholders: nothing of them is written
+        import zarr
+
+        g = zarr.open_group(str(tmp), mode="r+")
+        for name, src in sources.items():
+            have = pd.DatetimeIndex(src["time"].values)
+            for k in range(layout.n_segments):
+                days = layout.days[layout.segment(k)]
+                if have.isin(days).any():
+                    g[name][layout.segment(k)] = np.asarray(
+                        src.reindex(time=days).values, dtype=np.float32)
+        tmp.replace(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _lazy_zeros(shape, dtype, chunks):
+    import dask.array as dsa
+
+    return dsa.zeros(shape, dtype=dtype, chunks=chunks)
+
+
+def done_slabs(path: Path) -> np.ndarray:
+    """(segment, member_block) booleans: which slabs are complete."""
+    import zarr
+
+    return np.asarray(zarr.open_group(str(path), mode="r")[DONE][...]).astype(bool)
+
+
+def write_slab(path: Path, variable: str, layout: RecordLayout, slab: tuple[int, int],
+               values: np.ndarray) -> None:
+    """Write one slab's fields (members of the block, days of the segment, lat, lon), then
+    mark it done."""
+    import zarr
+
+    k, b = slab
+    g = zarr.open_group(str(path), mode="r+")
+    g[variable][layout.members_of(b), layout.segment(k)] = values.astype(np.float32)
+    g[DONE][k, b] = 1
+
+
+def open_record(path: Path | str) -> xr.Dataset:
+    """A reconstruction store, lazily (dask): nothing is read until asked for."""
+    path = Path(path)
+    read_settings(path)
+    return xr.open_zarr(path)
+
+
+def is_record(path: Path) -> bool:
+    try:
+        read_settings(Path(path))
+    except FinescaleError:
+        return False
+    return True
+
+
+def summary(path: Path) -> str:
+    """``finescale data info STORE`` for a reconstruction: what it holds and what is missing."""
+    path = Path(path)
+    s = read_settings(path)
+    layout = RecordLayout(**json.loads(xr.open_zarr(path, chunks=None).attrs["layout"]))
+    done = done_slabs(path)
+    ds = open_record(path)
+    var = s["variable"]
+    da = ds[var]
+    lines = [f"record   {path}",
+             f"variable {var} [{da.attrs.get('units', '?')}] (member, time, lat, lon) "
+             f"{' × '.join(map(str, da.shape))}, chunks {layout.chunks(da.shape[-2:])}",
+             f"region   {s['region']}, models {s['kind']} ({', '.join(s['seasons'])}), "
+             f"transform {s['transform']}",
+             f"period   {layout.days[0]:%Y-%m-%d} .. {layout.days[-1]:%Y-%m-%d}, "
+             f"{layout.days.size} days, {layout.members} members, seed {s['seed']}",
+             f"sampler  {s['sampler']}",
+             f"slabs    {int(done.sum())} of {done.size} complete (segments of "
+             f"{layout.segment_days} days × blocks of {layout.block} members; spin-up "
+             f"{s['spinup']} days)"]
+    missing = [(k, b) for k, b in layout.slabs() if not done[k, b]]
+    for k, b in missing[:8]:
+        d = layout.days[layout.segment(k)]
+        m = layout.members_of(b)
+        lines.append(f"  missing {d[0]:%Y-%m-%d} .. {d[-1]:%Y-%m-%d}, members "
+                     f"{m.start}..{m.stop - 1}")
+    if len(missing) > 8:
+        lines.append(f"  … and {len(missing) - 8} more missing slabs")
+    if not missing:
+        lines.append("  complete: resume not needed")
+    return "\n".join(lines)

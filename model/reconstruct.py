@@ -1,0 +1,162 @@
+"""The long record: a period of any length downscaled into a zarr store, slab by slab.
+
+A slab (one segment of days × one block of members, :class:`RecordLayout`) is generated
+independently of every other: its history starts from the coarse fields regridded to the
+fine grid, ``spinup`` days are generated and discarded, then the segment's days are made
+strictly autoregressively, each member carrying its own history and the season's
+checkpoint switching at season boundaries. The random stream of a slab derives from
+(seed, segment, block) only, so the store does not depend on how many workers made it or
+in which order; a killed run resumes with the slabs not marked done.
+
+Distributed: under ``torchrun`` every rank takes every ``world``-th missing slab; rank 0
+writes the store's template first, the others wait at a barrier; nothing is gathered.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset, ensure_writable
+from finescale.data.record import (
+    RecordLayout,
+    check_settings,
+    create_store,
+    done_slabs,
+    write_slab,
+)
+from finescale.data.seasons import season_of
+from finescale.model import distributed
+from finescale.model.checkpoints import sha256, versions
+from finescale.model.config import SamplerConfig
+from finescale.model.generation import Checkpoint, _prepare, _Run, _to_dataset
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """What to reconstruct and how; everything here is recorded in (and checked against)
+    the store."""
+
+    layout: RecordLayout
+    spinup: int = 7
+    seed: int = 0
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+
+    def __post_init__(self) -> None:
+        if self.spinup < 0:
+            raise FinescaleError(f"spinup must be >= 0, got {self.spinup}")
+
+
+def slab_seed(seed: int, segment: int, block: int) -> int:
+    """The random stream of one slab, from (seed, segment, block) alone."""
+    return int(np.random.SeedSequence([seed, segment, block]).generate_state(1)[0])
+
+
+def roll_slab(run: _Run, days: pd.DatetimeIndex, members: int, spinup: int, seed: int,
+              sampler: SamplerConfig, on_day: Callable[[], None] | None = None,
+              cancel: threading.Event | None = None) -> np.ndarray:
+    """Physical fields (member, day, lat, lon) of one slab, from a cold start.
+
+    Spin-up days whose season has no checkpoint use the first day's season's model.
+    """
+    sd0 = run.sds[season_of([days[0]])[0]]
+    first = sd0.coarse_days[0]
+    spin = pd.date_range(end=days[0] - pd.Timedelta(days=1), periods=spinup, freq="D")
+    spin = spin[spin >= first]
+    start = spin[0] if spin.size else days[0]
+    H = run.first.enc_cfg.history
+    past = pd.date_range(end=start - pd.Timedelta(days=1), periods=H, freq="D")
+    # the regridded coarse field, the first one persisted before the coarse record begins
+    hist = np.stack([sd0.base(max(d, first)) for d in past])
+    hist = torch.from_numpy(hist)[None].repeat(members, 1, 1, 1).to(run.device)
+    fallback = season_of([days[0]])[0]
+    out = np.empty((members, days.size, *sd0.shape), dtype=np.float32)
+    with torch.no_grad():
+        for n, day in enumerate(spin.append(days)):
+            if cancel is not None and cancel.is_set():
+                raise FinescaleError("reconstruction cancelled")
+            season = season_of([day])[0]
+            season = season if season in run.by_season else fallback
+            x = run.step(day, hist, sampler, seed, season=season)
+            hist = torch.cat([hist[:, 1:], x[:, None]], dim=1)
+            if n >= spin.size:
+                out[:, n - spin.size] = run.physical(day, x, season=season)
+                if on_day:
+                    on_day()
+    return out
+
+
+def _settings(ds: Dataset, run: _Run, cfg: RecordConfig) -> dict:
+    lm = run.first
+    return {"variable": ds.variable, "transform": lm.transform.kind, "region": lm.region,
+            "kind": lm.kind, "seasons": sorted(run.by_season),
+            "checkpoints": {s: sha256(m.path)[:16] for s, m in sorted(run.by_season.items())},
+            "sampler": asdict(cfg.sampler), "spinup": cfg.spinup, "seed": cfg.seed,
+            "layout": asdict(cfg.layout)}
+
+
+def _template(ds: Dataset, run: _Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
+              ) -> tuple[xr.Dataset, dict[str, xr.DataArray]]:
+    import dask.array as dsa
+
+    lay = cfg.layout
+    shape = run.sds[run.first.season].shape
+    lazy = dsa.full((lay.members, lay.days.size, *shape), np.nan, dtype=np.float32,
+                    chunks=lay.chunks(shape))
+    out = _to_dataset(ds, run.first, lay.days, lazy, checkpoints, cfg.sampler, cfg.seed,
+                      True, cfg.spinup, placeholders=True)
+    out.attrs.update(title="finescale reconstruction", segment_days=lay.segment_days,
+                     member_block=lay.block)
+    rd, var = ds.region(run.first.region), ds.variable
+    coarse = rd.coarse.rename(lat="lat_coarse", lon="lon_coarse")
+    return out, {f"{var}_truth": rd.fine, f"{var}_coarse": coarse}
+
+
+def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfig, out: Path,
+                device: str | torch.device = "cpu", region: str | None = None,
+                progress: bool = True, cancel: threading.Event | None = None) -> Path:
+    """Generate every missing slab of the record ``out`` (created if absent) for this
+    process's share (all of it unless under torchrun with ``--distributed``)."""
+    out = Path(out)
+    lay = cfg.layout
+    shard = distributed.current()
+    run = _prepare(ds, checkpoints, lay.days, device, region)
+    settings = _settings(ds, run, cfg)
+    if shard.main:
+        if out.exists():
+            check_settings(out, settings)
+        else:
+            ensure_writable(out, overwrite=False)
+            template, sources = _template(ds, run, cfg, checkpoints)
+            create_store(out, template, lay, settings, sources, software=versions())
+    distributed.barrier()
+    if not shard.main:
+        check_settings(out, settings)
+    done = done_slabs(out)
+    todo = [s for s in lay.slabs() if not done[s]][shard.rank::shard.world]
+    total = sum(len(lay.days[lay.segment(k)]) * len(range(lay.members)[lay.members_of(b)])
+                for k, b in todo)
+    bar = tqdm(total=total, unit="member-day", disable=not (progress and shard.main),
+               desc=f"reconstruct {run.first.region}"
+                    + (f" rank {shard.rank}/{shard.world}" if shard.world > 1 else ""))
+    try:
+        for k, b in todo:
+            days = lay.days[lay.segment(k)]
+            m = lay.members_of(b)
+            values = roll_slab(run, days, m.stop - m.start, cfg.spinup,
+                               slab_seed(cfg.seed, k, b), cfg.sampler,
+                               on_day=lambda n=m.stop - m.start: bar.update(n), cancel=cancel)
+            write_slab(out, ds.variable, lay, (k, b), values)
+    finally:
+        bar.close()
+    distributed.barrier()
+    return out
