@@ -1,0 +1,165 @@
+"""``finescale reconstruct``: a record in slabs, the same whoever made it, resumable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from finescale.app.cli import main
+from finescale.data.info import describe
+from finescale.data.joins import join_statistics
+from finescale.data.record import RecordLayout, done_slabs, open_record
+from finescale.model.config import get_preset
+from finescale.model.training import TrainSpec, train_downscaler, train_encoder
+
+ROOT = Path(__file__).resolve().parents[2]
+FINESCALE = str(Path(sys.executable).parent / "finescale")
+# JJA → SON: the models switch on 1 September, each member's history carried across
+PERIOD = ["--start", "2005-08-22", "--end", "2005-09-08"]
+LAYOUT = ["--members", "2", "--segment-days", "6", "--spinup", "2", "--tile", "32"]
+
+
+@pytest.fixture(scope="module")
+def record_ckpts(small, ckpts, device, tmp_path_factory) -> Path:
+    """area1 diffusion models for JJA (the session's) and SON (trained here)."""
+    out = tmp_path_factory.mktemp("record-ckpt")
+    for p in (ckpts["diffusion"], ckpts["encoder"]):
+        for f in (p, p.with_suffix(".json")):
+            shutil.copy(f, out / f.name)
+    preset = get_preset("test")
+    enc = train_encoder(small, TrainSpec("encoder", "area1", "SON", preset, out, device),
+                        progress=False)
+    train_downscaler(small, TrainSpec("diffusion", "area1", "SON", preset, out, device,
+                                      encoder_path=enc), progress=False)
+    return out
+
+
+def _args(small_dir: Path, ckpt: Path, out: Path, *extra: str) -> list[str]:
+    return ["reconstruct", "--data", str(small_dir), "--checkpoints", str(ckpt), "--region",
+            "area1", *PERIOD, *LAYOUT, "--device", "cpu", "--out", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def reference(small_dir, record_ckpts, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rec") / "one.zarr"
+    assert main(_args(small_dir, record_ckpts, out)) == 0
+    return out
+
+
+def _same(a: Path, b: Path) -> None:
+    x, y = xr.open_zarr(a), xr.open_zarr(b)
+    for v in x.data_vars:
+        np.testing.assert_array_equal(x[v].values, y[v].values, err_msg=v)
+
+
+def test_record_layout_and_contents(reference, small):
+    rec = open_record(reference)
+    g = rec["DUEXTTAU"]
+    assert g.dims == ("member", "time", "lat", "lon") and g.shape == (2, 18, 64, 64)
+    assert g.encoding["chunks"] == (1, 6, 32, 32)  # a slab is whole chunks
+    assert np.isfinite(g.values).all() and (g.values > 0).all()
+    assert done_slabs(reference).all() and done_slabs(reference).shape == (3, 1)
+    assert rec.attrs["Conventions"] == "CF-1.8" and rec["lat"].attrs["units"] == "degrees_north"
+    truth = rec["DUEXTTAU_truth"].values
+    fine = small.region("area1").fine.sel(time=rec["time"]).values
+    np.testing.assert_allclose(truth, fine, rtol=1e-6)  # the fine record spans the period
+    coarse = small.region("area1").coarse.sel(time=rec["time"]).values
+    np.testing.assert_allclose(rec["DUEXTTAU_coarse"].values, coarse, rtol=1e-6)
+    # members differ (their own noise and history); days differ
+    assert not np.allclose(g.values[0], g.values[1])
+    text = describe(reference)
+    assert "3 of 3 complete" in text and "JJA, SON" in text
+
+
+def test_two_torchrun_workers_make_the_same_store(reference, small_dir, record_ckpts,
+                                                  tmp_path):
+    out = tmp_path / "two.zarr"
+    args = _args(small_dir, record_ckpts, out, "--distributed")
+    args = [a.replace("--start", "--start-date").replace("--end", "--end-date")
+            if a in ("--start", "--end") else a for a in args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                        "--nproc_per_node=2", "-m", "finescale.app.cli", *args],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("wrote ") == 1
+    _same(reference, out)  # bit-identical: slabs and their seeds do not depend on workers
+
+
+def test_sigkilled_run_resumes_to_the_same_store(reference, small_dir, record_ckpts,
+                                                 tmp_path):
+    out = tmp_path / "killed.zarr"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120 and proc.poll() is None:
+        if out.exists() and done_slabs(out).sum() >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = done_slabs(out)
+    assert 1 <= done.sum() < done.size, "the kill came too late to test a resume"
+    assert "missing" in describe(out)
+    assert main(_args(small_dir, record_ckpts, out)) == 0
+    _same(reference, out)
+
+
+def test_bad_inputs_one_line_and_the_store_untouched(reference, small_dir, record_ckpts,
+                                                     tmp_path, capsys):
+    before = {p: p.stat().st_mtime_ns for p in reference.rglob("*")}
+    cases = [
+        (_args(small_dir, record_ckpts, reference, "--seed", "1"), "other settings"),
+        (["reconstruct", "--data", str(small_dir), "--checkpoints", str(record_ckpts),
+          "--region", "area1", "--start", "2005-11-25", "--end", "2005-12-05", "--out",
+          str(tmp_path / "x.zarr")], "DJF"),
+        (["reconstruct", "--data", str(small_dir), "--checkpoints", str(record_ckpts),
+          "--region", "area1", "--start", "2009-06-01", "--end", "2009-06-05", "--out",
+          str(tmp_path / "y.zarr")], "coarse record"),
+        (_args(small_dir, record_ckpts, tmp_path / "z.zarr", "--members", "0"), "members"),
+        (_args(small_dir, record_ckpts, Path("/proc/x.zarr")), "cannot write"),
+        (_args(small_dir, record_ckpts, small_dir), "not a readable zarr"),
+    ]
+    for args, words in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+    assert {p: p.stat().st_mtime_ns for p in reference.rglob("*")} == before
+    assert not (tmp_path / "x.zarr").exists() and not (tmp_path / "y.zarr").exists()
+
+
+def test_layout_cuts_slabs_from_settings_alone():
+    lay = RecordLayout("2000-01-01", "2000-03-01", members=5, segment_days=30, member_block=2)
+    assert lay.n_segments == 3 and lay.n_blocks == 3
+    assert lay.segment(2) == slice(60, 61) and lay.members_of(2) == slice(4, 5)
+    assert len(lay.slabs()) == 9
+
+
+def _ar1(rng, m: int, t: int, n: int = 24) -> np.ndarray:
+    z = np.empty((m, t, n, n))
+    z[:, 0] = rng.normal(size=(m, n, n))
+    for j in range(1, t):  # consecutive days alike
+        z[:, j] = 0.9 * z[:, j - 1] + np.sqrt(1 - 0.81) * rng.normal(size=(m, n, n))
+    return z
+
+
+def test_join_statistics_see_a_seam():
+    rng = np.random.default_rng(0)
+    lat, lon = np.linspace(20, 24, 24), np.linspace(40, 44, 24)
+    smooth = join_statistics(_ar1(rng, 2, 40), lat, lon, segment_days=8)
+    assert smooth["change"]["p_value"] > 0.01 and abs(smooth["change"]["ratio"] - 1) < 0.2
+    # each segment an independent run: the joins jump
+    seam = np.concatenate([_ar1(rng, 2, 8) for _ in range(5)], axis=1)
+    seams = join_statistics(seam, lat, lon, segment_days=8)
+    assert seams["change"]["ratio"] > 1.5 and seams["change"]["p_value"] < 0.01
+    assert seams["lag1"]["join_mean"] < 0.3 < smooth["lag1"]["join_mean"]
