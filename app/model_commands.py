@@ -10,9 +10,9 @@ from pathlib import Path
 from finescale.data.errors import FinescaleError
 from finescale.data.seasons import SEASONS
 from finescale.data.splits import SCORED
+from finescale.model.config import STAGES
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
-STAGES = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
 
 
 def default_checkpoint_dir() -> Path:

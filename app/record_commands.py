@@ -34,7 +34,7 @@ def cmd_reconstruct(a: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from finescale.app.model_commands import STAGES
+    from finescale.model.config import MODEL_KINDS
 
     r = sub.add_parser("reconstruct", help="downscale a long period (e.g. 2000-2024) into a "
                        "zarr store, resumably, on one or many processes (torchrun)")
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--checkpoints", nargs="+", default=None,
                    help="checkpoint files, names or directories, one per season the period "
                    "touches (default: the shipped weights)")
-    r.add_argument("--kind", default="diffusion", choices=[s for s in STAGES if s != "encoder"])
+    r.add_argument("--kind", default="diffusion", choices=MODEL_KINDS)
     _add_sampler_args(r)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--segment-days", type=int, default=60,

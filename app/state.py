@@ -21,7 +21,14 @@ from finescale.data.layout import Dataset, default_data_dir, open_dataset
 from finescale.data.seasons import SEASONS, in_season, season_of
 from finescale.data.splits import make_split
 from finescale.data.transforms import analysis, analysis_label
-from finescale.model.config import PRECISIONS, PRESETS, SOLVERS, SamplerConfig
+from finescale.model.config import (
+    MODEL_KINDS,
+    PRECISIONS,
+    PRESETS,
+    SOLVERS,
+    STAGES,
+    SamplerConfig,
+)
 from finescale.model.registry import (
     SHIPPED_DIR,
     CheckpointInfo,
@@ -30,7 +37,6 @@ from finescale.model.registry import (
 )
 
 INTERP = ("interp:bilinear", "interp:nearest", "interp:bicubic")
-MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
 CACHE_SIZE = 64  # generated days kept in memory per process
 DASHBOARD_STEPS = 8  # solver steps by default in the page: interactive on a 2-core CPU
 DASHBOARD_SOLVER = "dpm2m"  # 8 network calls a day instead of Heun's 15 (README)
@@ -125,7 +131,7 @@ class Explorer(param.Parameterized):
                             if c.fingerprint == fp.get(c.region)]
         kinds = {c.kind for c in self.checkpoints if c.region == self.region
                  and c.kind != "encoder"}
-        options = [k for k in MODEL_ORDER if k in kinds] + list(INTERP)
+        options = [k for k in MODEL_KINDS if k in kinds] + list(INTERP)
         self.param.model.objects = options
         if self.model not in options:
             self.model = options[0]
@@ -304,7 +310,7 @@ class Explorer(param.Parameterized):
 class TrainRequest(param.Parameterized):
     """A training run started from the dashboard."""
 
-    stage = param.Selector(default="unet", objects=["encoder", *MODEL_ORDER],
+    stage = param.Selector(default="unet", objects=list(STAGES),
                            doc="what to train")
     preset = param.Selector(default="quick", objects=list(PRESETS), doc="network sizes")
     epochs = param.Integer(default=2, bounds=(1, 200), doc="epochs")

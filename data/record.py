@@ -98,7 +98,7 @@ def settings_hash(settings: dict) -> str:
 def read_settings(path: Path) -> dict:
     try:
         attrs = xr.open_zarr(path, chunks=None).attrs
-    except Exception as err:  # noqa: BLE001 - any unreadable store is one message
+    except Exception as err:
         raise FinescaleError(f"{path} exists but is not a readable zarr store ({err})") from None
     if attrs.get("title") != TITLE or SETTINGS_ATTR not in attrs:
         raise FinescaleError(f"{path} exists and is not a finescale reconstruction; choose "

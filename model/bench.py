@@ -32,14 +32,11 @@ from finescale.data.scores import r2_pearson
 from finescale.data.splits import SplitConfig, make_split
 from finescale.model.config import PRESETS, SamplerConfig
 from finescale.model.datasets import season_data
-from finescale.model.generation import _initial_history, _prepare, load_model
+from finescale.model.inference import load_model, prepare_run
+from finescale.model.kinds import KINDS
 from finescale.model.registry import find_checkpoints
-from finescale.model.training import (
-    build_downscaler,
-    build_encoder,
-    downscaler_batch,
-    downscaler_loss,
-)
+from finescale.model.rollout import warm_history
+from finescale.model.training import build_encoder, downscaler_batch
 
 PAPER_STEPS = 200
 
@@ -60,12 +57,14 @@ class BenchConfig:
     train_steps: int = 3  # timed optimiser steps per model size
     train_presets: tuple[str, ...] = ("quick", "paper")
     matmul_n: int = 2048
+    record_days: int = 4  # days of the reconstruction row (default sampler, windows)
+    record_members: int = 4
     seed: int = 0
 
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(paper_timed_steps=1, fast_days=1, quality_crop=32, quality_days=1,
-                   quality_members=1, train_steps=1)
+                   quality_members=1, train_steps=1, record_days=2, record_members=2)
 
 
 @dataclass
@@ -177,7 +176,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     rd = ds.region(lm.region)
     fine_days = pd.DatetimeIndex(rd.fine["time"].values)
     days = make_split(fine_days, lm.season, SplitConfig(**lm.manifest["split"])).test
-    run = _prepare(ds, [lm], days[:1], device, None)
+    run = prepare_run(ds, [lm], days[:1], device, None)
     sd = run.sds[lm.season]
     h, w = sd.shape
     H = lm.enc_cfg.history
@@ -189,7 +188,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     paper_timed = SamplerConfig(kind="paper", steps=cfg.paper_timed_steps)
 
     def hist(day, window=None):
-        x = torch.from_numpy(_initial_history(sd, day, H))[None].to(device)
+        x = torch.from_numpy(warm_history(sd, day, H))[None].to(device)
         return x if window is None else x[..., window[0], window[1]]
 
     rows = []
@@ -268,6 +267,48 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     return rows
 
 
+FULL_RECORD_DAYS = 9132  # 2000-01-01 .. 2024-12-31
+FULL_RECORD_MEMBERS = 8
+
+
+def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: BenchConfig,
+                 device: torch.device) -> dict:
+    """Member-days per second of ``finescale reconstruct`` (default sampler), its FLOP/s,
+    and the projected wall time of the full 2000-2024 × 8-member record on this device."""
+    import tempfile
+
+    from finescale.data.record import RecordLayout
+    from finescale.data.seasons import in_season
+    from finescale.model.reconstruct import RecordConfig, reconstruct, roll_slab
+
+    coarse = pd.DatetimeIndex(ds.region(region).coarse["time"].values)
+    mid = coarse[coarse.year == coarse[len(coarse) // 2].year]  # a year far from G5NR's
+    start = mid[in_season(mid, cfg.season)][0]
+    end = start + pd.Timedelta(days=cfg.record_days - 1)
+    ckpt = _checkpoints(checkpoint_dirs, region, cfg.season)["diffusion"]
+    lay = RecordLayout(f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", cfg.record_members,
+                       segment_days=cfg.record_days)
+    rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed)
+    run = prepare_run(ds, [ckpt], lay.days, device, region)
+    day1 = lay.days[:1]
+    roll_slab(run, day1, cfg.record_members, 0, cfg.seed, rc.sampler)  # warm-up
+    flops = _flops(lambda: roll_slab(run, day1, 1, 0, cfg.seed, rc.sampler))
+    with tempfile.TemporaryDirectory() as tmp:
+        sec, _ = _timed(lambda: reconstruct(ds, [run.first], rc, Path(tmp) / "r.zarr",
+                                            device=device, progress=False), device)
+    md = lay.days.size * cfg.record_members
+    rate = md / sec
+    return {"region": region, "season": cfg.season, "method": "reconstruct",
+            "device": str(device), "grid": list(run.sds[run.first.season].shape),
+            "solver": rc.sampler.solver, "nfe": rc.sampler.network_calls,
+            "windows": rc.sampler.windows, "members": cfg.record_members,
+            "days": lay.days.size, "seconds": sec, "member_days_per_s": rate,
+            "seconds_per_map_member": sec / md, "gflops_per_map": flops / 1e9,
+            "achieved_gflops": flops * md / sec / 1e9,
+            "projected_full_record_hours": FULL_RECORD_DAYS * FULL_RECORD_MEMBERS / rate / 3600,
+            "extrapolated": False, "r2": float("nan"), "variogram_error": float("nan")}
+
+
 def _step_seconds(loss_fn: Callable[[], torch.Tensor], model: torch.nn.Module, lr: float,
                   steps: int, device: torch.device) -> float:
     """Seconds per Adam step (forward, backward, update), after one warm-up step."""
@@ -301,11 +342,12 @@ def bench_training(ds: Dataset, region: str, season: str, cfg: BenchConfig,
         t_enc = _step_seconds(lambda m=enc, x=xb, y=yb: (m(x) - y).abs().mean(), enc, ec.lr,
                               cfg.train_steps, device)
         enc.eval()
-        model = build_downscaler("diffusion", ec, dc).to(device)
+        model = KINDS["diffusion"].build(ec, dc).to(device)
         tgt, cond = downscaler_batch(sd, sd.split.train, dc, ec.history, enc, dc.batch, rng,
                                      device)
-        t_ds = _step_seconds(lambda m=model, t=tgt, c=cond, d=dc: downscaler_loss(
-            "diffusion", m, t, c, d), model, dc.lr, cfg.train_steps, device)
+        loss = KINDS["diffusion"].loss
+        t_ds = _step_seconds(lambda m=model, t=tgt, c=cond, d=dc, f=loss: f(m, t, c, d), model,
+                             dc.lr, cfg.train_steps, device)
         rows.append({"preset": name, "region": region, "season": season, "device": str(device),
                      "encoder_samples_per_s": ec.batch / t_enc,
                      "encoder_s_per_step": t_enc,
@@ -338,6 +380,8 @@ def run_bench(ds: Dataset, checkpoint_dirs: list[Path], cfg: BenchConfig,
             progress(f"sampling {r} {cfg.season}")
             ck = _checkpoints(checkpoint_dirs, r, cfg.season)
             b.sampling += bench_sampling(ds, ck["diffusion"], cfg, device)
+            progress(f"reconstruction {r} {cfg.season}")
+            b.sampling.append(bench_record(ds, checkpoint_dirs, r, cfg, device))
     with PeakRSS() as train_mem:
         progress(f"training throughput {regions[0]} {cfg.season}")
         b.training = bench_training(ds, regions[0], cfg.season, cfg, device)

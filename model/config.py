@@ -11,6 +11,11 @@ from typing import Literal
 
 from finescale.data.errors import FinescaleError
 
+# downscaler kinds in table/menu order (names only, importable without torch; their
+# behaviour is in :mod:`finescale.model.kinds`)
+MODEL_KINDS = ("diffusion", "ablation", "unet", "transfer", "vae")
+STAGES = ("encoder", *MODEL_KINDS)
+
 Kind = Literal["encoder", "diffusion", "ablation", "unet", "transfer", "vae"]
 KINDS: tuple[str, ...] = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
 N_STATIC = 6  # conditioning planes besides features: coarse, elevation, lat, lon, year, season

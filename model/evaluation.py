@@ -38,11 +38,9 @@ from finescale.data.splits import SCORED, SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig
 from finescale.model.generation import generate, generate_days, interpolate_region, load_model
+from finescale.model.kinds import KINDS
 from finescale.model.registry import find_checkpoints
 from finescale.model.workers import die_with_parent
-
-MODEL_ORDER = ("diffusion", "ablation", "unet", "transfer", "vae")
-ENSEMBLE_KINDS = ("diffusion", "ablation", "vae")
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
         else:
             raise FinescaleError(f"checkpoint path not found: {p}")
         for path, kind, region, season in infos:
-            if kind not in MODEL_ORDER:
+            if kind not in KINDS:
                 continue  # encoders and resume files are not models to score
             slot = found.setdefault((region, season), {})
             if kind in slot and slot[kind].resolve() != path.resolve():
@@ -215,7 +213,7 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
         return _evaluate_parallel(ds, pairs, cfg, str(device), min(workers, len(pairs)),
                                   progress, cancel)
     jobs = [(r, s, k) for (r, s), models in pairs.items()
-            for k in [*[k for k in MODEL_ORDER if k in models],
+            for k in [*[k for k in KINDS if k in models],
                       *[f"interp:{m}" for m in cfg.interp]]]
     results: list[PairResult] = []
     var = ds.variable
@@ -237,7 +235,7 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
             name, source = f"interp-{method}", "none"
         else:
             lm = load_model(models[kind], ds, device)
-            members = cfg.members if kind in ENSEMBLE_KINDS else 1
+            members = cfg.members if KINDS[kind].stochastic else 1
             test = generate_days(ds, [lm], days, members=members, sampler=cfg.sampler,
                                  seed=cfg.seed, device=device, progress=False, cancel=cancel)
             roll = None

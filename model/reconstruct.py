@@ -38,7 +38,9 @@ from finescale.data.seasons import season_of
 from finescale.model import distributed
 from finescale.model.checkpoints import sha256, versions
 from finescale.model.config import SamplerConfig
-from finescale.model.generation import Checkpoint, _prepare, _Run, _to_dataset
+from finescale.model.inference import Checkpoint, Run, prepare_run
+from finescale.model.rollout import cold_history, rollout
+from finescale.model.writers import to_dataset
 
 
 @dataclass(frozen=True)
@@ -61,41 +63,32 @@ def slab_seed(seed: int, segment: int, block: int) -> int:
     return int(np.random.SeedSequence([seed, segment, block]).generate_state(1)[0])
 
 
-def roll_slab(run: _Run, days: pd.DatetimeIndex, members: int, spinup: int, seed: int,
-              sampler: SamplerConfig, on_day: Callable[[], None] | None = None,
+def spin_days(run: Run, first: pd.Timestamp, spinup: int) -> pd.DatetimeIndex:
+    """The spin-up days before ``first`` (none before the coarse record begins)."""
+    spin = pd.date_range(end=first - pd.Timedelta(days=1), periods=spinup, freq="D")
+    return spin[spin >= run.sds[run.first.season].coarse_days[0]]
+
+
+def roll_slab(run: Run, days: pd.DatetimeIndex, members: int, spinup: int, seed: int,
+              sampler: SamplerConfig, on_day: Callable[[int, int], None] | None = None,
               cancel: threading.Event | None = None) -> np.ndarray:
     """Physical fields (member, day, lat, lon) of one slab, from a cold start.
 
     Spin-up days whose season has no checkpoint use the first day's season's model.
     """
-    sd0 = run.sds[season_of([days[0]])[0]]
-    first = sd0.coarse_days[0]
-    spin = pd.date_range(end=days[0] - pd.Timedelta(days=1), periods=spinup, freq="D")
-    spin = spin[spin >= first]
-    start = spin[0] if spin.size else days[0]
-    H = run.first.enc_cfg.history
-    past = pd.date_range(end=start - pd.Timedelta(days=1), periods=H, freq="D")
-    # the regridded coarse field, the first one persisted before the coarse record begins
-    hist = np.stack([sd0.base(max(d, first)) for d in past])
-    hist = torch.from_numpy(hist)[None].repeat(members, 1, 1, 1).to(run.device)
     fallback = season_of([days[0]])[0]
+    sd0 = run.sds[fallback]
+    spin = spin_days(run, days[0], spinup)
+    hist = cold_history(sd0, spin[0] if spin.size else days[0], run.first.enc_cfg.history)
     out = np.empty((members, days.size, *sd0.shape), dtype=np.float32)
-    with torch.no_grad():
-        for n, day in enumerate(spin.append(days)):
-            if cancel is not None and cancel.is_set():
-                raise FinescaleError("reconstruction cancelled")
-            season = season_of([day])[0]
-            season = season if season in run.by_season else fallback
-            x = run.step(day, hist, sampler, seed, season=season)
-            hist = torch.cat([hist[:, 1:], x[:, None]], dim=1)
-            if n >= spin.size:
-                out[:, n - spin.size] = run.physical(day, x, season=season)
-                if on_day:
-                    on_day()
+    for k, values in rollout(run, spin.append(days), hist, members, sampler, seed,
+                             discard=spin.size, fallback=fallback, cancel=cancel,
+                             on_day=on_day):
+        out[:, k] = values
     return out
 
 
-def _settings(ds: Dataset, run: _Run, cfg: RecordConfig) -> dict:
+def _settings(ds: Dataset, run: Run, cfg: RecordConfig) -> dict:
     lm = run.first
     return {"variable": ds.variable, "transform": lm.transform.kind, "region": lm.region,
             "kind": lm.kind, "seasons": sorted(run.by_season),
@@ -104,7 +97,7 @@ def _settings(ds: Dataset, run: _Run, cfg: RecordConfig) -> dict:
             "layout": asdict(cfg.layout)}
 
 
-def _template(ds: Dataset, run: _Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
+def _template(ds: Dataset, run: Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
               ) -> tuple[xr.Dataset, dict[str, xr.DataArray]]:
     import dask.array as dsa
 
@@ -112,7 +105,7 @@ def _template(ds: Dataset, run: _Run, cfg: RecordConfig, checkpoints: Sequence[C
     shape = run.sds[run.first.season].shape
     lazy = dsa.full((lay.members, lay.days.size, *shape), np.nan, dtype=np.float32,
                     chunks=lay.chunks(shape))
-    out = _to_dataset(ds, run.first, lay.days, lazy, checkpoints, cfg.sampler, cfg.seed,
+    out = to_dataset(ds, run.first, lay.days, lazy, checkpoints, cfg.sampler, cfg.seed,
                       True, cfg.spinup, placeholders=True)
     out.attrs.update(title="finescale reconstruction", segment_days=lay.segment_days,
                      member_block=lay.block)
@@ -129,7 +122,7 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
     out = Path(out)
     lay = cfg.layout
     shard = distributed.current()
-    run = _prepare(ds, checkpoints, lay.days, device, region)
+    run = prepare_run(ds, checkpoints, lay.days, device, region)
     settings = _settings(ds, run, cfg)
     if shard.main:
         if out.exists():
@@ -143,8 +136,10 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
         check_settings(out, settings)
     done = done_slabs(out)
     todo = [s for s in lay.slabs() if not done[s]][shard.rank::shard.world]
-    total = sum(len(lay.days[lay.segment(k)]) * len(range(lay.members)[lay.members_of(b)])
-                for k, b in todo)
+    # generated member-days, spin-up included (what the time goes into)
+    total = sum((len(lay.days[lay.segment(k)])
+                 + len(spin_days(run, lay.days[lay.segment(k)][0], cfg.spinup)))
+                * len(range(lay.members)[lay.members_of(b)]) for k, b in todo)
     bar = tqdm(total=total, unit="member-day", disable=not (progress and shard.main),
                desc=f"reconstruct {run.first.region}"
                     + (f" rank {shard.rank}/{shard.world}" if shard.world > 1 else ""))
@@ -154,7 +149,8 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
             m = lay.members_of(b)
             values = roll_slab(run, days, m.stop - m.start, cfg.spinup,
                                slab_seed(cfg.seed, k, b), cfg.sampler,
-                               on_day=lambda n=m.stop - m.start: bar.update(n), cancel=cancel)
+                               on_day=lambda *_, n=m.stop - m.start: bar.update(n),
+                               cancel=cancel)
             write_slab(out, ds.variable, lay, (k, b), values)
     finally:
         bar.close()

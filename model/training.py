@@ -35,7 +35,6 @@ from finescale.model.checkpoints import (
     save_checkpoint,
 )
 from finescale.model.config import (
-    KINDS,
     DownscalerConfig,
     EncoderConfig,
     Preset,
@@ -43,21 +42,16 @@ from finescale.model.config import (
     to_dict,
 )
 from finescale.model.datasets import (
-    N_COND,
     SeasonData,
     encoder_days,
     fingerprint,
     random_window,
     season_data,
 )
-from finescale.model.diffusion import Denoiser
 from finescale.model.distributed import SINGLE, Replica, Shard, agree, barrier, current
-from finescale.model.networks import ConditionalVAE, TransferEncoder, UNet
+from finescale.model.kinds import kind as get_kind
+from finescale.model.networks import TransferEncoder
 
-DOWNSCALERS = ("diffusion", "ablation", "unet", "transfer", "vae")
-USES_FEATURES = {"diffusion": True, "ablation": False, "unet": False, "transfer": True,
-                 "vae": False}
-NOISE_EMB = 64
 VAL_BATCHES = 4
 
 
@@ -72,19 +66,6 @@ Callback = Callable[[dict], None] | None
 
 def build_encoder(cfg: EncoderConfig) -> TransferEncoder:
     return TransferEncoder(history=cfg.history, channels=cfg.channels, attention=cfg.attention)
-
-
-def build_downscaler(kind: str, enc: EncoderConfig, cfg: DownscalerConfig) -> nn.Module:
-    if kind not in DOWNSCALERS:
-        raise FinescaleError(f"unknown model kind {kind!r}; use one of {', '.join(KINDS)}")
-    cond = N_COND + (enc.features if USES_FEATURES[kind] else 0)
-    if kind in ("diffusion", "ablation"):
-        net = UNet(in_ch=1 + cond, out_ch=1, channels=cfg.channels, emb=NOISE_EMB,
-                   attention=cfg.attention)
-        return Denoiser(net, sigma_data=cfg.sigma_data)
-    if kind == "vae":
-        return ConditionalVAE(cond_ch=cond, channels=cfg.channels, latent=cfg.latent)
-    return UNet(in_ch=cond, out_ch=1, channels=cfg.channels, attention=cfg.attention)
 
 
 # --- the loop ------------------------------------------------------------------------------
@@ -405,30 +386,20 @@ def downscaler_batch(sd: SeasonData, days: pd.DatetimeIndex, cfg: DownscalerConf
     return target, cond
 
 
-def downscaler_loss(kind: str, model: nn.Module, target: torch.Tensor, cond: torch.Tensor,
-                    cfg: DownscalerConfig) -> torch.Tensor:
-    if kind in ("diffusion", "ablation"):
-        return model.loss(target, cond, p_mean=cfg.p_mean, p_std=cfg.p_std)
-    if kind == "vae":
-        rec, kl = model(target, cond)
-        return ((rec - target) ** 2).mean() + cfg.kl_weight * kl
-    return ((model(cond) - target) ** 2).mean()
-
-
 def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
                      callback: Callback = None, cancel: threading.Event | None = None) -> Path:
     """Stage 2 (diffusion) or a baseline, on fine patches of the training days."""
     torch.manual_seed(spec.seed)
-    kind = spec.kind
+    kind = get_kind(spec.kind)
     region = ds.region(spec.region)
     sd = season_data(region, spec.season, spec.split, in_memory=True)  # random patches
     fp = fingerprint(ds.manifest, spec.region)
     enc_cfg = spec.preset.encoder
     encoder, enc_manifest = None, None
-    if USES_FEATURES.get(kind):
+    if kind.uses_features:
         if spec.encoder_path is None:
-            raise FinescaleError(f"a {kind} model needs a trained encoder: pass --encoder PATH "
-                                 "(from `finescale train encoder`)")
+            raise FinescaleError(f"a {kind.name} model needs a trained encoder: pass --encoder "
+                                 "PATH (from `finescale train encoder`)")
         encoder, enc_manifest = load_encoder(spec.encoder_path, region=spec.region,
                                              season=spec.season, fp=fp)
         encoder = encoder.to(spec.device)
@@ -442,13 +413,14 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
                                 torch.device("cpu"))
     cfg = DownscalerConfig(**{**to_dict(cfg), "channels": cfg.channels,
                               "sigma_data": round(float(probe.std()), 4)})
-    model = build_downscaler(kind, enc_cfg, cfg)
+    model = kind.build(enc_cfg, cfg)
     steps = cfg.steps_per_epoch or max(1, sd.split.train.size * 8 // cfg.batch)
-    ema = cfg.ema if kind in ("diffusion", "ablation") else 0.0
+    ema = cfg.ema if kind.ema else 0.0
     loop = LoopConfig(epochs=cfg.epochs, steps_per_epoch=steps, lr=cfg.lr,
                       patience=cfg.patience, grad_clip=cfg.grad_clip, ema=ema)
     trainer = Trainer(model, loop, spec.device, _resume_path(spec), progress, callback, cancel,
-                      desc=f"{kind} {spec.region} {spec.season}", max_seconds=spec.max_seconds)
+                      desc=f"{kind.name} {spec.region} {spec.season}",
+                      max_seconds=spec.max_seconds)
     trainer.try_resume()
     val_batches = [downscaler_batch(sd, sd.split.val, cfg, enc_cfg.history, encoder, cfg.batch,
                                     _rng(spec.seed, 5, k), spec.device)
@@ -457,12 +429,12 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
     def step(m: nn.Module, k: int) -> torch.Tensor:
         tgt, cond = downscaler_batch(sd, sd.split.train, cfg, enc_cfg.history, encoder,
                                      cfg.batch, _rng(spec.seed, 6, k), spec.device, current())
-        return downscaler_loss(kind, m, tgt, cond, cfg)
+        return kind.loss(m, tgt, cond, cfg)
 
     def validate(m: nn.Module) -> float:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
-            return float(np.mean([float(downscaler_loss(kind, m, t, c, cfg))
+            return float(np.mean([float(kind.loss(m, t, c, cfg))
                                   for t, c in val_batches]))
 
     t0 = time.perf_counter()

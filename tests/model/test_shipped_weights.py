@@ -8,8 +8,9 @@ import pytest
 
 from finescale.model.checkpoints import load_checkpoint, load_into
 from finescale.model.config import DownscalerConfig, EncoderConfig, from_dict
+from finescale.model.kinds import KINDS
 from finescale.model.registry import SHIPPED_DIR, find_checkpoints
-from finescale.model.training import USES_FEATURES, build_downscaler, build_encoder
+from finescale.model.training import build_encoder
 
 SHIPPED = find_checkpoints(SHIPPED_DIR)
 
@@ -33,7 +34,7 @@ def test_shipped_weights_load(c):
     if c.kind == "encoder":
         load_into(build_encoder(enc_cfg), tensors, c.path)
         return
-    model = build_downscaler(c.kind, enc_cfg, from_dict(DownscalerConfig, m["downscaler_config"]))
+    model = KINDS[c.kind].build(enc_cfg, from_dict(DownscalerConfig, m["downscaler_config"]))
     load_into(model, {k: v for k, v in tensors.items() if not k.startswith("encoder.")}, c.path)
-    if USES_FEATURES[c.kind]:
+    if KINDS[c.kind].uses_features:
         load_into(build_encoder(enc_cfg), tensors, c.path, prefix="encoder.")

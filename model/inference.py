@@ -1,0 +1,168 @@
+"""Loading validated downscalers and running one day of a season's model.
+
+:func:`load_model` checks a checkpoint against a dataset (region, variable, transform, data
+fingerprint); :class:`Run` holds one region's models, one per season, and makes one day for
+every member from a history (:meth:`Run.step`); :func:`prepare_run` validates the models a
+period needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import Dataset, RegionData
+from finescale.data.seasons import season_of
+from finescale.data.splits import SplitConfig
+from finescale.data.transforms import Transform, transform_from_dict
+from finescale.model.checkpoints import load_checkpoint, load_into
+from finescale.model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
+from finescale.model.datasets import SeasonData, fingerprint, season_data
+from finescale.model.kinds import kind as get_kind
+from finescale.model.training import build_encoder, freeze
+
+
+@dataclass
+class LoadedModel:
+    """A validated downscaler checkpoint, ready to generate for its region and season."""
+
+    path: Path
+    kind: str
+    region: str
+    season: str
+    manifest: dict
+    model: torch.nn.Module
+    encoder: torch.nn.Module | None
+    enc_cfg: EncoderConfig
+    cfg: DownscalerConfig
+    transform: Transform
+    variable: str = ""
+    data: RegionData | None = None  # the region it was validated against (static, history)
+
+
+def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load and validate a downscaler checkpoint against the dataset."""
+    from finescale.model.checkpoints import read_manifest
+
+    m = read_manifest(path)
+    kind, region = m.get("kind"), m.get("region")
+    if kind == "encoder":
+        raise FinescaleError(f"{path} is an encoder (stage 1) checkpoint; generation needs a "
+                             "downscaler (diffusion, ablation, unet, transfer or vae)")
+    if region not in ds.regions:
+        raise FinescaleError(f"{path} is for region {region!r}, which dataset {ds.path} lacks "
+                             f"(it has {', '.join(ds.regions)})")
+    check_compatible(path, m, ds)
+    tensors, m = load_checkpoint(path, fingerprint=fingerprint(ds.manifest, region))
+    enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
+    cfg = from_dict(DownscalerConfig, m["downscaler_config"])
+    model = get_kind(kind).build(enc_cfg, cfg)
+    load_into(model, {k: v for k, v in tensors.items() if not k.startswith("encoder.")}, path)
+    encoder = None
+    if get_kind(kind).uses_features:
+        encoder = build_encoder(enc_cfg)
+        load_into(encoder, tensors, path, prefix="encoder.")
+        encoder = freeze(encoder).to(device)
+    return LoadedModel(path=Path(path), kind=kind, region=region, season=m["season"],
+                       manifest=m, model=freeze(model).to(device), encoder=encoder,
+                       enc_cfg=enc_cfg, cfg=cfg, transform=transform_from_dict(m["transform"]),
+                       variable=ds.variable, data=ds.region(region))
+
+
+def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
+    """A checkpoint applies only to the variable and transform kind it was trained on."""
+    var = manifest.get("variable")  # absent from checkpoints older than the choice
+    if var is not None and var != ds.variable:
+        raise FinescaleError(f"{path} was trained on variable {var!r}; dataset {ds.path} holds "
+                             f"{ds.variable!r}")
+    kind = transform_from_dict(manifest["transform"]).kind
+    if kind != ds.transform:
+        raise FinescaleError(f"{path} was trained with the {kind!r} transform; dataset "
+                             f"{ds.path} uses {ds.transform!r}")
+
+
+def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
+            gen: torch.Generator) -> torch.Tensor:
+    with torch.autocast(cond.device.type, dtype=torch.bfloat16,
+                        enabled=sampler.precision == "bf16"):
+        return get_kind(lm.kind).sample(lm.model, cond, sampler, lm.cfg, gen).float()
+
+
+Checkpoint = Path | str | LoadedModel
+
+
+@dataclass
+class Run:
+    """Validated models of one region and kind, one per season, with their season data."""
+
+    by_season: dict[str, LoadedModel]
+    sds: dict[str, SeasonData]
+    first: LoadedModel
+    device: torch.device
+
+    def model_for(self, day: pd.Timestamp, season: str | None = None) -> LoadedModel:
+        return self.by_season[season or season_of([day])[0]]
+
+    def step(self, day: pd.Timestamp, hist: torch.Tensor, sampler: SamplerConfig,
+             seed: int, window: tuple[slice, slice] | None = None,
+             season: str | None = None) -> torch.Tensor:
+        """One day for every member (rows of ``hist``): normalised fields (member, lat, lon).
+
+        ``window`` restricts the day to a sub-area (``hist`` must already be cropped to it);
+        ``season`` picks that season's model instead of the day's own (a spin-up day).
+        """
+        lm = self.model_for(day, season)
+        sd = self.sds[lm.season]
+        members = hist.shape[0]
+        cond = torch.from_numpy(sd.cond(day, window))[None].repeat(members, 1, 1, 1).to(
+            self.device)
+        if lm.encoder is not None:
+            # members share their history on a day that follows true fields: encode it once
+            same = members > 1 and bool((hist == hist[:1]).all())
+            feats = lm.encoder.features(hist[:1] if same else hist,
+                                        size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
+            cond = torch.cat([feats.expand(members, -1, -1, -1), cond], dim=1)
+        gen = torch.Generator(device=self.device).manual_seed(
+            int(seed) * 1_000_003 + int(day.toordinal()))
+        x = _sample(lm, cond, sampler, gen)[:, 0]
+        if lm.cfg.residual:
+            x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
+        return x.clamp(*lm.transform.bounds)  # the training range, widened by half
+
+    def physical(self, day: pd.Timestamp, x: torch.Tensor, season: str | None = None
+                 ) -> np.ndarray:
+        lm = self.model_for(day, season)
+        return lm.transform.inverse(x.cpu().numpy().astype(np.float64))
+
+
+def prepare_run(ds: Dataset, checkpoints: Sequence[Checkpoint], days: pd.DatetimeIndex,
+             device: str | torch.device, region: str | None) -> Run:
+    device = torch.device(device)
+    models = [p if isinstance(p, LoadedModel) else load_model(Path(p), ds, device)
+              for p in checkpoints]
+    by_season = {lm.season: lm for lm in models}
+    kinds, regions = {lm.kind for lm in models}, {lm.region for lm in models}
+    if len(kinds) > 1 or len(regions) > 1:
+        raise FinescaleError(f"checkpoints mix kinds {sorted(kinds)} / regions "
+                             f"{sorted(regions)}; give one region and kind per run")
+    if region is not None and region not in regions:
+        raise FinescaleError(f"the checkpoints are for region {models[0].region}, not {region}")
+    need = sorted(set(season_of(days)) - set(by_season))
+    if need:
+        want = ", ".join(sorted(set(season_of(days))))
+        raise FinescaleError(f"no checkpoint for season(s) {', '.join(need)} in "
+                             f"{days[0]:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}; give checkpoints "
+                             f"for: {want}")
+    first = models[0]
+    rd = ds.region(first.region)
+    sds = {s: season_data(rd, s, SplitConfig(**first.manifest["split"]), lm.transform)
+           for s, lm in by_season.items()}
+    for d in (days[0], days[-1]):
+        sds[first.season].coarse_index(d)  # clear error for a date outside the coarse record
+    return Run(by_season, sds, first, device)

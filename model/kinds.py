@@ -1,0 +1,127 @@
+"""Downscaler kinds: one object per kind, one protocol, one registry.
+
+A kind says what its network is (``build``), how it learns (``loss``), how it makes a field
+from a conditioning stack (``sample``) and what it needs: the frozen encoder's features
+(``uses_features``), an ensemble (``stochastic``), an EMA of its weights (``ema``).
+Training, generation, evaluation, the CLI and the dashboard ask the registry instead of
+branching on names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from finescale.data.errors import FinescaleError
+from finescale.model.config import MODEL_KINDS, DownscalerConfig, EncoderConfig, SamplerConfig
+from finescale.model.datasets import N_COND
+from finescale.model.diffusion import Denoiser
+from finescale.model.networks import ConditionalVAE, UNet
+from finescale.model.samplers import (
+    TiledDenoiser,
+    karras_sigmas,
+    sample_ancestral,
+    sample_dpm2m,
+    sample_heun,
+)
+
+NOISE_EMB = 64
+
+
+@dataclass(frozen=True)
+class Kind:
+    """The deterministic regression baseline (a U-Net from the conditioning to the field)."""
+
+    name: str
+    uses_features: bool
+    stochastic: bool = False
+    ema: bool = False
+    uses_sampler: bool = False  # the diffusion samplers' settings apply
+
+    def cond_channels(self, enc: EncoderConfig) -> int:
+        return N_COND + (enc.features if self.uses_features else 0)
+
+    def build(self, enc: EncoderConfig, cfg: DownscalerConfig) -> nn.Module:
+        return UNet(in_ch=self.cond_channels(enc), out_ch=1, channels=cfg.channels,
+                    attention=cfg.attention)
+
+    def loss(self, model: nn.Module, target: torch.Tensor, cond: torch.Tensor,
+             cfg: DownscalerConfig) -> torch.Tensor:
+        return ((model(cond) - target) ** 2).mean()
+
+    def sample(self, model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,
+               cfg: DownscalerConfig, gen: torch.Generator) -> torch.Tensor:
+        return model(cond)
+
+
+@dataclass(frozen=True)
+class DiffusionKind(Kind):
+    """EDM-preconditioned conditional diffusion; both samplers."""
+
+    stochastic: bool = True
+    ema: bool = True
+    uses_sampler: bool = True
+
+    def build(self, enc: EncoderConfig, cfg: DownscalerConfig) -> nn.Module:
+        net = UNet(in_ch=1 + self.cond_channels(enc), out_ch=1, channels=cfg.channels,
+                   emb=NOISE_EMB, attention=cfg.attention)
+        return Denoiser(net, sigma_data=cfg.sigma_data)
+
+    def loss(self, model, target, cond, cfg):
+        return model.loss(target, cond, p_mean=cfg.p_mean, p_std=cfg.p_std)
+
+    def sample(self, model, cond, sampler, cfg, gen):
+        m, (h, w) = cond.shape[0], cond.shape[-2:]
+        noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
+        sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max,
+                               sampler.rho, device=cond.device)
+        if sampler.kind == "fast":
+            den = model
+            if sampler.windows and max(h, w) > cfg.patch:
+                p = cfg.patch  # the same pixels per call as the paper protocol's tiles
+                stride, halo = sampler.window_grid(p)
+                den = TiledDenoiser(model, tile=p, stride=stride, halo=halo,
+                                    batch=max(1, sampler.tile_batch * sampler.tile**2 // p**2))
+            solve = sample_dpm2m if sampler.solver == "dpm2m" else sample_heun
+            return solve(den, noise, cond, sigmas)
+        tiled = TiledDenoiser(model, tile=sampler.tile, stride=sampler.tile_stride,
+                              halo=sampler.halo, batch=sampler.tile_batch)
+        return sample_ancestral(tiled, noise, cond, sigmas, generator=gen)
+
+
+@dataclass(frozen=True)
+class VAEKind(Kind):
+    """Conditional VAE: samples from the prior given the conditioning."""
+
+    stochastic: bool = True
+
+    def build(self, enc, cfg):
+        return ConditionalVAE(cond_ch=self.cond_channels(enc), channels=cfg.channels,
+                              latent=cfg.latent)
+
+    def loss(self, model, target, cond, cfg):
+        rec, kl = model(target, cond)
+        return ((rec - target) ** 2).mean() + cfg.kl_weight * kl
+
+    def sample(self, model, cond, sampler, cfg, gen):
+        return model.sample(cond, generator=gen)
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    DiffusionKind("diffusion", uses_features=True),
+    DiffusionKind("ablation", uses_features=False),  # the same model without the encoder
+    Kind("unet", uses_features=False),
+    Kind("transfer", uses_features=True),
+    VAEKind("vae", uses_features=False),
+)}
+assert tuple(KINDS) == MODEL_KINDS  # one order for tables, menus and reports
+
+
+def kind(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise FinescaleError(f"unknown model kind {name!r}; use one of "
+                             f"{', '.join(KINDS)}") from None
