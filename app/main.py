@@ -1,16 +1,26 @@
 """The finescale dashboard's entry script: ``panel serve app/main.py`` (or ``finescale serve``).
 
 ``panel serve`` runs this file once per browser session, so it stays thin: the dashboard and
-everything sessions share live in :mod:`app.dashboard`, imported once per process.
+everything sessions share live in :mod:`app.dashboard`, imported once per process. With
+``$FINESCALE_RECORD`` (``finescale serve --record STORE``) the page browses that
+reconstruction store instead.
 """
+
+import os
+from pathlib import Path
 
 import holoviews as hv
 import panel as pn
-
-from finescale.app.dashboard import create_app
 
 hv.extension("bokeh")  # per session: Panel and HoloViews record these per document
 pn.extension(notifications=True)
 
 if pn.state.served:
-    create_app().servable(title="finescale")
+    if os.environ.get("FINESCALE_RECORD"):
+        from finescale.app.record_view import RecordBrowser
+
+        RecordBrowser(Path(os.environ["FINESCALE_RECORD"])).servable(title="finescale record")
+    else:
+        from finescale.app.dashboard import create_app
+
+        create_app().servable(title="finescale")

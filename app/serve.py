@@ -27,15 +27,30 @@ def ensure_data(path: Path | None) -> Path:
     return data
 
 
+ENV_RECORD = "FINESCALE_RECORD"
+
+
 def cmd_serve(a: argparse.Namespace) -> int:
     env = dict(os.environ)
-    env[ENV_DATA_DIR] = str(ensure_data(a.data))
+    if a.record is not None:
+        from finescale.data.record import read_settings
+
+        record = a.record.expanduser().resolve()
+        if not record.is_dir():
+            raise FinescaleError(f"no reconstruction store at {record}")
+        read_settings(record)  # one line if it is not a finescale record
+        env[ENV_RECORD] = str(record)
+        served = f"record {record}"
+    else:
+        env.pop(ENV_RECORD, None)
+        env[ENV_DATA_DIR] = str(ensure_data(a.data))
+        served = env[ENV_DATA_DIR]
     cmd = [sys.executable, "-m", "finescale.app.serve", "serve", str(MAIN), "--address", a.address,
            "--port", str(a.port), "--allow-websocket-origin", f"{a.address}:{a.port}",
            "--allow-websocket-origin", f"localhost:{a.port}"]
     if a.show:
         cmd.append("--show")
-    print(f"finescale: serving {env[ENV_DATA_DIR]} at http://{a.address}:{a.port}/main "
+    print(f"finescale: serving {served} at http://{a.address}:{a.port}/main "
           "(Ctrl-C or SIGTERM stops it)", flush=True)
     # the server replaces this process (same pid): a signal to `finescale serve` reaches the
     # server itself, and there is no child left to outlive it
@@ -49,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--record", type=Path, default=None,
+                   help="browse a reconstruction store (finescale reconstruct) instead")
     p.set_defaults(func=cmd_serve)
 
 

@@ -237,3 +237,52 @@ def summary(path: Path) -> str:
     if not missing:
         lines.append("  complete: resume not needed")
     return "\n".join(lines)
+
+
+def _settings_of(rec: xr.Dataset) -> dict:
+    return json.loads(rec.attrs[SETTINGS_ATTR])
+
+
+def nearest_point(rec: xr.Dataset, lat: float, lon: float) -> tuple[float, float]:
+    """The grid point nearest (lat, lon); a point off the grid is refused (one line)."""
+    la, lo = rec["lat"].values, rec["lon"].values
+    hy, hx = abs(la[1] - la[0]) / 2, abs(lo[1] - lo[0]) / 2
+    if not (la.min() - hy <= lat <= la.max() + hy and lo.min() - hx <= lon <= lo.max() + hx):
+        raise FinescaleError(f"({lat:.3f}°N, {lon:.3f}°E) is outside the record's grid "
+                             f"(lat {la.min():.2f}..{la.max():.2f}, lon {lo.min():.2f}.."
+                             f"{lo.max():.2f})")
+    return float(la[np.abs(la - lat).argmin()]), float(lo[np.abs(lo - lon).argmin()])
+
+
+def point_series(rec: xr.Dataset, lat: float, lon: float, start=None, end=None
+                 ) -> xr.Dataset:
+    """One point's series over [start, end]: every member, the ensemble mean, min and max,
+    the coarse input (its nearest coarse cell) and the truth where it exists. Reads only
+    the chunks that hold the point."""
+    var = _settings_of(rec)["variable"]
+    la, lo = nearest_point(rec, lat, lon)
+    window = slice(start, end)
+    members = rec[var].sel(lat=la, lon=lo).sel(time=window).load()
+    out = xr.Dataset({
+        "members": members, "mean": members.mean("member"), "low": members.min("member"),
+        "high": members.max("member"),
+        "coarse": rec[f"{var}_coarse"].sel(lat_coarse=la, lon_coarse=lo, method="nearest")
+        .sel(time=window).drop_vars(["lat_coarse", "lon_coarse"]).load(),
+        "truth": rec[f"{var}_truth"].sel(lat=la, lon=lo).sel(time=window).load()})
+    out.attrs.update(lat=la, lon=lo, units=rec[var].attrs.get("units", ""), variable=var)
+    return out
+
+
+def season_climatology(rec: xr.Dataset, season: str) -> xr.DataArray:
+    """The season's mean of the ensemble mean over every day of the record in that season
+    (dask: out of core, chunk by chunk). Days not yet generated (NaN) are skipped."""
+    from finescale.data.seasons import in_season
+
+    var = _settings_of(rec)["variable"]
+    t = pd.DatetimeIndex(rec["time"].values)
+    days = t[in_season(t, season)]
+    if days.size == 0:
+        raise FinescaleError(f"the record has no {season} day")
+    clim = rec[var].sel(time=days).mean(("member", "time"), skipna=True).compute()
+    clim.attrs.update(rec[var].attrs, season=season, days=int(days.size))
+    return clim

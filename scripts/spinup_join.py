@@ -24,6 +24,7 @@ from finescale.data.layout import open_dataset
 from finescale.data.record import RecordLayout, open_record
 from finescale.data.seasons import season_of
 from finescale.data.transforms import analysis
+from finescale.model.config import SamplerConfig
 from finescale.model.reconstruct import RecordConfig, reconstruct
 from finescale.model.registry import SHIPPED_DIR, seasonal_checkpoints
 
@@ -38,6 +39,8 @@ def main() -> None:
     p.add_argument("--members", type=int, default=2)
     p.add_argument("--spinups", default="0,3,7,14")
     p.add_argument("--checkpoints", nargs="+", default=[str(SHIPPED_DIR)])
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    p.add_argument("--no-windows", action="store_true")
     p.add_argument("--work", type=Path, default=Path("/tmp/finescale-spinup"))
     a = p.parse_args()
     ds = open_dataset(a.data)
@@ -50,7 +53,9 @@ def main() -> None:
         out = a.work / f"spinup{k}.zarr"
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
-        reconstruct(ds, ckpts, RecordConfig(layout=lay, spinup=k), out, progress=False)
+        sampler = SamplerConfig(precision=a.precision, windows=not a.no_windows)
+        reconstruct(ds, ckpts, RecordConfig(layout=lay, spinup=k, sampler=sampler), out,
+                    progress=False)
         sec = time.perf_counter() - t0
         rec = open_record(out)
         z = analysis(ds.transform, rec[ds.variable].values.astype(np.float64))
@@ -59,6 +64,7 @@ def main() -> None:
                      "member_days_per_s": round(a.members * a.days / sec, 3), **st})
         print(json.dumps(rows[-1]), flush=True)
     print(json.dumps({"region": a.region, "start": a.start, "days": a.days,
+                      "precision": a.precision, "windows": not a.no_windows,
                       "segment_days": a.segment_days, "members": a.members, "rows": rows},
                      indent=1))
 

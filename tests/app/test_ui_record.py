@@ -1,0 +1,87 @@
+"""Browsing a reconstruction store in the browser: ``finescale serve --record STORE``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from finescale.app.bench_ui import free_port, wait_http
+from finescale.app.cli import main
+from finescale.data.record import RecordLayout
+from finescale.model.reconstruct import RecordConfig, reconstruct
+from tests.app.conftest import SHOTS
+from tests.app.test_ui_dashboard import WAIT, _select, _wait_canvases
+
+pytestmark = pytest.mark.ui
+FINESCALE = str(Path(sys.executable).parent / "finescale")
+
+
+@pytest.fixture(scope="module")
+def store(small, ckpts, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("record") / "area1.zarr"
+    lay = RecordLayout("2005-07-20", "2005-08-12", members=2, segment_days=8, tile=32)
+    return reconstruct(small, [ckpts["diffusion"]], RecordConfig(layout=lay, spinup=2), out,
+                       progress=False)
+
+
+@pytest.fixture(scope="module")
+def record_url(store) -> Iterator[str]:
+    port = free_port()
+    log = store.parent / "serve.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([FINESCALE, "serve", "--record", str(store), "--port",
+                                 str(port)], stdout=fh, stderr=subprocess.STDOUT,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    url = f"http://127.0.0.1:{port}/main"
+    wait_http(url, proc)
+    yield url
+    proc.terminate()
+    proc.wait(20)
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def _series(page) -> str:
+    return page.locator("text=/^Series at/").first.inner_text()
+
+
+def test_a_day_and_a_clicked_point(record_url, browser):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = ctx.new_page()
+    errors, urls = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: urls.append(r.url))
+    page.goto(record_url, timeout=WAIT)
+    page.wait_for_selector("text=/^Series at/", timeout=WAIT)
+    _wait_canvases(page, 4)  # coarse, ensemble mean, truth, series
+    first = _series(page)
+    box = page.locator(".bk-Canvas").nth(1).bounding_box()  # the ensemble-mean map
+    page.mouse.click(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.3)
+    for _ in range(60):
+        if _series(page) != first:
+            break
+        page.wait_for_timeout(500)
+    assert _series(page) != first, "the click did not move the point"
+    assert re.search(r"\d+\.\d+°N, \d+\.\d+°E — 24 days, 2 members", _series(page))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "record.png"))
+    _select(page, "View", "climatology")
+    page.wait_for_selector("text=/JJA climatology/", timeout=WAIT)
+    _select(page, "View", "anomaly")
+    page.wait_for_selector("text=/anomaly 2005-07-20 vs JJA climatology/", timeout=WAIT)
+    assert errors == []
+    origin = re.match(r"https?://[^/]+", record_url).group(0)
+    assert [u for u in urls if not u.startswith((origin, "blob:", "data:"))] == []
+    ctx.close()
+
+
+def test_serve_refuses_what_is_not_a_record(small_dir, tmp_path, capsys):
+    assert main(["serve", "--record", str(tmp_path / "none.zarr")]) == 2
+    assert main(["serve", "--record", str(small_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "no reconstruction store" in err
