@@ -14,6 +14,7 @@ writes the store's template first, the others wait at a barrier; nothing is gath
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -135,7 +136,11 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
     if not shard.main:
         check_settings(out, settings)
     done = done_slabs(out)
-    todo = [s for s in lay.slabs() if not done[s]][shard.rank::shard.world]
+    missing = [s for s in lay.slabs() if not done[s]]
+    if shard.main and progress and 0 < len(missing) < shard.world:
+        print(f"finescale: {len(missing)} slab(s) left for {shard.world} processes; "
+              f"{shard.world - len(missing)} will idle", file=sys.stderr)
+    todo = missing[shard.rank::shard.world]  # dealt round-robin: any process count works
     # generated member-days, spin-up included (what the time goes into)
     total = sum((len(lay.days[lay.segment(k)])
                  + len(spin_days(run, lay.days[lay.segment(k)][0], cfg.spinup)))
