@@ -20,7 +20,8 @@ def cmd_reconstruct(a: argparse.Namespace) -> None:
     layout = RecordLayout(start=a.start, end=a.end, members=a.members,
                           segment_days=a.segment_days, member_block=a.member_block,
                           tile=a.tile)
-    cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a))
+    cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a),
+                       chain=a.chain)
     device = resolve_device(a.device)
     if a.distributed:
         device = distributed.local_device(device)
@@ -57,6 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="days per independent segment and per time chunk (default 60)")
     r.add_argument("--spinup", type=int, default=7,
                    help="days generated and discarded before each segment (default 7)")
+    r.add_argument("--chain", action="store_true",
+                   help="continue each member block's history across segments (seamless "
+                   "joins; parallel over member blocks only) instead of independent "
+                   "segments, each with a spin-up")
     r.add_argument("--member-block", type=int, default=0,
                    help="members generated together in one slab (default 0 = all)")
     r.add_argument("--tile", type=int, default=128,

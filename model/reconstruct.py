@@ -14,6 +14,8 @@ writes the store's template first, the others wait at a barrier; nothing is gath
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -52,6 +54,9 @@ class RecordConfig:
     layout: RecordLayout
     spinup: int = 7
     seed: int = 0
+    # continue each member block's history from segment to segment (seamless joins;
+    # parallel over member blocks only) instead of independent segments with a spin-up
+    chain: bool = False
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
 
     def __post_init__(self) -> None:
@@ -72,21 +77,55 @@ def spin_days(run: Run, first: pd.Timestamp, spinup: int) -> pd.DatetimeIndex:
 
 def roll_slab(run: Run, days: pd.DatetimeIndex, members: int, spinup: int, seed: int,
               sampler: SamplerConfig, on_day: Callable[[int, int], None] | None = None,
-              cancel: threading.Event | None = None) -> np.ndarray:
-    """Physical fields (member, day, lat, lon) of one slab, from a cold start.
+              cancel: threading.Event | None = None, history: np.ndarray | None = None,
+              state: dict | None = None) -> np.ndarray:
+    """Physical fields (member, day, lat, lon) of one slab: from a cold start and a
+    spin-up, or continuing each member's ``history`` (member, H, lat, lon) with no spin-up.
 
-    Spin-up days whose season has no checkpoint use the first day's season's model.
+    Spin-up days whose season has no checkpoint use the first day's season's model;
+    ``state["history"]`` receives the members' history after the slab's last day.
     """
     fallback = season_of([days[0]])[0]
     sd0 = run.sds[fallback]
-    spin = spin_days(run, days[0], spinup)
-    hist = cold_history(sd0, spin[0] if spin.size else days[0], run.first.enc_cfg.history)
+    spin = spin_days(run, days[0], spinup) if history is None else days[:0]
+    if history is None:
+        history = cold_history(sd0, spin[0] if spin.size else days[0],
+                               run.first.enc_cfg.history)
     out = np.empty((members, days.size, *sd0.shape), dtype=np.float32)
-    for k, values in rollout(run, spin.append(days), hist, members, sampler, seed,
+    for k, values in rollout(run, spin.append(days), history, members, sampler, seed,
                              discard=spin.size, fallback=fallback, cancel=cancel,
-                             on_day=on_day):
+                             on_day=on_day, state=state):
         out[:, k] = values
     return out
+
+
+class ChainState:
+    """Each member block's history at the end of its last segment, for ``--chain``: the
+    next segment continues it. One ``.npy`` file per (block, segment) inside the store,
+    written atomically before the slab is marked done, the previous one removed after."""
+
+    def __init__(self, store: Path):
+        self.dir = Path(store) / ".finescale-chain"
+
+    def path(self, block: int, segment: int) -> Path:
+        return self.dir / f"block{block}-segment{segment}.npy"
+
+    def load(self, block: int, segment: int) -> np.ndarray:
+        p = self.path(block, segment)
+        if not p.exists():
+            raise FinescaleError(f"{p} is missing: the chain of member block {block} cannot "
+                                 f"continue after segment {segment}; remove the store and "
+                                 "start again")
+        return np.load(p, allow_pickle=False)
+
+    def save(self, block: int, segment: int, history: np.ndarray) -> None:
+        self.dir.mkdir(exist_ok=True)
+        tmp = self.path(block, segment).with_suffix(".tmp.npy")
+        np.save(tmp, history, allow_pickle=False)
+        os.replace(tmp, self.path(block, segment))
+
+    def drop(self, block: int, segment: int) -> None:
+        self.path(block, segment).unlink(missing_ok=True)
 
 
 def _settings(ds: Dataset, run: Run, cfg: RecordConfig) -> dict:
@@ -95,7 +134,7 @@ def _settings(ds: Dataset, run: Run, cfg: RecordConfig) -> dict:
             "kind": lm.kind, "seasons": sorted(run.by_season),
             "checkpoints": {s: sha256(m.path)[:16] for s, m in sorted(run.by_season.items())},
             "sampler": asdict(cfg.sampler), "spinup": cfg.spinup, "seed": cfg.seed,
-            "layout": asdict(cfg.layout)}
+            "chain": cfg.chain, "layout": asdict(cfg.layout)}
 
 
 def _template(ds: Dataset, run: Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
@@ -137,13 +176,24 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
         check_settings(out, settings)
     done = done_slabs(out)
     missing = [s for s in lay.slabs() if not done[s]]
-    if shard.main and progress and 0 < len(missing) < shard.world:
-        print(f"finescale: {len(missing)} slab(s) left for {shard.world} processes; "
-              f"{shard.world - len(missing)} will idle", file=sys.stderr)
-    todo = missing[shard.rank::shard.world]  # dealt round-robin: any process count works
+    if cfg.chain:  # a block's segments in order on one process
+        units = sorted({b for _, b in missing})
+        todo = [s for b in units[shard.rank::shard.world] for s in missing if s[1] == b]
+    else:
+        units = missing
+        todo = missing[shard.rank::shard.world]  # dealt round-robin: any process count works
+    if shard.main and progress and 0 < len(units) < shard.world:
+        print(f"finescale: {len(units)} {'member block' if cfg.chain else 'slab'}(s) left for "
+              f"{shard.world} processes; {shard.world - len(units)} will idle", file=sys.stderr)
+    chain = ChainState(out)
+
+    def spin(k: int) -> int:
+        if cfg.chain and k > 0:
+            return 0
+        return len(spin_days(run, lay.days[lay.segment(k)][0], cfg.spinup))
+
     # generated member-days, spin-up included (what the time goes into)
-    total = sum((len(lay.days[lay.segment(k)])
-                 + len(spin_days(run, lay.days[lay.segment(k)][0], cfg.spinup)))
+    total = sum((len(lay.days[lay.segment(k)]) + spin(k))
                 * len(range(lay.members)[lay.members_of(b)]) for k, b in todo)
     bar = tqdm(total=total, unit="member-day", disable=not (progress and shard.main),
                desc=f"reconstruct {run.first.region}"
@@ -152,12 +202,20 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
         for k, b in todo:
             days = lay.days[lay.segment(k)]
             m = lay.members_of(b)
+            history = chain.load(b, k - 1) if cfg.chain and k > 0 else None
+            state: dict = {}
             values = roll_slab(run, days, m.stop - m.start, cfg.spinup,
                                slab_seed(cfg.seed, k, b), cfg.sampler,
                                on_day=lambda *_, n=m.stop - m.start: bar.update(n),
-                               cancel=cancel)
+                               cancel=cancel, history=history, state=state)
+            if cfg.chain:
+                chain.save(b, k, state["history"])
             write_slab(out, ds.variable, lay, (k, b), values)
+            if cfg.chain:
+                chain.drop(b, k - 1)
     finally:
         bar.close()
     distributed.barrier()
+    if shard.main and cfg.chain and done_slabs(out).all():
+        shutil.rmtree(chain.dir, ignore_errors=True)  # complete: nothing left to continue
     return out

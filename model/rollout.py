@@ -48,18 +48,20 @@ def cold_history(sd: SeasonData, start: pd.Timestamp, history: int) -> np.ndarra
 def rollout(run: Run, days: pd.DatetimeIndex, history: np.ndarray, members: int,
             sampler: SamplerConfig, seed: int, *, discard: int = 0, feed_truth: bool = False,
             fallback: str | None = None, cancel: threading.Event | None = None,
-            on_day: Callable[[int, int], None] | None = None
+            on_day: Callable[[int, int], None] | None = None, state: dict | None = None
             ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (index among the kept days, physical fields (member, lat, lon)) for ``days``
     after the first ``discard`` (spin-up) days.
 
-    ``history`` (H, lat, lon) is every member's starting history (normalised). With
+    ``history`` (H, lat, lon) is every member's starting history (normalised), or each
+    member's own (member, H, lat, lon). ``state["history"]`` receives the members'
+    history after the last day (to continue the roll-out elsewhere). With
     ``feed_truth`` the true field enters the history where it exists. A day whose season
     has no model uses ``fallback``'s (spin-up days before a season's first day). Only the
     history is kept, so memory does not grow with the period.
     """
-    hist = torch.from_numpy(np.ascontiguousarray(history))[None].repeat(
-        members, 1, 1, 1).to(run.device)
+    hist = torch.from_numpy(np.ascontiguousarray(history, dtype=np.float32))
+    hist = (hist if hist.ndim == 4 else hist[None].repeat(members, 1, 1, 1)).to(run.device)
     with torch.no_grad():
         for n, day in enumerate(days):
             if cancel is not None and cancel.is_set():
@@ -78,3 +80,5 @@ def rollout(run: Run, days: pd.DatetimeIndex, history: np.ndarray, members: int,
                 yield n - discard, run.physical(day, x, season=season)
             if on_day:
                 on_day(n + 1, len(days))
+    if state is not None:
+        state["history"] = hist.cpu().numpy()

@@ -41,6 +41,7 @@ def main() -> None:
     p.add_argument("--checkpoints", nargs="+", default=[str(SHIPPED_DIR)])
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     p.add_argument("--no-windows", action="store_true")
+    p.add_argument("--chain", action="store_true", help="also measure --chain (spin-up 7)")
     p.add_argument("--work", type=Path, default=Path("/tmp/finescale-spinup"))
     a = p.parse_args()
     ds = open_dataset(a.data)
@@ -49,18 +50,19 @@ def main() -> None:
     ckpts = seasonal_checkpoints(a.checkpoints, a.region, "diffusion",
                                  sorted(set(season_of(lay.days))))
     rows = []
-    for k in (int(s) for s in a.spinups.split(",")):
-        out = a.work / f"spinup{k}.zarr"
+    runs = [(int(s), False) for s in a.spinups.split(",") if s] + ([(7, True)] if a.chain else [])
+    for k, chain in runs:
+        out = a.work / f"spinup{k}{'-chain' if chain else ''}.zarr"
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
         sampler = SamplerConfig(precision=a.precision, windows=not a.no_windows)
-        reconstruct(ds, ckpts, RecordConfig(layout=lay, spinup=k, sampler=sampler), out,
-                    progress=False)
+        reconstruct(ds, ckpts, RecordConfig(layout=lay, spinup=k, sampler=sampler, chain=chain),
+                    out, progress=False)
         sec = time.perf_counter() - t0
         rec = open_record(out)
         z = analysis(ds.transform, rec[ds.variable].values.astype(np.float64))
         st = join_statistics(z, rec["lat"].values, rec["lon"].values, a.segment_days)
-        rows.append({"spinup": k, "seconds": round(sec, 1),
+        rows.append({"spinup": k, "chain": chain, "seconds": round(sec, 1),
                      "member_days_per_s": round(a.members * a.days / sec, 3), **st})
         print(json.dumps(rows[-1]), flush=True)
     print(json.dumps({"region": a.region, "start": a.start, "days": a.days,

@@ -163,3 +163,35 @@ def test_join_statistics_see_a_seam():
     seams = join_statistics(seam, lat, lon, segment_days=8)
     assert seams["change"]["ratio"] > 1.5 and seams["change"]["p_value"] < 0.01
     assert seams["lag1"]["join_mean"] < 0.3 < smooth["lag1"]["join_mean"]
+
+
+def test_chained_blocks_resume_and_do_not_depend_on_workers(small_dir, record_ckpts,
+                                                            tmp_path):
+    """--chain: each member block continues its own history across segments; two torchrun
+    ranks (one block each) and one process make the same store, and a kill resumes."""
+    args = ["--chain", "--member-block", "1"]
+    one, two = tmp_path / "one.zarr", tmp_path / "two.zarr"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, one, *args)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120 and proc.poll() is None:
+        if one.exists() and done_slabs(one).sum() >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 1 <= done_slabs(one).sum() < 6
+    assert list((one / ".finescale-chain").glob("*.npy"))  # where each chain stands
+    assert main(_args(small_dir, record_ckpts, one, *args)) == 0
+    assert not (one / ".finescale-chain").exists()  # complete: the chain states are gone
+    targs = [a.replace("--start", "--start-date").replace("--end", "--end-date")
+             if a in ("--start", "--end") else a
+             for a in _args(small_dir, record_ckpts, two, *args, "--distributed")]
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                        "--nproc_per_node=2", "-m", "finescale.app.cli", *targs],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    _same(one, two)
+    rec = open_record(one)
+    assert rec.attrs["finescale_settings"].count('"chain": true') == 1
