@@ -57,11 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--segment-days", type=int, default=60,
                    help="days per independent segment and per time chunk (default 60)")
     r.add_argument("--spinup", type=int, default=7,
-                   help="days generated and discarded before each segment (default 7)")
-    r.add_argument("--chain", action="store_true",
-                   help="continue each member block's history across segments (seamless "
-                   "joins; parallel over member blocks only) instead of independent "
-                   "segments, each with a spin-up")
+                   help="days generated and discarded before the first segment (every "
+                   "segment with --no-chain; default 7)")
+    r.add_argument("--chain", action=argparse.BooleanOptionalAction, default=True,
+                   help="each member block continues its history across segments: seamless "
+                   "joins, parallel over member blocks (the default); --no-chain: "
+                   "independent segments, each with a spin-up, parallel over segments too, "
+                   "a measurable seam at each join (docs/reconstruct.md)")
     r.add_argument("--member-block", type=int, default=0,
                    help="members generated together in one slab (default 0 = all)")
     r.add_argument("--tile", type=int, default=128,

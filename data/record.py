@@ -224,8 +224,9 @@ def summary(path: Path) -> str:
              f"{layout.days.size} days, {layout.members} members, seed {s['seed']}",
              f"sampler  {s['sampler']}",
              f"slabs    {int(done.sum())} of {done.size} complete (segments of "
-             f"{layout.segment_days} days × blocks of {layout.block} members; spin-up "
-             f"{s['spinup']} days)"]
+             f"{layout.segment_days} days × blocks of {layout.block} members; "
+             + ("chained: each block continues its history" if s.get("chain") else
+                f"independent, spin-up {s['spinup']} days") + ")"]
     missing = [(k, b) for k, b in layout.slabs() if not done[k, b]]
     for k, b in missing[:8]:
         d = layout.days[layout.segment(k)]

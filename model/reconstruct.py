@@ -41,7 +41,8 @@ from finescale.data.seasons import season_of
 from finescale.model import distributed
 from finescale.model.checkpoints import sha256, versions
 from finescale.model.config import SamplerConfig
-from finescale.model.inference import Checkpoint, Run, prepare_run
+from finescale.model.inference import Checkpoint, LoadedModel, Run, prepare_run
+from finescale.model.registry import resolve_checkpoint
 from finescale.model.rollout import cold_history, rollout
 from finescale.model.writers import to_dataset
 
@@ -54,9 +55,11 @@ class RecordConfig:
     layout: RecordLayout
     spinup: int = 7
     seed: int = 0
-    # continue each member block's history from segment to segment (seamless joins;
-    # parallel over member blocks only) instead of independent segments with a spin-up
-    chain: bool = False
+    # continue each member block's history from segment to segment: joins are seamless
+    # (measured, docs/reconstruct.md), parallel over member blocks only. False:
+    # independent segments, each with its own spin-up, parallel over segments too, but a
+    # join stays visible in the day-to-day change
+    chain: bool = True
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
 
     def __post_init__(self) -> None:
@@ -158,8 +161,14 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
                 device: str | torch.device = "cpu", region: str | None = None,
                 progress: bool = True, cancel: threading.Event | None = None) -> Path:
     """Generate every missing slab of the record ``out`` (created if absent) for this
-    process's share (all of it unless under torchrun with ``--distributed``)."""
+    process's share (all of it unless under torchrun with ``--distributed``).
+
+    ``checkpoints``: one downscaler per season the period touches (paths, names such as
+    ``area0-JJA-diffusion``, or loaded models).
+    """
     out = Path(out)
+    checkpoints = [c if isinstance(c, LoadedModel) else resolve_checkpoint(c)
+                   for c in checkpoints]
     lay = cfg.layout
     shard = distributed.current()
     run = prepare_run(ds, checkpoints, lay.days, device, region)

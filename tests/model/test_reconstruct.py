@@ -26,6 +26,7 @@ FINESCALE = str(Path(sys.executable).parent / "finescale")
 # JJA → SON: the models switch on 1 September, each member's history carried across
 PERIOD = ["--start", "2005-08-22", "--end", "2005-09-08"]
 LAYOUT = ["--members", "2", "--segment-days", "6", "--spinup", "2", "--tile", "32"]
+INDEPENDENT = "--no-chain"  # segments in parallel; the chained default is tested below
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def _args(small_dir: Path, ckpt: Path, out: Path, *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def reference(small_dir, record_ckpts, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("rec") / "one.zarr"
-    assert main(_args(small_dir, record_ckpts, out)) == 0
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 0
     return out
 
 
@@ -83,7 +84,7 @@ def test_record_layout_and_contents(reference, small):
 def test_two_torchrun_workers_make_the_same_store(reference, small_dir, record_ckpts,
                                                   tmp_path):
     out = tmp_path / "two.zarr"
-    args = _args(small_dir, record_ckpts, out, "--distributed")
+    args = _args(small_dir, record_ckpts, out, INDEPENDENT, "--distributed")
     args = [a.replace("--start", "--start-date").replace("--end", "--end-date")
             if a in ("--start", "--end") else a for a in args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -99,7 +100,8 @@ def test_sigkilled_run_resumes_to_the_same_store(reference, small_dir, record_ck
                                                  tmp_path):
     out = tmp_path / "killed.zarr"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, out)], env=env,
+    proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, out, INDEPENDENT)],
+                            env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 120 and proc.poll() is None:
@@ -111,7 +113,7 @@ def test_sigkilled_run_resumes_to_the_same_store(reference, small_dir, record_ck
     done = done_slabs(out)
     assert 1 <= done.sum() < done.size, "the kill came too late to test a resume"
     assert "missing" in describe(out)
-    assert main(_args(small_dir, record_ckpts, out)) == 0
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 0
     _same(reference, out)
 
 
@@ -119,7 +121,9 @@ def test_bad_inputs_one_line_and_the_store_untouched(reference, small_dir, recor
                                                      tmp_path, capsys):
     before = {p: p.stat().st_mtime_ns for p in reference.rglob("*")}
     cases = [
-        (_args(small_dir, record_ckpts, reference, "--seed", "1"), "other settings"),
+        (_args(small_dir, record_ckpts, reference, INDEPENDENT, "--seed", "1"),
+         "other settings"),
+        (_args(small_dir, record_ckpts, reference), "other settings"),  # chained this time
         (["reconstruct", "--data", str(small_dir), "--checkpoints", str(record_ckpts),
           "--region", "area1", "--start", "2005-11-25", "--end", "2005-12-05", "--out",
           str(tmp_path / "x.zarr")], "DJF"),
@@ -169,7 +173,7 @@ def test_chained_blocks_resume_and_do_not_depend_on_workers(small_dir, record_ck
                                                             tmp_path):
     """--chain: each member block continues its own history across segments; two torchrun
     ranks (one block each) and one process make the same store, and a kill resumes."""
-    args = ["--chain", "--member-block", "1"]
+    args = ["--member-block", "1"]  # chained: the default
     one, two = tmp_path / "one.zarr", tmp_path / "two.zarr"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, one, *args)], env=env,
