@@ -15,12 +15,12 @@ import panel as pn
 hv.extension("bokeh")  # per session: Panel and HoloViews record these per document
 pn.extension(notifications=True)
 
+from finescale.app.dashboard import create_app  # noqa: E402 - after the extensions
+
 if pn.state.served:
     if os.environ.get("FINESCALE_RECORD"):
         from finescale.app.record_view import RecordBrowser
 
         RecordBrowser(Path(os.environ["FINESCALE_RECORD"])).servable(title="finescale record")
     else:
-        from finescale.app.dashboard import create_app
-
         create_app().servable(title="finescale")

@@ -25,7 +25,7 @@ FINESCALE = str(Path(sys.executable).parent / "finescale")
 @pytest.fixture(scope="module")
 def store(small, ckpts, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("record") / "area1.zarr"
-    lay = RecordLayout("2005-07-20", "2005-08-12", members=2, segment_days=8, tile=32)
+    lay = RecordLayout("2005-07-20", "2005-07-31", members=2, segment_days=6, tile=32)
     return reconstruct(small, [ckpts["diffusion"]], RecordConfig(layout=lay, spinup=2), out,
                        progress=False)
 
@@ -67,7 +67,7 @@ def test_a_day_and_a_clicked_point(record_url, browser):
             break
         page.wait_for_timeout(500)
     assert _series(page) != first, "the click did not move the point"
-    assert re.search(r"\d+\.\d+°N, \d+\.\d+°E — 24 days, 2 members", _series(page))
+    assert re.search(r"\d+\.\d+°N, \d+\.\d+°E — 12 days, 2 members", _series(page))
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "record.png"))
     _select(page, "View", "climatology")

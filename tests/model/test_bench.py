@@ -17,7 +17,12 @@ def test_bench_quick(small_dir: Path, ckpts, tmp_path: Path, capsys):
     assert code == 0 and "paper_protocol" in printed and "speedup" in printed
     b = json.loads(out.read_text())
     rows = {r["method"]: r for r in b["sampling"]}
-    assert set(rows) == {"paper_protocol", "fast", "fast_bf16", "bilinear"}
+    assert set(rows) == {"paper_protocol", "fast", "fast_bf16", "bilinear", "reconstruct"}
+    rec = rows["reconstruct"]  # the public reconstruct, timed: its rate and projection agree
+    assert rec["nfe"] == 12 and rec["members"] == 2 and rec["days"] == 2
+    assert rec["member_days_per_s"] == 4 / rec["seconds"]
+    assert rec["projected_full_record_hours"] == 9132 * 8 / rec["member_days_per_s"] / 3600
+    assert 0 < rec["fraction_of_matmul_peak"] and rec["achieved_gflops"] > 0
     bf = rows["fast_bf16"]
     assert bf["speedup_vs_fast_fp32"] == (
         rows["fast"]["seconds_per_map_member"] / bf["seconds_per_map_member"])
