@@ -20,6 +20,7 @@ from finescale.model.datasets import N_COND
 from finescale.model.diffusion import Denoiser
 from finescale.model.networks import ConditionalVAE, UNet
 from finescale.model.samplers import (
+    BatchSize,
     TiledDenoiser,
     karras_sigmas,
     sample_ancestral,
@@ -80,10 +81,10 @@ class DiffusionKind(Kind):
         if sampler.kind == "fast":
             den = model
             if sampler.windows and max(h, w) > cfg.patch:
-                p = cfg.patch  # the same pixels per call as the paper protocol's tiles
+                p = cfg.patch
                 stride, halo = sampler.window_grid(p)
                 den = TiledDenoiser(model, tile=p, stride=stride, halo=halo,
-                                    batch=max(1, sampler.tile_batch * sampler.tile**2 // p**2))
+                                    batch=window_batch(sampler, p, cond.device))
             solve = sample_dpm2m if sampler.solver == "dpm2m" else sample_heun
             return solve(den, noise, cond, sigmas)
         tiled = TiledDenoiser(model, tile=sampler.tile, stride=sampler.tile_stride,
@@ -107,6 +108,18 @@ class VAEKind(Kind):
 
     def sample(self, model, cond, sampler, cfg, gen):
         return model.sample(cond, generator=gen)
+
+
+_GPU_BATCH: dict[tuple, BatchSize] = {}
+
+
+def window_batch(sampler: SamplerConfig, patch: int, device: torch.device) -> int | BatchSize:
+    """Windows (× members) per network call. CPU: the same pixels per call as the paper
+    protocol's tiles (larger calls gain nothing there). GPU: all of them at once, halved on
+    out-of-memory and remembered per device and window size for the next calls."""
+    if device.type != "cuda":
+        return max(1, sampler.tile_batch * sampler.tile**2 // patch**2)
+    return _GPU_BATCH.setdefault((str(device), patch), BatchSize(1 << 20))
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (

@@ -107,26 +107,52 @@ def hann2d(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     return torch.hann_window(h + 2, **kw)[1:-1, None] * torch.hann_window(w + 2, **kw)[None, 1:-1]
 
 
+class BatchSize:
+    """Crops per network call, halved when the device runs out of memory and remembered, so
+    a sampler on a GPU starts from every window of every member in one call and settles on
+    the largest batch that fits."""
+
+    def __init__(self, value: int):
+        self.value = max(1, int(value))
+
+    def shrink(self) -> None:
+        if self.value == 1:
+            raise torch.cuda.OutOfMemoryError("out of memory with one window per call")
+        self.value //= 2
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
 def blend_windows(fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...],
                   corners: list[tuple[int, int]], window: tuple[int, int], halo: int,
-                  out: torch.Tensor, batch: int) -> torch.Tensor:
-    """Run ``fn`` on the ``window``-sized crops of ``inputs`` at ``corners`` (``batch`` crops
-    per call) and Hann-blend the crops' cores (``halo`` cut from each side) into ``out``,
-    whose grid is the inputs' less the halo. One implementation for the tiled denoiser and
-    the windowed transfer features."""
+                  out: torch.Tensor, batch: int | BatchSize) -> torch.Tensor:
+    """Run ``fn`` on the ``window``-sized crops of ``inputs`` at ``corners`` (up to ``batch``
+    crops, members included, per call; a :class:`BatchSize` shrinks on out-of-memory) and
+    Hann-blend the crops' cores (``halo`` cut from each side) into ``out``, whose grid is
+    the inputs' less the halo. One implementation for the tiled denoiser and the windowed
+    transfer features."""
+    size = batch if isinstance(batch, BatchSize) else BatchSize(batch)
     b = inputs[0].shape[0]
     ky, kx = window
     cy, cx = ky - 2 * halo, kx - 2 * halo
     win = hann2d(cy, cx, out)
     wsum = out.new_zeros((1, 1, *out.shape[-2:]))
-    per = max(1, batch // b)
-    for k in range(0, len(corners), per):
-        chunk = corners[k: k + per]
+    k = 0
+    while k < len(corners):
+        chunk = corners[k: k + max(1, size.value // b)]
         crops = [torch.cat([t[..., i: i + ky, j: j + kx] for i, j in chunk]) for t in inputs]
-        res = fn(*crops)[..., halo: halo + cy, halo: halo + cx]
+        try:
+            res = fn(*crops)[..., halo: halo + cy, halo: halo + cx]
+        except torch.cuda.OutOfMemoryError:
+            if size.value <= b and len(chunk) == 1:
+                raise
+            size.value = min(size.value, len(chunk) * b)
+            size.shrink()
+            continue
         for n, (i, j) in enumerate(chunk):
             out[..., i: i + cy, j: j + cx] += res[n * b: (n + 1) * b] * win
             wsum[..., i: i + cy, j: j + cx] += win
+        k += len(chunk)
     return out / wsum
 
 
@@ -134,13 +160,13 @@ class TiledDenoiser:
     """Apply ``denoise`` tile by tile and blend (the authors' 16 × 16 / stride-2 protocol)."""
 
     def __init__(self, denoise: DenoiseFn, *, tile: int = 16, stride: int = 2, halo: int = 4,
-                 batch: int = 512):
+                 batch: int | BatchSize = 512):
         if not 0 <= 2 * halo < tile:
             raise ValueError(f"halo must be in [0, tile/2), got halo={halo}, tile={tile}")
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
-        self.denoise, self.tile, self.stride, self.halo, self.batch = (
-            denoise, tile, stride, halo, batch)
+        self.denoise, self.tile, self.stride, self.halo = denoise, tile, stride, halo
+        self.batch = batch if isinstance(batch, BatchSize) else BatchSize(batch)
 
     def tiles(self, h: int, w: int) -> list[tuple[int, int]]:
         """Top-left corners (in halo-padded coordinates) covering an h × w map."""

@@ -169,3 +169,31 @@ def test_tiled_features_do_not_see_far_away_history():
         whole = enc.features(hist, (64, 64)), enc.features(far, (64, 64))
     assert torch.equal(tiled[0][..., :16, :16], tiled[1][..., :16, :16])
     assert not torch.allclose(whole[0][..., :16, :16], whole[1][..., :16, :16], atol=1e-3)
+
+
+def test_windows_batch_shrinks_on_out_of_memory_and_gives_the_same_field():
+    """On a GPU every window of every member goes in one call; when that does not fit, the
+    batch halves (and stays halved) until it does, and the blended field is unchanged."""
+    from finescale.model.samplers import BatchSize, TiledDenoiser
+
+    torch.manual_seed(0)
+    x, cond = torch.randn(2, 1, 40, 36), torch.randn(2, 3, 40, 36)
+    sigma = torch.ones(2)
+    calls = []
+
+    def den(xs, s, cs):
+        calls.append(xs.shape[0])
+        if xs.shape[0] > 12:  # "memory" holds 12 crops (6 windows of 2 members)
+            raise torch.cuda.OutOfMemoryError("fake")
+        return xs * 0.5 + cs[:, :1] * s[:, None, None, None]
+
+    ref = TiledDenoiser(lambda xs, s, cs: xs * 0.5 + cs[:, :1] * s[:, None, None, None],
+                        tile=16, stride=6, halo=2, batch=8)(x, sigma, cond)
+    size = BatchSize(1 << 20)
+    tiled = TiledDenoiser(den, tile=16, stride=6, halo=2, batch=size)
+    out = tiled(x, sigma, cond)
+    torch.testing.assert_close(out, ref)
+    assert size.value <= 12 and max(calls) > 12  # it tried everything at once first
+    calls.clear()
+    tiled(x, sigma, cond)
+    assert max(calls) <= 12  # and remembered what fits
