@@ -34,7 +34,7 @@ class RecordBrowser(pn.viewable.Viewer):
 
     def __init__(self, path: Path, **params):
         self.rec = record.open_record(path)
-        s = record.read_settings(Path(path))
+        s = record.settings_of(self.rec)
         self.var, self.kind = s["variable"], s["transform"]
         self.label = analysis_label(self.kind, self.var, self.rec[self.var].attrs.get("units"))
         self.days = pd.DatetimeIndex(self.rec["time"].values)

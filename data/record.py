@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
+from finescale.data.seasons import daily
 
 TITLE = "finescale reconstruction"
 SETTINGS_ATTR = "finescale_settings"
@@ -55,15 +56,11 @@ class RecordLayout:
                                      f"{getattr(self, name)}")
         if self.member_block < 0:
             raise FinescaleError(f"member-block must be >= 0, got {self.member_block}")
-        if self.days.size == 0:
-            raise FinescaleError(f"empty period: {self.start} .. {self.end}")
+        self.days  # noqa: B018 - a bad or empty period is refused here, not mid-run
 
     @cached_property
     def days(self) -> pd.DatetimeIndex:
-        try:
-            return pd.date_range(self.start, self.end, freq="D")
-        except (ValueError, TypeError) as err:
-            raise FinescaleError(f"bad period {self.start!r} .. {self.end!r}: {err}") from None
+        return daily(self.start, self.end)
 
     @property
     def block(self) -> int:
@@ -83,6 +80,10 @@ class RecordLayout:
     def members_of(self, b: int) -> slice:
         return slice(b * self.block, min((b + 1) * self.block, self.members))
 
+    def block_size(self, b: int) -> int:
+        m = self.members_of(b)
+        return m.stop - m.start
+
     def slabs(self) -> list[tuple[int, int]]:
         return [(k, b) for k in range(self.n_segments) for b in range(self.n_blocks)]
 
@@ -95,15 +96,25 @@ def settings_hash(settings: dict) -> str:
                           ).hexdigest()[:16]
 
 
-def read_settings(path: Path) -> dict:
+def settings_of(rec: xr.Dataset) -> dict:
+    """The settings a record was made with (from its attributes)."""
+    return json.loads(rec.attrs[SETTINGS_ATTR])
+
+
+def _open(path: Path, chunks=None) -> xr.Dataset:
+    """The store, checked to be a finescale record (one line if not)."""
     try:
-        attrs = xr.open_zarr(path, chunks=None).attrs
+        rec = xr.open_zarr(path, chunks=chunks)
     except Exception as err:
         raise FinescaleError(f"{path} exists but is not a readable zarr store ({err})") from None
-    if attrs.get("title") != TITLE or SETTINGS_ATTR not in attrs:
+    if rec.attrs.get("title") != TITLE or SETTINGS_ATTR not in rec.attrs:
         raise FinescaleError(f"{path} exists and is not a finescale reconstruction; choose "
                              "another --out")
-    return json.loads(attrs[SETTINGS_ATTR])
+    return rec
+
+
+def read_settings(path: Path) -> dict:
+    return settings_of(_open(path))
 
 
 def check_settings(path: Path, settings: dict) -> None:
@@ -193,9 +204,7 @@ def write_slab(path: Path, variable: str, layout: RecordLayout, slab: tuple[int,
 
 def open_record(path: Path | str) -> xr.Dataset:
     """A reconstruction store, lazily (dask): nothing is read until asked for."""
-    path = Path(path)
-    read_settings(path)
-    return xr.open_zarr(path)
+    return _open(Path(path), chunks={})
 
 
 def is_record(path: Path) -> bool:
@@ -209,10 +218,10 @@ def is_record(path: Path) -> bool:
 def summary(path: Path) -> str:
     """``finescale data info STORE`` for a reconstruction: what it holds and what is missing."""
     path = Path(path)
-    s = read_settings(path)
-    layout = RecordLayout(**json.loads(xr.open_zarr(path, chunks=None).attrs["layout"]))
-    done = done_slabs(path)
     ds = open_record(path)
+    s = settings_of(ds)
+    layout = RecordLayout(**json.loads(ds.attrs["layout"]))
+    done = ds[DONE].values.astype(bool)
     var = s["variable"]
     da = ds[var]
     lines = [f"record   {path}",
@@ -240,10 +249,6 @@ def summary(path: Path) -> str:
     return "\n".join(lines)
 
 
-def _settings_of(rec: xr.Dataset) -> dict:
-    return json.loads(rec.attrs[SETTINGS_ATTR])
-
-
 def nearest_point(rec: xr.Dataset, lat: float, lon: float) -> tuple[float, float]:
     """The grid point nearest (lat, lon); a point off the grid is refused (one line)."""
     la, lo = rec["lat"].values, rec["lon"].values
@@ -260,7 +265,7 @@ def point_series(rec: xr.Dataset, lat: float, lon: float, start=None, end=None
     """One point's series over [start, end]: every member, the ensemble mean, min and max,
     the coarse input (its nearest coarse cell) and the truth where it exists. Reads only
     the chunks that hold the point."""
-    var = _settings_of(rec)["variable"]
+    var = settings_of(rec)["variable"]
     la, lo = nearest_point(rec, lat, lon)
     window = slice(start, end)
     members = rec[var].sel(lat=la, lon=lo).sel(time=window).load()
@@ -279,7 +284,7 @@ def season_climatology(rec: xr.Dataset, season: str) -> xr.DataArray:
     (dask: out of core, chunk by chunk). Days not yet generated (NaN) are skipped."""
     from finescale.data.seasons import in_season
 
-    var = _settings_of(rec)["variable"]
+    var = settings_of(rec)["variable"]
     t = pd.DatetimeIndex(rec["time"].values)
     days = t[in_season(t, season)]
     if days.size == 0:

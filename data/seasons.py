@@ -14,6 +14,19 @@ SEASON_MONTHS: dict[str, tuple[int, int, int]] = {
 }
 
 
+def daily(start, end) -> pd.DatetimeIndex:
+    """Every day from ``start`` to ``end`` inclusive; a bad or empty range is one line."""
+    from finescale.data.errors import FinescaleError
+
+    try:
+        days = pd.date_range(start, end, freq="D")
+    except (ValueError, TypeError) as err:
+        raise FinescaleError(f"bad date range {start!r} .. {end!r}: {err}") from None
+    if days.size == 0:
+        raise FinescaleError(f"empty date range: {start} .. {end}")
+    return days
+
+
 def check_season(season: str) -> str:
     from finescale.data.errors import FinescaleError
 

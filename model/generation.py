@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset, ensure_writable
 from finescale.data.regrid import METHODS, regrid
-from finescale.data.seasons import season_of
+from finescale.data.seasons import daily, season_of
 from finescale.model.config import SamplerConfig
 from finescale.model.inference import Checkpoint, LoadedModel, Run, load_model, prepare_run
 from finescale.model.rollout import rollout, warm_history
@@ -43,16 +43,6 @@ __all__ = ["LoadedModel", "generate", "generate_days", "generate_to_file", "inte
 def _check_members(members: int) -> None:
     if members < 1:
         raise FinescaleError(f"members must be >= 1, got {members}")
-
-
-def _date_range(start: str, end: str) -> pd.DatetimeIndex:
-    try:
-        days = pd.date_range(start, end, freq="D")
-    except (ValueError, TypeError) as err:
-        raise FinescaleError(f"bad date range {start!r} .. {end!r}: {err}") from None
-    if days.size == 0:
-        raise FinescaleError(f"empty date range: {start} .. {end}")
-    return days
 
 
 def _roll(run: Run, days: pd.DatetimeIndex, members: int, sampler: SamplerConfig, seed: int,
@@ -95,7 +85,7 @@ def generate(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: st
     """
     sampler = sampler or SamplerConfig()
     _check_members(members)
-    days = _date_range(start, end)
+    days = daily(start, end)
     if len(checkpoints) == 1 and str(checkpoints[0]).startswith("interp:"):
         method = str(checkpoints[0]).split(":", 1)[1]
         return interpolate_region(ds, region or next(iter(ds.regions)), method, days)
@@ -121,7 +111,7 @@ def generate_to_file(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str,
     """
     sampler = sampler or SamplerConfig()
     _check_members(members)
-    days = _date_range(start, end)
+    days = daily(start, end)
     path = Path(path)
     if len(checkpoints) == 1 and str(checkpoints[0]).startswith("interp:"):
         return write_generated(generate(ds, checkpoints, start, end, region=region), path)

@@ -1,15 +1,17 @@
 """The long record: a period of any length downscaled into a zarr store, slab by slab.
 
-A slab (one segment of days × one block of members, :class:`RecordLayout`) is generated
-independently of every other: its history starts from the coarse fields regridded to the
-fine grid, ``spinup`` days are generated and discarded, then the segment's days are made
-strictly autoregressively, each member carrying its own history and the season's
-checkpoint switching at season boundaries. The random stream of a slab derives from
-(seed, segment, block) only, so the store does not depend on how many workers made it or
-in which order; a killed run resumes with the slabs not marked done.
+A slab is one segment of days × one block of members (:class:`RecordLayout`). Its days are
+made strictly autoregressively, each member carrying its own history and the season's
+checkpoint switching at season boundaries. Chained (the default), a block's first slab
+starts from the coarse fields regridded to the fine grid and ``spinup`` discarded days, and
+each later slab continues the block's history; independent (``chain=False``), every slab
+starts that way. The random stream of a slab derives from (seed, segment, block) only, so
+the store does not depend on how many workers made it; a killed run resumes with the
+slabs not marked done.
 
-Distributed: under ``torchrun`` every rank takes every ``world``-th missing slab; rank 0
-writes the store's template first, the others wait at a barrier; nothing is gathered.
+Distributed: under ``torchrun`` rank 0 writes the store's template first, the others wait
+at a barrier; then each rank takes every ``world``-th member block (chained) or missing
+slab (independent); nothing is gathered.
 """
 
 from __future__ import annotations
@@ -150,8 +152,7 @@ def _template(ds: Dataset, run: Run, cfg: RecordConfig, checkpoints: Sequence[Ch
                     chunks=lay.chunks(shape))
     out = to_dataset(ds, run.first, lay.days, lazy, checkpoints, cfg.sampler, cfg.seed,
                       True, cfg.spinup, placeholders=True)
-    out.attrs.update(title="finescale reconstruction", segment_days=lay.segment_days,
-                     member_block=lay.block)
+    out.attrs.update(segment_days=lay.segment_days, member_block=lay.block)
     rd, var = ds.region(run.first.region), ds.variable
     coarse = rd.coarse.rename(lat="lat_coarse", lon="lon_coarse")
     return out, {f"{var}_truth": rd.fine, f"{var}_coarse": coarse}
@@ -202,20 +203,19 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
         return len(spin_days(run, lay.days[lay.segment(k)][0], cfg.spinup))
 
     # generated member-days, spin-up included (what the time goes into)
-    total = sum((len(lay.days[lay.segment(k)]) + spin(k))
-                * len(range(lay.members)[lay.members_of(b)]) for k, b in todo)
+    total = sum((len(lay.days[lay.segment(k)]) + spin(k)) * lay.block_size(b)
+                for k, b in todo)
     bar = tqdm(total=total, unit="member-day", disable=not (progress and shard.main),
                desc=f"reconstruct {run.first.region}"
                     + (f" rank {shard.rank}/{shard.world}" if shard.world > 1 else ""))
     try:
         for k, b in todo:
             days = lay.days[lay.segment(k)]
-            m = lay.members_of(b)
+            n = lay.block_size(b)
             history = chain.load(b, k - 1) if cfg.chain and k > 0 else None
             state: dict = {}
-            values = roll_slab(run, days, m.stop - m.start, cfg.spinup,
-                               slab_seed(cfg.seed, k, b), cfg.sampler,
-                               on_day=lambda *_, n=m.stop - m.start: bar.update(n),
+            values = roll_slab(run, days, n, cfg.spinup, slab_seed(cfg.seed, k, b),
+                               cfg.sampler, on_day=lambda *_, n=n: bar.update(n),
                                cancel=cancel, history=history, state=state)
             if cfg.chain:
                 chain.save(b, k, state["history"])

@@ -56,8 +56,7 @@ def build(path: Path, lay: RecordLayout, ny: int, nx: int) -> float:
     t0 = time.perf_counter()
     for k, b in lay.slabs():
         n = lay.segment(k).stop - lay.segment(k).start
-        m = lay.members_of(b).stop - lay.members_of(b).start
-        write_slab(path, VAR, lay, (k, b), _synthetic(rng, (m, n, ny, nx)))
+        write_slab(path, VAR, lay, (k, b), _synthetic(rng, (lay.block_size(b), n, ny, nx)))
     return time.perf_counter() - t0
 
 

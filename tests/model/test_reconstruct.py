@@ -56,6 +56,32 @@ def reference(small_dir, record_ckpts, tmp_path_factory) -> Path:
     return out
 
 
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _kill_after(args: list[str], out: Path, slabs: int) -> None:
+    """Run the CLI and SIGKILL it once ``slabs`` slabs of ``out`` are marked done."""
+    proc = subprocess.Popen([FINESCALE, *args], env=ONE_THREAD, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120 and proc.poll() is None:
+        if out.exists() and done_slabs(out).sum() >= slabs:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def _torchrun(args: list[str]) -> None:
+    """The CLI under ``torchrun --nproc_per_node 2`` (dates spelled as torchrun allows)."""
+    args = [{"--start": "--start-date", "--end": "--end-date"}.get(a, a) for a in args]
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                        "--nproc_per_node=2", "-m", "finescale.app.cli", *args, "--distributed"],
+                       cwd=ROOT, env=ONE_THREAD, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("wrote ") == 1  # rank 0 alone reports
+
+
 def _same(a: Path, b: Path) -> None:
     x, y = xr.open_zarr(a), xr.open_zarr(b)
     for v in x.data_vars:
@@ -84,32 +110,14 @@ def test_record_layout_and_contents(reference, small):
 def test_two_torchrun_workers_make_the_same_store(reference, small_dir, record_ckpts,
                                                   tmp_path):
     out = tmp_path / "two.zarr"
-    args = _args(small_dir, record_ckpts, out, INDEPENDENT, "--distributed")
-    args = [a.replace("--start", "--start-date").replace("--end", "--end-date")
-            if a in ("--start", "--end") else a for a in args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                        "--nproc_per_node=2", "-m", "finescale.app.cli", *args],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.count("wrote ") == 1
+    _torchrun(_args(small_dir, record_ckpts, out, INDEPENDENT))
     _same(reference, out)  # bit-identical: slabs and their seeds do not depend on workers
 
 
 def test_sigkilled_run_resumes_to_the_same_store(reference, small_dir, record_ckpts,
                                                  tmp_path):
     out = tmp_path / "killed.zarr"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, out, INDEPENDENT)],
-                            env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120 and proc.poll() is None:
-        if out.exists() and done_slabs(out).sum() >= 1:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_after(_args(small_dir, record_ckpts, out, INDEPENDENT), out, slabs=1)
     done = done_slabs(out)
     assert 1 <= done.sum() < done.size, "the kill came too late to test a resume"
     assert "missing" in describe(out)
@@ -175,27 +183,12 @@ def test_chained_blocks_resume_and_do_not_depend_on_workers(small_dir, record_ck
     ranks (one block each) and one process make the same store, and a kill resumes."""
     args = ["--member-block", "1"]  # chained: the default
     one, two = tmp_path / "one.zarr", tmp_path / "two.zarr"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([FINESCALE, *_args(small_dir, record_ckpts, one, *args)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120 and proc.poll() is None:
-        if one.exists() and done_slabs(one).sum() >= 2:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_after(_args(small_dir, record_ckpts, one, *args), one, slabs=2)
     assert 1 <= done_slabs(one).sum() < 6
     assert list((one / ".finescale-chain").glob("*.npy"))  # where each chain stands
     assert main(_args(small_dir, record_ckpts, one, *args)) == 0
     assert not (one / ".finescale-chain").exists()  # complete: the chain states are gone
-    targs = [a.replace("--start", "--start-date").replace("--end", "--end-date")
-             if a in ("--start", "--end") else a
-             for a in _args(small_dir, record_ckpts, two, *args, "--distributed")]
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                        "--nproc_per_node=2", "-m", "finescale.app.cli", *targs],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+    _torchrun(_args(small_dir, record_ckpts, two, *args))
     _same(one, two)
     rec = open_record(one)
     assert rec.attrs["finescale_settings"].count('"chain": true') == 1
