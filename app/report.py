@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from finescale.data.layout import atomic_dir, generator_identity
 from finescale.model.evaluation import PairResult
@@ -152,10 +153,53 @@ def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
     return names
 
 
+def curves_dataset(results: Sequence[PairResult], region: str, season: str) -> xr.Dataset:
+    """One area × season's curves for every model (the paper's figures as data):
+    semivariograms, radial spectra, roll-out ACF/PACF and skill by lead, with the truth's.
+    A model without a roll-out has NaN temporal curves."""
+    rs = [r for r in results if (r.region, r.season) == (region, season)]
+    first, tm = rs[0], next((r.temporal for r in rs if r.temporal is not None), None)
+    models = [r.model for r in rs]
+    out = xr.Dataset(
+        {"gamma": (("model", "distance"), np.stack([r.spatial["gamma"] for r in rs])),
+         "gamma_truth": ("distance", first.spatial["gamma_truth"]),
+         "power": (("model", "wavenumber"), np.stack([r.spatial["power"] for r in rs])),
+         "power_truth": ("wavenumber", first.spatial["power_truth"])},
+        coords={"model": models, "distance": ("distance", first.spatial["h_km"],
+                                              {"units": "km"}),
+                "wavenumber": ("wavenumber", first.spatial["k"],
+                               {"units": "cycles per grid step"})},
+        attrs={"region": region, "season": season})
+    if tm is not None:
+        def stack(key: str, dim: str, n: int) -> np.ndarray:
+            return np.stack([r.temporal[key] if r.temporal is not None
+                             else np.full(n, np.nan) for r in rs])
+
+        nl, nd = len(tm["lags"]), len(tm["lead"])
+        out = out.assign_coords(lag=("lag", tm["lags"], {"units": "days"}),
+                                lead=("lead", tm["lead"], {"units": "days"}))
+        for key in ("pixel_acf", "acf", "pacf"):
+            out[key] = (("model", "lag"), stack(key, "lag", nl))
+            out[f"{key}_truth"] = ("lag", tm[f"{key}_truth"])
+        for key in ("lead_rmse", "lead_r2"):
+            out[key] = (("model", "lead"), stack(key, "lead", nd))
+    return out
+
+
+def read_curves(report: Path, region: str, season: str) -> xr.Dataset | None:
+    """A report's curves for one area × season (None for a report written without them)."""
+    path = Path(report) / "curves" / f"{region}-{season}.nc"
+    if not path.exists():
+        return None
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
 def write_report(results: list[PairResult], out: Path, *, variable: str, settings: dict,
                  overwrite: bool = False, dataset: dict | None = None,
                  scale: str = "log10 AOT", log: bool = True) -> Path:
-    """Write metrics.json, metrics.csv, per_day.csv, report.md, meta.json and figures/.
+    """Write metrics.json, metrics.csv, per_day.csv, report.md, meta.json, figures/ and
+    curves/ (one NetCDF of every model's curves per area × season, :func:`curves_dataset`).
 
     ``dataset``: the dataset manifest's ``generator`` block (or other identity), recorded so
     that the dashboard shows a report only next to the data it scored. ``scale``: the label
@@ -173,6 +217,10 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         fig_dir = tmp / "figures"
         fig_dir.mkdir()
         pairs = list(dict.fromkeys((r.region, r.season) for r in results))
+        (tmp / "curves").mkdir()
+        for region, season in pairs:
+            curves_dataset(results, region, season).to_netcdf(
+                tmp / "curves" / f"{region}-{season}.nc")
         figs = {p: _figures(results, *p, fig_dir, variable, scale, log) for p in pairs}
         md = ["# finescale evaluation report", "",
               ("Validation days (for choosing settings, not a test score)"

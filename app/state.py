@@ -123,12 +123,12 @@ class Explorer(param.Parameterized):
     # --- choices --------------------------------------------------------------------------
     def refresh_models(self) -> None:
         """Re-scan checkpoint folders (after training) and list the region's models."""
-        from finescale.model.datasets import fingerprint
+        from finescale.model.datasets import fingerprints
 
-        fp = {r: fingerprint(self.dataset.manifest, r) for r in self.dataset.regions}
+        fp = {r: fingerprints(self.dataset.manifest, r) for r in self.dataset.regions}
         # only checkpoints trained on this dataset's data can load: hide the others
         self.checkpoints = [c for c in find_checkpoints(*self.checkpoint_dirs)
-                            if c.fingerprint == fp.get(c.region)]
+                            if c.fingerprint in fp.get(c.region, ())]
         kinds = {c.kind for c in self.checkpoints if c.region == self.region
                  and c.kind != "encoder"}
         options = [k for k in MODEL_KINDS if k in kinds] + list(INTERP)

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +105,11 @@ def read_manifest(path: Path) -> dict:
 
 
 def load_checkpoint(path: Path, *, kind: str | None = None, region: str | None = None,
-                    season: str | None = None, fingerprint: str | None = None
+                    season: str | None = None,
+                    fingerprint: str | Sequence[str] | None = None
                     ) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read and validate a checkpoint; return its float32 tensors and manifest."""
+    """Read and validate a checkpoint; return its float32 tensors and manifest.
+    ``fingerprint``: the identity (or identities) of the data it must have been trained on."""
     path = Path(path)
     m = read_manifest(path)
     if sha256(path) != m.get("weights_sha256"):
@@ -116,9 +119,10 @@ def load_checkpoint(path: Path, *, kind: str | None = None, region: str | None =
         if want is not None and m.get(key) != want:
             raise FinescaleError(f"{path} is a {m.get('kind')} checkpoint for "
                                  f"{m.get('region')} {m.get('season')}; expected {key} {want!r}")
-    if fingerprint is not None and m.get("data_fingerprint") != fingerprint:
+    want_fp = (fingerprint,) if isinstance(fingerprint, str) else fingerprint
+    if want_fp is not None and m.get("data_fingerprint") not in want_fp:
         raise FinescaleError(f"{path} was trained on other data (fingerprint "
-                             f"{m.get('data_fingerprint')}, this dataset {fingerprint})")
+                             f"{m.get('data_fingerprint')}, this dataset {want_fp[0]})")
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:

@@ -30,14 +30,28 @@ YEAR0, YEARS = 2000.0, 25.0
 N_COND = 7  # coarse (nearest), elevation, lat, lon, year, sin(doy), cos(doy)
 
 
-def fingerprint(manifest: dict, region: str) -> str:
-    """Identity of the data a model was trained on: variable, generator, region grids."""
+def fingerprint(manifest: dict, region: str, *, legacy: bool = False) -> str:
+    """Identity of the data a model was trained on: variable, generator, region grids.
+
+    A generated region's data do not depend on which other regions were generated with it
+    (``prepare --regions area0`` writes the same area0 files byte for byte), so the list of
+    regions is left out; ``legacy=True`` gives the earlier identity, which included it.
+    """
     reg = manifest.get("regions", {}).get(region, {})
     gen = generator_identity(manifest.get("generator"))
+    if gen is not None and not legacy:
+        gen = {**gen, "config": {k: v for k, v in (gen.get("config") or {}).items()
+                                 if k != "regions"}}
     key = {"variable": manifest.get("variable"), "generator": gen,
            "source": manifest.get("source"),
            "grids": {k: reg.get(k) for k in ("coarse_grid", "fine_grid")}}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprints(manifest: dict, region: str) -> tuple[str, str]:
+    """The identities a checkpoint of ``region`` may carry for these data: today's and the
+    earlier one (checkpoints trained before the region list was left out still load)."""
+    return fingerprint(manifest, region), fingerprint(manifest, region, legacy=True)
 
 
 def time_planes(day: pd.Timestamp) -> np.ndarray:

@@ -23,7 +23,7 @@ from finescale.data.splits import SplitConfig
 from finescale.data.transforms import Transform, transform_from_dict
 from finescale.model.checkpoints import load_checkpoint, load_into
 from finescale.model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
-from finescale.model.datasets import SeasonData, fingerprint, season_data
+from finescale.model.datasets import SeasonData, fingerprints, season_data
 from finescale.model.kinds import kind as get_kind
 from finescale.model.training import build_encoder, freeze
 
@@ -59,7 +59,7 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
         raise FinescaleError(f"{path} is for region {region!r}, which dataset {ds.path} lacks "
                              f"(it has {', '.join(ds.regions)})")
     check_compatible(path, m, ds)
-    tensors, m = load_checkpoint(path, fingerprint=fingerprint(ds.manifest, region))
+    tensors, m = load_checkpoint(path, fingerprint=fingerprints(ds.manifest, region))
     enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
     cfg = from_dict(DownscalerConfig, m["downscaler_config"])
     model = get_kind(kind).build(enc_cfg, cfg)

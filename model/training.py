@@ -45,6 +45,7 @@ from finescale.model.datasets import (
     SeasonData,
     encoder_days,
     fingerprint,
+    fingerprints,
     random_window,
     season_data,
 )
@@ -340,7 +341,8 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
     return path
 
 
-def load_encoder(path: Path, *, region: str, season: str, fp: str | None = None
+def load_encoder(path: Path, *, region: str, season: str,
+                 fp: str | tuple[str, ...] | None = None
                  ) -> tuple[TransferEncoder, dict]:
     tensors, m = load_checkpoint(path, kind="encoder", region=region, season=season,
                                  fingerprint=fp)
@@ -401,7 +403,8 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
             raise FinescaleError(f"a {kind.name} model needs a trained encoder: pass --encoder "
                                  "PATH (from `finescale train encoder`)")
         encoder, enc_manifest = load_encoder(spec.encoder_path, region=spec.region,
-                                             season=spec.season, fp=fp)
+                                             season=spec.season,
+                                             fp=fingerprints(ds.manifest, spec.region))
         encoder = encoder.to(spec.device)
         enc_cfg = from_dict(EncoderConfig, enc_manifest["encoder_config"])
     if spec.device.type == "cuda":

@@ -68,6 +68,17 @@ def test_report_files(results, small, tmp_path: Path):
     for kind in ("maps", "variogram", "spectrum", "acf", "lead", "rank"):
         png = out / "figures" / f"area1-JJA-{kind}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and f"figures/{png.name}" in md
+    # every model's curves, as data for the dashboard's seasonal screen
+    from finescale.app.report import read_curves
+
+    cv = read_curves(out, "area1", "JJA")
+    assert list(cv["model"].values) == [r.model for r in results]
+    np.testing.assert_allclose(cv["gamma"].sel(model="unet"), results[2].spatial["gamma"])
+    np.testing.assert_allclose(cv["lead_rmse"].sel(model="vae"),
+                               results[4].temporal["lead_rmse"])
+    assert cv["distance"].attrs["units"] == "km" and cv.sizes["lag"] >= 2
+    assert np.isfinite(cv["pixel_acf"].sel(model="diffusion")).all()
+    assert read_curves(out, "area0", "JJA") is None
     with pytest.raises(FinescaleError, match="already exists"):
         write_report(results, out, variable=small.variable, settings={})
 

@@ -252,3 +252,26 @@ def test_fingerprint_ignores_generation_time(small):
     assert fingerprint(m, "area1") == fingerprint(small.manifest, "area1")
     m["generator"]["config"]["seed"] = 1
     assert fingerprint(m, "area1") != fingerprint(small.manifest, "area1")
+
+
+def test_fingerprint_ignores_the_other_generated_regions(small, ckpts, tmp_path: Path):
+    """`prepare --regions area1` writes area1's files as a full prepare does: its models
+    load; a checkpoint carrying the earlier identity (region list included) loads too."""
+    import copy
+    import shutil
+
+    from finescale.model.datasets import fingerprint, fingerprints
+
+    alone = copy.deepcopy(small.manifest)
+    alone["generator"]["config"]["regions"] = ["area1"]
+    assert fingerprint(alone, "area1") == fingerprint(small.manifest, "area1")
+    legacy = fingerprint(small.manifest, "area1", legacy=True)
+    assert legacy != fingerprint(small.manifest, "area1")
+    old = tmp_path / "old.safetensors"
+    shutil.copy(ckpts["unet"], old)
+    m = json.loads(manifest_path(ckpts["unet"]).read_text())
+    manifest_path(old).write_text(json.dumps({**m, "data_fingerprint": legacy}))
+    load_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
+    manifest_path(old).write_text(json.dumps({**m, "data_fingerprint": "0" * 16}))
+    with pytest.raises(FinescaleError, match="trained on other data"):
+        load_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
