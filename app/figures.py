@@ -63,6 +63,14 @@ def extent(da: xr.DataArray) -> dict[str, tuple[float, float]]:
             "ylim": (float(lat.min() - hy), float(lat.max() + hy))}
 
 
+def geo_aspect(da: xr.DataArray) -> float:
+    """Width / height of the region on the ground (cos-latitude at its middle): a map frame
+    of this aspect shows it unsqueezed at any latitude."""
+    ext = extent(da)
+    (x0, x1), (y0, y1) = ext["xlim"], ext["ylim"]
+    return float((x1 - x0) * np.cos(np.radians(0.5 * (y0 + y1))) / (y1 - y0))
+
+
 def shared_clim(*arrays: xr.DataArray | None, log: bool = True) -> tuple[float, float]:
     """One colour range for all panes: 1st–99.5th percentile of the values shown."""
     vals = np.concatenate([np.asarray(a).ravel() for a in arrays if a is not None])

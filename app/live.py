@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import panel as pn
 import xarray as xr
-from bokeh.events import RangesUpdate
+from bokeh.events import RangesUpdate, SelectionGeometry, Tap
 from bokeh.models import (
+    BoxSelectTool,
     ColorBar,
     ColumnDataSource,
+    CustomJSTickFormatter,
     Grid,
     HoverTool,
     Label,
@@ -34,12 +36,11 @@ from bokeh.plotting import figure
 from finescale.app.plots import (
     CMAP,
     DIFF_CMAP,
-    MAP_HEIGHT,
-    MAP_WIDTH,
     SPREAD_CMAP,
     View,
     difference,
     extent,
+    geo_aspect,
     lines_in,
     log10,
     palette,
@@ -48,10 +49,24 @@ from finescale.app.plots import (
 )
 
 MESSAGE_FONT = "10pt"  # five short lines fit a map pane
-COAST = {"line_color": "#3a7bd5", "line_width": 1.2}
-BORDERS = {"line_color": "#9a9a9a", "line_width": 0.9, "line_dash": "dashed"}
+# lines drawn twice, a dark halo under a light core, stay visible on every colour of the map
+HALO = {"line_color": "#101010", "line_width": 2.6, "line_alpha": 0.6}
+COAST = {"line_color": "#f2f2f2", "line_width": 1.2}
+BORDERS = {"line_color": "#f2f2f2", "line_width": 1.0, "line_dash": [6, 3]}
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
-MEMBER_SIZE = (200, 170)  # frame of one map in the member gallery (px)
+MAP_WIDTH = 400  # px of a main map's frame at a 1,600-px window; the page scales it
+DIFF_WIDTH = 330  # px of the difference map's frame (fixed: the probe's plots sit beside)
+MEMBER_WIDTH = 260  # px of a member map's frame in the gallery
+AXES = (52, 72)  # px around a frame: y axis, title + toolbar + x axis
+COLORBAR = 64  # px a colour bar adds below (below, not beside: side-by-side maps that
+# scale with the page then keep equal frames, with or without a bar)
+DEGREES = {"lon": "return Math.abs(tick).toFixed(tick % 1 ? 1 : 0) + (tick < 0 ? '°W' : '°E')",
+           "lat": "return Math.abs(tick).toFixed(tick % 1 ? 1 : 0) + (tick < 0 ? '°S' : '°N')"}
+
+
+def frame_size(box: xr.DataArray, width: int) -> tuple[int, int]:
+    """A map frame ``width`` px wide with the region's geographic aspect."""
+    return width, max(40, round(width / geo_aspect(box)))
 
 
 @dataclass(frozen=True)
@@ -69,18 +84,25 @@ class MapFigure:
     """One map figure; :meth:`show` and :meth:`render` change its data, never its models."""
 
     def __init__(self, name: str, first: Frame, group: MapGroup, log: bool, cmap: str = CMAP,
-                 clabel: str = "", colorbar: bool = True,
-                 size: tuple[int, int] = (MAP_WIDTH, MAP_HEIGHT), axes: bool = True) -> None:
+                 clabel: str = "", colorbar: bool = True, width: int = MAP_WIDTH,
+                 axes: bool = True, responsive: bool = True) -> None:
+        size = frame_size(first.field, width)
         self.frame, self.size = first, size
         mapper_cls = LogColorMapper if log else LinearColorMapper
         self.mapper = mapper_cls(palette=palette(cmap), low=first.clim[0], high=first.clim[1],
                                  nan_color=(0, 0, 0, 0))
-        fig = figure(x_range=group.x_range, y_range=group.y_range, frame_width=size[0],
-                     frame_height=size[1], tools=TOOLS, active_scroll="wheel_zoom",
-                     title=first.title, toolbar_location="above" if axes else None,
-                     x_axis_label="lon" if axes else None, y_axis_label="lat" if axes else None)
+        # the figure scales with the page's width at a fixed aspect: its frame keeps the
+        # region's geographic shape (nearly: the axes' pixels scale with it)
+        extra = (AXES[1] if axes else 40) + (COLORBAR if colorbar else 0)
+        fig = figure(x_range=group.x_range, y_range=group.y_range,
+                     width=size[0] + (AXES[0] if axes else 10), height=size[1] + extra,
+                     sizing_mode="scale_width" if responsive else "fixed",
+                     tools=TOOLS, active_scroll="wheel_zoom",
+                     title=first.title, toolbar_location="above" if axes else None)
         fig.center = [r for r in fig.center if not isinstance(r, Grid)]  # maps need none
         fig.toolbar.logo = None
+        fig.xaxis.formatter = CustomJSTickFormatter(code=DEGREES["lon"])
+        fig.yaxis.formatter = CustomJSTickFormatter(code=DEGREES["lat"])
         if not axes:
             fig.axis.visible = False
         self.source = ColumnDataSource(name=f"map-{name}")  # found by name in the browser
@@ -88,17 +110,34 @@ class MapFigure:
                         color_mapper=self.mapper)
         fig.add_tools(HoverTool(renderers=[img], tooltips=[
             ("lon", "$x{0.00}"), ("lat", "$y{0.00}"), (clabel, "@image{0.0000}")]))
-        fig.line("x", "y", source=group.coast, **COAST)
-        fig.line("x", "y", source=group.borders, **BORDERS)
+        for src, style in ((group.coast, COAST), (group.borders, BORDERS)):
+            fig.line("x", "y", source=src, **HALO)
+            fig.line("x", "y", source=src, **style)
         self.text = Label(x=0.0, y=0.0, text=first.message, text_align="center",
                           text_baseline="middle", text_font_size=MESSAGE_FONT)
         fig.add_layout(self.text)
         self.render(group.view())  # the pixels and the message's place
         if colorbar:
-            fig.add_layout(ColorBar(color_mapper=self.mapper, title=clabel, width=12), "right")
+            fig.add_layout(ColorBar(color_mapper=self.mapper, title=clabel, height=10,
+                                    orientation="horizontal", title_standoff=4), "below")
         fig.on_event(RangesUpdate, group.zoomed)
         self.figure = fig
-        self.pane = pn.pane.Bokeh(fig)
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width" if responsive else None)
+
+    def on_probe(self, point: Callable[[float, float], None],
+                 box: Callable[[tuple[float, float, float, float]], None]) -> None:
+        """Report a click as ``point(lon, lat)`` and a dragged box (box-select tool) as
+        ``box((lon0, lon1, lat0, lat1))``."""
+        tool = BoxSelectTool(dimensions="both", description="Probe a box")
+        self.figure.add_tools(tool)
+        self.figure.on_event(Tap, lambda e: point(e.x, e.y))
+
+        def selected(e: SelectionGeometry) -> None:
+            g = e.geometry
+            if e.final and g.get("type") == "rect":
+                box((g["x0"], g["x1"], g["y0"], g["y1"]))
+
+        self.figure.on_event(SelectionGeometry, selected)
 
     def render(self, view: View) -> None:
         """Re-aggregate the current field for the visible box ``view`` (the message stays
@@ -167,10 +206,17 @@ class LiveMaps:
         g.add("coarse", frames["coarse"], log, colorbar=False, clabel=units_label)
         g.add("generated", frames["generated"], log, colorbar=False, clabel=units_label)
         g.add("truth", frames["truth"], log, clabel=units_label)
-        g.add("diff", frames["diff"], False, cmap=DIFF_CMAP, clabel=f"Δ {label}")
+        g.add("diff", frames["diff"], False, cmap=DIFF_CMAP, clabel=f"Δ {label}",
+              width=DIFF_WIDTH, responsive=False)
         m = self.maps = g.maps
-        self.layout = pn.Column(pn.Row(m["coarse"].pane, m["generated"].pane, m["truth"].pane),
-                                m["diff"].pane)
+        self.top = pn.Row(m["coarse"].pane, m["generated"].pane, m["truth"].pane,
+                          sizing_mode="stretch_width")
+        self.diff = m["diff"].pane  # placed by the dashboard's tab beside the probe
+
+    @property
+    def layout(self) -> pn.Column:
+        """All four maps in one layout (the dashboard places ``top`` and ``diff`` itself)."""
+        return pn.Column(self.top, self.diff, sizing_mode="stretch_width")
 
     def matches(self, key: str, log: bool) -> bool:
         """Whether these figures can show a region's maps on this colour scale."""
@@ -214,6 +260,6 @@ def ensemble_maps(spread: xr.DataArray | None, members: xr.DataArray,
     for m in members["member"].values[:max_members]:
         out.append(group.add(f"member {int(m)}", Frame(members.sel(member=m), clim,
                                                        f"member {int(m)}"),
-                             log, colorbar=False, size=MEMBER_SIZE, axes=False,
+                             log, colorbar=False, width=MEMBER_WIDTH, axes=False,
                              clabel=variable))
     return out  # each figure's pan/zoom handler keeps the group alive

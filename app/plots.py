@@ -20,6 +20,7 @@ from finescale.app.figures import (  # noqa: F401  (re-exported: the dashboard's
     SPREAD_CMAP,
     _lines,
     extent,
+    geo_aspect,
     lines_in,
     maps_png,
     palette,
@@ -29,7 +30,6 @@ from finescale.data.diagnostics import acf, pacf, radial_spectrum, semivariogram
 from finescale.data.scores import r2_pearson
 from finescale.data.transforms import analysis
 
-MAP_WIDTH, MAP_HEIGHT = 225, 205  # frame size of one map pane (px)
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
 View = tuple[float, float, float, float]  # visible box: lon0, lon1, lat0, lat1
 PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",

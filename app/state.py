@@ -238,13 +238,16 @@ class Explorer(param.Parameterized):
     def day(self) -> pd.Timestamp:
         return pd.Timestamp(self.date)
 
-    def key(self, model: str | None = None) -> tuple:
-        """Cache key of the current choice, or of the same choice with another model."""
+    def key(self, model: str | None = None, start: pd.Timestamp | None = None,
+            end: pd.Timestamp | None = None, checkpoint: Path | None = None) -> tuple:
+        """Cache key of the current choice, or of the same choice with another model, other
+        days or another checkpoint."""
         model = model or self.model
-        return (str(self.dataset.path), self.region, model, self.day, self.members,
-                self.sampler, self.steps, self.solver, self.precision, self.windows,
-                self.seed,
-                self._ckpt_key(model))
+        ckpt = f"{checkpoint}:{Path(checkpoint).stat().st_mtime}" if checkpoint else \
+            self._ckpt_key(model)
+        return (str(self.dataset.path), self.region, model, start or self.day, end or self.day,
+                self.members, self.sampler, self.steps, self.solver, self.precision,
+                self.windows, self.seed, ckpt)
 
     def _ckpt_key(self, model: str) -> str:
         if model in INTERP:
@@ -270,26 +273,56 @@ class Explorer(param.Parameterized):
         return SamplerConfig(kind=self.sampler, steps=self.steps, solver=self.solver,
                              precision=self.precision, windows=self.windows)
 
-    def generate(self, callback=None, cancel=None) -> xr.Dataset:
-        """The ensemble for the current choice (cached)."""
+    def generate(self, callback=None, cancel=None, start: pd.Timestamp | None = None,
+                 end: pd.Timestamp | None = None, checkpoint: Path | None = None
+                 ) -> xr.Dataset:
+        """The ensemble for the current choice (cached): the day, or the days ``start`` ..
+        ``end`` of its season (one day ahead from the true history where it exists), with
+        the page's model or another ``checkpoint`` of the same region and variable."""
         from finescale.model.generation import generate
 
         self.validate()
-        key = self.key()
+        start, end = start or self.day, end or self.day
+        key = self.key(start=start, end=end, checkpoint=checkpoint)
         hit = cached(key)
         if hit is not None:
             return hit
-        day = str(self.day.date())
-        if self.model in INTERP:
+        if checkpoint is not None:
+            ckpts = [self.check_checkpoint(checkpoint)]
+        elif self.model in INTERP:
             ckpts = [self.model]
         else:
             ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
-        out = generate(self.dataset, ckpts, day, day, members=self.members,
-                       sampler=self.sampler_config(),
+        out = generate(self.dataset, ckpts, str(start.date()), str(end.date()),
+                       members=self.members, sampler=self.sampler_config(),
                        seed=self.seed, progress=False, callback=callback, cancel=cancel,
                        region=self.region, strict=False).load()
         remember(key, out)
         return out
+
+    def check_checkpoint(self, path: Path) -> Path:
+        """``path`` if it is a downscaler for this region, the day's season and this
+        dataset's variable; else one clear error."""
+        from finescale.model.checkpoints import read_manifest
+
+        m = read_manifest(Path(path))
+        season = season_of([self.day])[0]
+        if m.get("kind") == "encoder":
+            raise FinescaleError(f"{Path(path).name} is an encoder, not a downscaler")
+        if (m.get("region"), m.get("season")) != (self.region, season):
+            raise FinescaleError(f"{Path(path).name} is for {m.get('region')} "
+                                 f"{m.get('season')}; the day shown is {self.region} {season}")
+        if m.get("variable", self.dataset.variable) != self.dataset.variable:
+            raise FinescaleError(f"{Path(path).name} downscales {m.get('variable')}, this "
+                                 f"dataset holds {self.dataset.variable}")
+        return Path(path)
+
+    def comparable(self) -> list[CheckpointInfo]:
+        """Every checkpoint that can generate the day shown: downscalers of this region and
+        season trained on this dataset (shipped and the user's)."""
+        season = season_of([self.day])[0]
+        return [c for c in self.checkpoints if c.kind != "encoder"
+                and (c.region, c.season) == (self.region, season)]
 
     def fields(self, result: xr.Dataset) -> dict[str, xr.DataArray | None]:
         """The maps to show from a generated ensemble of one day."""

@@ -233,3 +233,17 @@ def score(gen: xr.Dataset, truth: xr.DataArray | None = None, variable: str | No
     sp = spatial(g, t, cfg, kind)
     return {**pointwise(g, t, kind), "variogram_error": sp["variogram_error"],
             "spectrum_error": sp["spectrum_error"], "scale": kind}
+
+
+def lead_skill(rollout: xr.Dataset, variable: str) -> dict[str, np.ndarray] | None:
+    """RMSE of a roll-out's ensemble mean by lead day on the analysis scale, over its leading
+    days that have fine truth (None without any)."""
+    truth = rollout[f"{variable}_truth"].values
+    ok = np.isfinite(truth).all(axis=(1, 2))
+    if not ok.any() or not ok[0]:
+        return None
+    n = int(ok.argmin()) if not ok.all() else ok.size
+    kind = str(rollout.attrs.get("transform", "log"))
+    mean = analysis(kind, rollout[variable].values[:, :n]).mean(axis=0)
+    ls = lag_scores(mean[None], analysis(kind, truth[:n])[None])
+    return {"lead": ls["lag"], "rmse": ls["rmse"]}

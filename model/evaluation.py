@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -198,8 +198,10 @@ def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, w
 
 def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = None,
              device: torch.device | str = "cpu", progress: bool = True,
-             cancel: threading.Event | None = None, workers: int = 1) -> list[PairResult]:
-    """Score all checkpoints found under ``checkpoints`` plus interpolation, per pair."""
+             cancel: threading.Event | None = None, workers: int = 1,
+             callback: Callable[[int, int], None] | None = None) -> list[PairResult]:
+    """Score all checkpoints found under ``checkpoints`` plus interpolation, per pair;
+    ``callback(done, total)`` after each model (serial runs)."""
     cfg = cfg or EvalConfig()
     pairs = collect(checkpoints)
     for (region, _season), models in pairs.items():
@@ -218,7 +220,9 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
     results: list[PairResult] = []
     var = ds.variable
     bar = tqdm(jobs, desc="evaluate", unit="model", disable=not progress)
-    for region, season, kind in bar:
+    for i, (region, season, kind) in enumerate(bar):
+        if callback is not None:
+            callback(i, len(jobs))
         bar.set_postfix_str(f"{region} {season} {kind}")
         if cancel is not None and cancel.is_set():
             raise FinescaleError("evaluation cancelled")

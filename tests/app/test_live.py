@@ -144,26 +144,28 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
     board = Dashboard(state=s, train=TrainRequest())
-    live, shown = board.live, list(board.maps_pane.objects)
+    maps = board.pages["Maps"]
+    live, shown = maps.live, list(maps.pane.objects)
     s.date = dt.date(2006, 7, 4)
-    assert board.live is live and board.maps_pane.objects == shown
+    assert maps.live is live and maps.pane.objects == shown
     assert "2006-07-04" in board.status.object
     s.log_scale = False  # another colour mapper: new figures
-    assert board.live is not live and board.live.matches("_area1", False)
+    assert maps.live is not live and maps.live.matches("_area1", False)
 
 
 def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
-    from finescale.app.dashboard import ENS_TAB, Dashboard
+    from finescale.app.dashboard import Dashboard
     from finescale.app.state import Explorer, TrainRequest
 
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model, s.members = "area1", "diffusion", 2
     board = Dashboard(state=s, train=TrainRequest())
-    assert not any(isinstance(o, pn.pane.Bokeh) for o in board.ens_pane.objects)
-    board.tabs.active = ENS_TAB
-    caption, spread, gallery = board.ens_pane.objects
+    ens = board.pages["Ensemble"]
+    assert not any(isinstance(o, pn.pane.Bokeh) for o in ens.pane.objects)
+    board.tabs.active = list(board.pages).index("Ensemble")
+    caption, spread, gallery = ens.pane.objects
     assert "2 members" in caption.object
-    assert isinstance(spread, pn.pane.Bokeh)  # the std map (not "needs ≥ 2 members")
+    assert isinstance(spread[0], pn.pane.Bokeh)  # the std map (not "needs ≥ 2 members")
     assert len(gallery.objects) == 2  # one map per member
 
 
@@ -184,7 +186,7 @@ def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
     started, start = [], jobs.start
     monkeypatch.setattr(jobs, "start", lambda *a, **k: started.append(a[0]) or start(*a, **k))
     board = Dashboard(state=explorer(), train=TrainRequest())  # a second visitor
-    assert started == [] and board.live is not None  # maps in the page's first document
+    assert started == [] and board.pages["Maps"].live is not None  # in the first document
     assert board.status.object.startswith("Showing **interp:bilinear · area1")
     board.state.date = dt.date(2006, 7, 9)  # not cached: generated in the background
     assert started == ["generate"] and "2006-07-09" in board.status.object

@@ -121,5 +121,5 @@ def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
     board = Dashboard(state=s, train=TrainRequest())
     s.model = "unet"
     s.model = "diffusion"  # the U-Net's day is in the cache now
-    models = set(board._metrics_table()["model"])
+    models = set(board.pages["Diagnostics"].day_scores()["model"])
     assert {"unet", "diffusion", "interp:bilinear"} <= models

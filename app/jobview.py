@@ -1,0 +1,125 @@
+"""One widget for every background job of the dashboard: progress, ETA, cancel, result, error.
+
+A job runs in a thread (:mod:`app.jobs`) and never touches the page; this view polls it
+from the session's event loop while it runs, is woken at once when it ends, and then hands
+its result (or its one-line error) to the tab that started it. Without a server (tests)
+:meth:`JobView.follow` waits for the job synchronously.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+from panel.io.state import set_curdoc
+
+from finescale.app import jobs
+
+POLL_MS = 300
+
+
+def notify_error(msg: str) -> None:
+    """A notification on the page (nothing without a server)."""
+    if pn.state.notifications is not None:
+        pn.state.notifications.error(msg, duration=8000)
+
+
+def session_waker(then: Callable[[], None]) -> Callable[[], None] | None:
+    """A thread-safe call that runs ``then`` on this session's event loop next (None
+    without a server)."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return None
+
+    def wake() -> None:
+        with set_curdoc(doc):
+            pn.state.execute(then, schedule=True)
+
+    return wake
+
+
+class JobView(pn.viewable.Viewer):
+    """Shows one job at a time; ``on_result(result)`` and ``on_error(message)`` run on the
+    session's event loop when it ends, ``on_tick(job)`` at each poll while it runs."""
+
+    def __init__(self, on_result: Callable[[Any], None],
+                 on_error: Callable[[str], None] | None = None,
+                 on_tick: Callable[[jobs.Job], None] | None = None,
+                 cancel_label: str = "Cancel", **params):
+        super().__init__(**params)
+        self.on_result, self.on_error, self.on_tick = on_result, on_error, on_tick
+        self.job: jobs.Job | None = None
+        self.label = ""
+        self.progress = pn.indicators.Progress(value=0, max=100, bar_color="primary",
+                                               visible=False, sizing_mode="stretch_width")
+        self.text = pn.pane.Markdown("", css_classes=["fs-job"])
+        self.cancel_button = pn.widgets.Button(name=cancel_label, button_type="warning",
+                                               visible=False, width=110)
+        self.cancel_button.on_click(lambda _e: self.cancel())
+        self._poll = None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.finished
+
+    def start(self, name: str, label: str, work: Callable[[jobs.Job], Any]) -> jobs.Job:
+        """Run ``work(job)`` in the background and follow it."""
+        return self.follow(jobs.start(name, work, on_done=self.waker()), label)
+
+    def follow(self, job: jobs.Job, label: str) -> jobs.Job:
+        """Follow a job started elsewhere (e.g. one shared by several pages)."""
+        self.job, self.label = job, label
+        self.progress.visible, self.progress.value = True, 0
+        self.cancel_button.visible = True
+        self.text.object = f"{label} …"
+        if pn.state.curdoc is None:  # no server: finish synchronously
+            while not job.finished:
+                time.sleep(0.05)
+            self.tick()
+        elif self._poll is None:
+            self._poll = pn.state.add_periodic_callback(self.tick, period=POLL_MS)
+        return job
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel.set()
+
+    def waker(self) -> Callable[[], None] | None:
+        """Wakes :meth:`tick`: an ended job is shown at once rather than at the next poll."""
+        return session_waker(self.tick)
+
+    def tick(self) -> None:
+        job = self.job
+        if job is None:
+            return self._stop()
+        self.progress.value = int(100 * job.fraction)
+        eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
+        if job.total:
+            self.text.object = f"{self.label} … {int(100 * job.fraction)} %{eta}"
+        if self.on_tick is not None:
+            self.on_tick(job)
+        if not job.finished:
+            return None
+        self.job = None
+        self.progress.visible = self.cancel_button.visible = False
+        self._stop()
+        if job.error:
+            cancelled = job.cancel.is_set() and "cancel" in job.error.lower()
+            self.text.object = "cancelled" if cancelled else f"⚠️ {job.error}"
+            if not cancelled:
+                (self.on_error or notify_error)(job.error)
+            return None
+        self.text.object = ""
+        self.on_result(job.result)
+        return None
+
+    def _stop(self) -> None:
+        if self._poll is not None:  # an idle session costs the server nothing
+            self._poll.stop()
+            self._poll = None
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(pn.Row(self.text, self.cancel_button), self.progress,
+                         sizing_mode="stretch_width")

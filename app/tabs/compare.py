@@ -1,0 +1,177 @@
+"""The Compare tab: a swipe between any two of coarse / a member / the ensemble mean / truth /
+another model, and two checkpoints side by side on the same day, members and seed with
+their scores."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+
+from finescale.app.jobview import JobView, notify_error
+from finescale.app.live import Frame, MapGroup
+from finescale.app.plots import shared_clim
+from finescale.app.state import INTERP
+from finescale.app.tables import table
+from finescale.app.tabs.shown import Shown
+from finescale.data.errors import FinescaleError
+from finescale.data.evaluation import score
+
+SWIPE_WIDTH = 620  # px of the swipe's frame: one large map
+
+
+class CompareTab(pn.viewable.Viewer):
+    def __init__(self, board, **params):
+        super().__init__(**params)
+        self.board = board
+        self.others: dict[str, object] = {}  # other models' ensembles of the day shown
+        self.left = pn.widgets.Select(name="Left", width=220)
+        self.right = pn.widgets.Select(name="Right", width=220)
+        for w in (self.left, self.right):
+            w.param.watch(lambda _e: self._draw_swipe(), "value")
+        self.swipe = pn.Column(sizing_mode="stretch_width")
+        self.other_job = JobView(on_result=self._other_ready)
+        self.ckpt_a = pn.widgets.Select(name="Checkpoint A", width=340)
+        self.ckpt_b = pn.widgets.Select(name="Checkpoint B", width=340)
+        self.run_button = pn.widgets.Button(name="Compare on this day", button_type="primary")
+        self.run_button.on_click(self._compare)
+        self.pair_job = JobView(on_result=self._pair_ready)
+        self.pair = pn.Column(sizing_mode="stretch_width")
+        self._shown: Shown | None = None
+
+    def waiting(self) -> None:
+        self.swipe.objects = [pn.pane.Markdown("*drawing …*")]
+
+    # --- swipe ----------------------------------------------------------------------------
+    def draw(self, shown: Shown) -> None:
+        s = self.board.state
+        if self._shown is None or self._shown.result is not shown.result:
+            self.others = {}
+        self._shown = shown
+        n = shown.fields["members"].sizes["member"]
+        models = [m for m in s.param.model.objects if m != s.model]
+        opts = ["coarse", "ensemble mean", *[f"member {i}" for i in range(n)],
+                *(["truth"] if shown.fields["truth"] is not None else []),
+                *[f"model {m}" for m in models]]
+        keep = (self.left.value, self.right.value)  # a choice survives a new day
+        default = ("ensemble mean", "truth" if "truth" in opts else "coarse")
+        with pn.io.hold():
+            self.left.options, self.right.options = opts, opts
+            self.left.value = keep[0] if keep[0] in opts else default[0]
+            self.right.value = keep[1] if keep[1] in opts else default[1]
+        ckpts = {f"{c.path.stem} · {c.source}": str(c.path) for c in s.comparable()}
+        self.ckpt_a.options = self.ckpt_b.options = ckpts
+        if len(ckpts) > 1 and self.ckpt_a.value == self.ckpt_b.value:
+            self.ckpt_b.value = list(ckpts.values())[1]
+        self._draw_swipe()
+
+    def _field(self, name: str):
+        f, s = self._shown.fields, self.board.state
+        var = s.dataset.variable
+        if name == "coarse":
+            return f["coarse"]
+        if name == "truth":
+            return f["truth"]
+        if name == "ensemble mean":
+            return f["members"].mean("member")
+        if name.startswith("member "):
+            return f["members"].sel(member=int(name.split()[1]))
+        model = name.split(" ", 1)[1]
+        if model not in self.others:
+            self._start_other(model)
+            return None
+        return self.others[model][var].isel(time=0).mean("member")
+
+    def _start_other(self, model: str) -> None:
+        from finescale.model.generation import interpolate_region
+
+        s = self.board.state
+        if self.other_job.running:
+            return
+        if model in INTERP:
+            self.others[model] = interpolate_region(s.dataset, s.region, model.split(":")[1],
+                                                    pd.DatetimeIndex([s.day]))
+            return
+        path = s.checkpoint_for(model, s.season)
+        self.other_job.start("generate", f"Generating {model} for {s.date}", lambda job: (
+            model, s.generate(checkpoint=path, callback=job.on_progress, cancel=job.cancel)))
+
+    def _other_ready(self, result) -> None:
+        model, ds = result
+        self.others[model] = ds
+        self._draw_swipe()
+
+    def _draw_swipe(self) -> None:
+        if self._shown is None or not self.left.value or not self.right.value:
+            return
+        a, b = self._field(self.left.value), self._field(self.right.value)
+        if a is None or b is None:  # another model is being generated
+            a = a if a is not None else self._field("coarse")
+            b = b if b is not None else self._field("coarse")
+            if a is None or b is None:
+                return
+        log = self._shown.log
+        clim = shared_clim(a, b, log=log)
+        box = self._shown.fields["generated"]
+        group = MapGroup(box)
+        la = group.add("swipe-left", Frame(a, clim, f"{self.left.value} ◀ ▶ "
+                                                    f"{self.right.value}"), log,
+                       width=SWIPE_WIDTH, responsive=False)
+        lb = group.add("swipe-right", Frame(b, clim, f"{self.left.value} ◀ ▶ "
+                                                     f"{self.right.value}"), log,
+                       width=SWIPE_WIDTH, responsive=False)
+        self.swipe.objects = [pn.Swipe(la.pane, lb.pane, value=50)]
+
+    # --- two checkpoints ------------------------------------------------------------------
+    def _compare(self, _event=None) -> None:
+        s = self.board.state
+        a, b = self.ckpt_a.value, self.ckpt_b.value
+        if not a or not b:
+            notify_error("no checkpoint to compare for this region and season")
+            return
+        if a == b:
+            notify_error("pick two different checkpoints")
+            return
+
+        def work(job):
+            out = {}
+            for i, p in enumerate((a, b)):
+                out[p] = s.generate(checkpoint=p, cancel=job.cancel,
+                                    callback=lambda d, t, i=i: job.on_progress(i * t + d, 2 * t))
+            return out
+
+        self.pair_job.start("compare", f"Generating both checkpoints for {s.date}", work)
+
+    def _pair_ready(self, result: dict) -> None:
+        s = self.board.state
+        var = s.dataset.variable
+        names = {p: f"{'AB'[i]}: {p.rsplit('/', 1)[-1]}" for i, p in enumerate(result)}
+        means = {p: ds[var].isel(time=0).mean("member") for p, ds in result.items()}
+        truth = next(iter(result.values()))[f"{var}_truth"].isel(time=0)
+        has_truth = bool(truth.notnull().any())
+        log = self._shown.log if self._shown else True
+        clim = shared_clim(*means.values(), truth if has_truth else None, log=log)
+        group = MapGroup(truth)
+        panes = [group.add(f"ckpt-{i}", Frame(m, clim, f"{names[p]} · mean"), log,
+                           colorbar=False).pane for i, (p, m) in enumerate(means.items())]
+        if has_truth:
+            panes.append(group.add("ckpt-truth", Frame(truth, clim, f"{s.truth_name} truth"),
+                                   log).pane)
+        rows = []
+        for p, ds in result.items():
+            try:
+                sc = score(ds, variable=var) if has_truth else {}
+            except FinescaleError as err:
+                notify_error(str(err))
+                sc = {}
+            rows.append({"checkpoint": names[p], **{k: round(sc[k], 4) for k in (
+                "r2", "rmse", "crps", "variogram_error") if sc.get(k) is not None}})
+        self.pair.objects = [pn.Row(*panes, sizing_mode="stretch_width"),
+                             table(pd.DataFrame(rows))]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.pane.Markdown("#### Swipe: drag the handle to compare two maps of the day"),
+            pn.Row(self.left, self.right, self.other_job), self.swipe,
+            pn.pane.Markdown("#### Two checkpoints on the same day, members and seed"),
+            pn.Row(self.ckpt_a, self.ckpt_b, self.run_button), self.pair_job, self.pair,
+            sizing_mode="stretch_width")

@@ -1,0 +1,142 @@
+"""The Diagnostics tab: the day's variogram, spectrum and scatter against truth, the
+season's ACF/PACF (with a 30-day roll-out on request), the day's scores of every model
+generated, and the domain-similarity table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import panel as pn
+
+from finescale.app.jobview import JobView, notify_error, session_waker
+from finescale.app.plots import acf_plot, lead_plot, scatter_density, spectrum_plot, variogram_plot
+from finescale.app.state import INTERP, cached, metrics_for
+from finescale.app.tables import similarity, table
+from finescale.app.tabs.shown import Shown
+from finescale.data.evaluation import lead_skill
+from finescale.data.probe import box_series
+from finescale.data.regrid import regrid
+from finescale.data.seasons import in_season, season_of
+
+ROLLOUT_DAYS = 30
+
+
+class DiagnosticsTab(pn.viewable.Viewer):
+    def __init__(self, board, **params):
+        super().__init__(**params)
+        self.board = board
+        self.rollout = None
+        self.pane = pn.Column(sizing_mode="stretch_width")
+        self.sim_pane = pn.Column()
+        self.button = pn.widgets.Button(name=f"Roll out {ROLLOUT_DAYS} days from this date")
+        self.button.on_click(self._start_rollout)
+        self.job = JobView(on_result=self._rolled_out)
+
+    def waiting(self) -> None:
+        self.pane.objects = [pn.pane.Markdown("*computing diagnostics …*")]
+
+    def draw(self, shown: Shown) -> None:
+        s, f = self.board.state, shown.fields
+        scale, label = s.scale, s.scale_label
+        bilinear = regrid(f["coarse"], f["generated"]["lat"].values,
+                          f["generated"]["lon"].values, "bilinear")
+        fields = {"coarse": f["coarse"], "bilinear": bilinear, "truth": f["truth"],
+                  "generated": f["generated"]}
+        series = self._season_series()
+        items = [pn.pane.Markdown(f"### {s.region} · {s.season} · {s.date}: this day"),
+                 pn.Row(pn.pane.HoloViews(variogram_plot(fields, scale=scale, label=label)),
+                        pn.pane.HoloViews(spectrum_plot({k: v for k, v in fields.items()
+                                                         if k != "coarse"}, scale=scale))),
+                 pn.Row(pn.pane.HoloViews(acf_plot(series, label=label)),
+                        pn.pane.HoloViews(acf_plot(series, partial=True, label=label))),
+                 pn.Row(self.button, self.job)]
+        lead = lead_skill(self.rollout, s.dataset.variable) if self.rollout is not None \
+            else None
+        if lead is not None:
+            items.append(pn.pane.HoloViews(lead_plot(lead["lead"], lead["rmse"], label=s.model,
+                                                     scale_label=label)))
+        if f["truth"] is not None:
+            items += [pn.pane.HoloViews(scatter_density(f["generated"], f["truth"], scale,
+                                                        label)),
+                      pn.pane.Markdown(f"#### Scores of this day ({label})"),
+                      table(self.day_scores())]
+        items += [pn.pane.Markdown(f"#### Domain similarity (Wasserstein, {label} min–max "
+                                   "scaled)"), self.sim_pane]
+        self._fill_similarity()
+        self.pane.objects = items
+
+    def _season_series(self) -> dict:
+        """Area means of the season's fine days (truth, coarse) and of the last roll-out."""
+        s = self.board.state
+        reg = s.region_data
+        days = s.fine_days[in_season(s.fine_days, s.season)]
+        grid = reg.fine.isel(time=0)
+        whole = (float(grid.lon.min()), float(grid.lon.max()), float(grid.lat.min()),
+                 float(grid.lat.max()))
+        ser = box_series(reg.coarse, reg.fine, whole, days)
+        out = {"truth": s.scale(ser["truth"].values), "coarse": s.scale(ser["coarse"].values)}
+        if self.rollout is not None:
+            out["generated"] = s.scale(self.rollout[s.dataset.variable].values).mean(
+                axis=(0, 2, 3))
+        return out
+
+    def day_scores(self) -> pd.DataFrame:
+        """Scores of every model already generated for this day (from the cache)."""
+        from finescale.model.generation import interpolate_region
+
+        s = self.board.state
+        rows = []
+        for name in s.param.model.objects:
+            res = cached(s.key(name))
+            if res is None and name in INTERP:
+                res = interpolate_region(s.dataset, s.region, name.split(":")[1],
+                                         pd.DatetimeIndex([s.day]))
+            m = metrics_for(res, s.dataset.variable) if res is not None else None
+            if m:
+                rows.append({"model": name, "R² (Pearson²)": round(m["r2"], 4),
+                             "RMSE": round(m["rmse"], 4)})
+        return pd.DataFrame(rows)
+
+    def _fill_similarity(self) -> None:
+        """The similarity table, or a note while it is computed; called again when it ends."""
+        sim = similarity(str(self.board.state.dataset.path),
+                         session_waker(self._fill_similarity))
+        if sim.finished and sim.error:
+            self.sim_pane.objects = [pn.pane.Alert(sim.error, alert_type="warning")]
+        elif sim.finished:
+            self.sim_pane.objects = [table(sim.result, max_height=320)]
+        else:
+            self.sim_pane.objects = [pn.pane.Markdown(
+                "*computing … (shown here when it is ready, about 2 minutes on first use)*")]
+
+    # --- roll-out -------------------------------------------------------------------------
+    def _start_rollout(self, _event=None) -> None:
+        from finescale.model.generation import generate
+
+        s = self.board.state
+        if s.model in INTERP:
+            notify_error("pick a trained model for an autoregressive roll-out")
+            return
+        start = s.day
+        end = start + pd.Timedelta(days=ROLLOUT_DAYS - 1)
+        seasons = sorted(set(season_of(pd.date_range(start, end))))
+        ckpts = [s.checkpoint_for(s.model, x) for x in seasons]
+        if any(c is None for c in ckpts):
+            notify_error(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
+                         "checkpoint is missing for one of them")
+            return
+        sampler = replace(s.sampler_config(), kind="fast", steps=min(s.steps, 8))
+        self.job.start("rollout", f"Rolling out {ROLLOUT_DAYS} days", lambda job: generate(
+            s.dataset, ckpts, str(start.date()), str(end.date()), members=2, sampler=sampler,
+            seed=s.seed, progress=False, callback=job.on_progress, cancel=job.cancel,
+            region=s.region))
+
+    def _rolled_out(self, result) -> None:
+        self.rollout = result
+        self.job.text.object = "Roll-out done: see the ACF panels and the lead-day skill"
+        if self.board.shown is not None:
+            self.draw(self.board.shown)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.pane

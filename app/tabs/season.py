@@ -1,0 +1,138 @@
+"""The Season tab: the paper's seasonal figures for the chosen area and season — every
+model's semivariogram, spectrum, ACF/PACF and roll-out skill by lead day, and their scores —
+from the evaluation reports (the user's, then the shipped one), or from a live evaluation
+of a few test days when the user asks."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import xarray as xr
+
+from finescale.app.jobview import JobView
+from finescale.app.plots import PLOT_HEIGHT, PLOT_WIDTH
+from finescale.app.report import curves_dataset, find_reports, read_curves, sampler_label
+from finescale.app.tables import table
+from finescale.data.resources import asset_dir
+
+COLUMNS = {"R²": "r2", "RMSE": "rmse", "CRPS": "crps", "spread/skill": "spread_skill",
+           "variogram err": "variogram_error", "ACF err": "acf_error",
+           "spectrum err": "spectrum_error"}
+LIVE = {"members": 2, "days": 3, "rollout": 6}  # a live evaluation: minutes on 2 cores
+
+
+def report_dirs(data_path) -> list:
+    """Where the dashboard looks for reports, the user's first."""
+    shipped = asset_dir()
+    return [data_path / "report", shipped / "report", shipped / "report-dpm2m",
+            shipped / "report-windows", shipped / "report-windows-rollout"]
+
+
+def _curves(cv: xr.Dataset, key: str, x: str, xlabel: str, ylabel: str, title: str,
+            **opts) -> hv.Overlay:
+    els = []
+    if f"{key}_truth" in cv:
+        els.append(hv.Curve((cv[x].values, cv[f"{key}_truth"].values), xlabel, ylabel,
+                            label="truth").opts(color="black", line_width=3))
+    for m in cv["model"].values:
+        y = cv[key].sel(model=m).values
+        if np.isfinite(y).any():
+            els.append(hv.Curve((cv[x].values, y), xlabel, ylabel, label=str(m)))
+    return hv.Overlay(els).opts(title=title, width=PLOT_WIDTH, height=PLOT_HEIGHT,
+                                legend_position="bottom_right", **opts)
+
+
+def figures(cv: xr.Dataset, label: str) -> list[hv.Overlay]:
+    """The paper's figures of one area × season from a report's curves."""
+    out = [_curves(cv, "gamma", "distance", "distance (km)", f"semivariance ({label})²",
+                   "semivariogram (members vs truth)"),
+           _curves(cv.isel(wavenumber=slice(1, None)), "power", "wavenumber",
+                   "wavenumber (cycles / grid step)", "power", "radial power spectrum",
+                   logx=True, logy=True)]
+    if "pixel_acf" in cv:
+        out += [_curves(cv, "pixel_acf", "lag", "lag (days)", "ACF",
+                        "pixel ACF of the roll-out"),
+                _curves(cv, "pacf", "lag", "lag (days)", "PACF",
+                        "PACF of the area-mean roll-out"),
+                _curves(cv, "lead_rmse", "lead", "lead (days)", f"RMSE ({label})",
+                        "roll-out skill by lead day")]
+    return out
+
+
+class SeasonTab(pn.viewable.Viewer):
+    def __init__(self, board, **params):
+        super().__init__(**params)
+        self.board = board
+        self.pane = pn.Column(sizing_mode="stretch_width")
+        self.live: dict[tuple[str, str], xr.Dataset] = {}
+        self.button = pn.widgets.Button(
+            name=f"Evaluate this season now ({LIVE['days']} test days, {LIVE['members']} "
+                 f"members, {LIVE['rollout']}-day roll-out)")
+        self.button.on_click(self._evaluate)
+        self.job = JobView(on_result=self._evaluated)
+
+    def waiting(self) -> None:
+        self.pane.objects = [pn.pane.Markdown("*reading the reports …*")]
+
+    def draw(self, _shown=None) -> None:
+        s = self.board.state
+        pair = (s.region, s.season)
+        found = find_reports(report_dirs(s.dataset.path), s.dataset.manifest.get("generator"))
+        head = pn.pane.Markdown(f"### {s.region} · {s.season}: every model on the held-out "
+                                "test days")
+        items: list = [head]
+        cv, where = self.live.get(pair), "a live evaluation in this page"
+        if cv is None:
+            for path, _settings, _recs in found:
+                cv = read_curves(path, *pair)
+                if cv is not None:
+                    where = f"`{path}`"
+                    break
+        rows = self._rows(found)
+        items.append(table(rows) if not rows.empty else pn.pane.Markdown(
+            "*no evaluation report for this dataset: run `finescale evaluate --out "
+            "DATA/report`, or evaluate this season below*"))
+        if cv is not None:
+            figs = [pn.pane.HoloViews(f) for f in figures(cv, s.scale_label)]
+            items += [pn.pane.Markdown(f"*curves from {where}*"),
+                      pn.GridBox(*figs, ncols=2, sizing_mode="stretch_width")]
+        items.append(pn.Row(self.button, self.job))
+        self.pane.objects = items
+
+    def _rows(self, found) -> pd.DataFrame:
+        s = self.board.state
+        rows: dict[str, dict] = {}
+        for _path, settings, recs in found:
+            for r in recs:
+                if (r["region"], r["season"]) != (s.region, s.season):
+                    continue
+                name = r["model"]
+                if r.get("sampler") not in (None, "none"):  # a sampled model: say how
+                    name = f"{name} · {sampler_label(settings)}"
+                row = rows.setdefault(name, {"model": name})
+                for col, k in COLUMNS.items():  # an earlier report's value wins; later
+                    if row.get(col) is None:  # ones fill what it lacks
+                        row[col] = r.get(k)
+        return pd.DataFrame(list(rows.values())).round(4)
+
+    def _evaluate(self, _event=None) -> None:
+        from finescale.model.evaluation import EvalConfig, evaluate
+
+        s = self.board.state
+        kinds = dict.fromkeys(c.kind for c in s.checkpoints if c.kind != "encoder")
+        paths = [p for p in (s.checkpoint_for(k, s.season) for k in kinds) if p is not None]
+        cfg = EvalConfig(sampler=s.sampler_config(), seed=s.seed, **LIVE)
+        pair = (s.region, s.season)
+        self.job.start("evaluate", f"Evaluating {s.region} {s.season}", lambda job: (
+            pair, evaluate(s.dataset, paths or [], cfg, progress=False, cancel=job.cancel,
+                           callback=job.on_progress)))
+
+    def _evaluated(self, result) -> None:
+        pair, results = result
+        self.live[pair] = curves_dataset(results, *pair)
+        self.draw()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.pane

@@ -1,0 +1,73 @@
+"""The Train tab: train the encoder or a downscaler for the region and season shown, with
+the loss curve live; the new checkpoint joins the model list."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from finescale.app.jobs import Job
+from finescale.app.jobview import JobView, notify_error
+from finescale.app.plots import loss_curve
+from finescale.app.state import TrainRequest, user_checkpoint_dir
+
+
+class TrainTab(pn.viewable.Viewer):
+    def __init__(self, board, request: TrainRequest, **params):
+        super().__init__(**params)
+        self.board, self.request = board, request
+        self.controls = pn.Param(request, show_name=False, widgets={
+            "epochs": pn.widgets.IntInput, "steps": pn.widgets.IntInput})
+        self.button = pn.widgets.Button(name="Start training", button_type="primary")
+        self.button.on_click(self._start)
+        self.loss = pn.pane.HoloViews(loss_curve([], []))
+        self.job = JobView(on_result=self._saved, on_error=self._failed, on_tick=self._tick)
+
+    def _start(self, _event=None) -> None:
+        if self.job.running:
+            notify_error("a training run is already going in this session")
+            return
+        from finescale.model.checkpoints import checkpoint_name
+        from finescale.model.config import get_preset, override
+        from finescale.model.device import resolve_device
+        from finescale.model.training import TrainSpec, train_downscaler, train_encoder
+
+        s, t = self.board.state, self.request
+        preset = get_preset(t.preset)
+        preset = override(preset, encoder=override(preset.encoder, epochs=t.epochs,
+                                                   steps_per_epoch=t.steps),
+                          downscaler=override(preset.downscaler, epochs=t.epochs,
+                                              steps_per_epoch=t.steps))
+        out = user_checkpoint_dir()
+        enc = out / f"{checkpoint_name(s.region, s.season, 'encoder')}.safetensors"
+        if not enc.exists():
+            shipped = s.checkpoint_for("encoder", s.season)
+            enc = shipped if shipped is not None else enc
+        spec = TrainSpec(kind=t.stage, region=s.region, season=s.season, preset=preset,
+                         out_dir=out, device=resolve_device("auto"), encoder_path=enc,
+                         command=f"dashboard: {t.stage} {s.region} {s.season} {t.preset}")
+        fn = train_encoder if t.stage == "encoder" else train_downscaler
+        self.button.disabled = True
+        self.job.start("train", f"Training **{t.stage}** for {s.region} {s.season}",
+                       lambda job: fn(s.dataset, spec, progress=False, callback=job.on_event,
+                                      cancel=job.cancel))
+
+    def _tick(self, job: Job) -> None:
+        if job.losses:
+            self.loss.object = loss_curve(job.losses, job.val_losses)
+            eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""
+            self.job.text.object = (f"Step {job.done}/{job.total}, loss "
+                                    f"{job.losses[-1][1]:.4f}{eta}")
+
+    def _saved(self, path) -> None:
+        self.button.disabled = False
+        self.job.text.object = f"Saved **{path.name}**; it is in the model list"
+        self.board.models_changed()
+        if pn.state.notifications is not None:
+            pn.state.notifications.success(f"saved {path.name}", duration=5000)
+
+    def _failed(self, msg: str) -> None:
+        self.button.disabled = False
+        notify_error(msg)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.controls, self.button, self.job, self.loss)
