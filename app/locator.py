@@ -40,5 +40,6 @@ def locator(boxes: dict[str, tuple[float, float, float, float]], chosen: str,
                                                line_color="#d62728")
     aspect = (lon1 - lon0) * np.cos(np.radians(0.5 * (lat0 + lat1))) / (lat1 - lat0)
     return (_world() * rects * pick).opts(
-        projection=ccrs.PlateCarree(), width=width, height=int(width / aspect), xlim=(lon0, lon1), ylim=(lat0, lat1),
-        toolbar=None, xaxis=None, yaxis=None, title=f"{chosen} (red) and the other regions")
+        projection=ccrs.PlateCarree(), width=width, height=int(width / aspect),
+        xlim=(lon0, lon1), ylim=(lat0, lat1), toolbar=None, xaxis=None, yaxis=None,
+        title=f"{chosen} (red) and the other regions")

@@ -26,8 +26,9 @@ class CompareTab(pn.viewable.Viewer):
         self.others: dict[str, object] = {}  # other models' ensembles of the day shown
         self.left = pn.widgets.Select(name="Left", width=220)
         self.right = pn.widgets.Select(name="Right", width=220)
+        self._syncing = False  # options being replaced: draw once, after
         for w in (self.left, self.right):
-            w.param.watch(lambda _e: self._draw_swipe(), "value")
+            w.param.watch(lambda _e: self._syncing or self._draw_swipe(), "value")
         self.swipe = pn.Column(sizing_mode="stretch_width")
         self.other_job = JobView(on_result=self._other_ready)
         self.ckpt_a = pn.widgets.Select(name="Checkpoint A", width=340)
@@ -37,9 +38,7 @@ class CompareTab(pn.viewable.Viewer):
         self.pair_job = JobView(on_result=self._pair_ready)
         self.pair = pn.Column(sizing_mode="stretch_width")
         self._shown: Shown | None = None
-
-    def waiting(self) -> None:
-        self.swipe.objects = [pn.pane.Markdown("*drawing …*")]
+        self._group: tuple[tuple, MapGroup] | None = None  # the swipe's maps, kept per region
 
     # --- swipe ----------------------------------------------------------------------------
     def draw(self, shown: Shown) -> None:
@@ -54,10 +53,13 @@ class CompareTab(pn.viewable.Viewer):
                 *[f"model {m}" for m in models]]
         keep = (self.left.value, self.right.value)  # a choice survives a new day
         default = ("ensemble mean", "truth" if "truth" in opts else "coarse")
-        with pn.io.hold():
+        self._syncing = True
+        try:
             self.left.options, self.right.options = opts, opts
             self.left.value = keep[0] if keep[0] in opts else default[0]
             self.right.value = keep[1] if keep[1] in opts else default[1]
+        finally:
+            self._syncing = False
         ckpts = {f"{c.path.stem} · {c.source}": str(c.path) for c in s.comparable()}
         self.ckpt_a.options = self.ckpt_b.options = ckpts
         if len(ckpts) > 1 and self.ckpt_a.value == self.ckpt_b.value:
@@ -111,15 +113,19 @@ class CompareTab(pn.viewable.Viewer):
                 return
         log = self._shown.log
         clim = shared_clim(a, b, log=log)
-        box = self._shown.fields["generated"]
-        group = MapGroup(box)
-        la = group.add("swipe-left", Frame(a, clim, f"{self.left.value} ◀ ▶ "
-                                                    f"{self.right.value}"), log,
-                       width=SWIPE_WIDTH, responsive=False)
-        lb = group.add("swipe-right", Frame(b, clim, f"{self.left.value} ◀ ▶ "
-                                                     f"{self.right.value}"), log,
-                       width=SWIPE_WIDTH, responsive=False)
-        self.swipe.objects = [pn.Swipe(la.pane, lb.pane, value=50)]
+        title = f"{self.left.value} ◀ ▶ {self.right.value}"
+        frames = {"swipe-left": Frame(a, clim, title), "swipe-right": Frame(b, clim, title)}
+        key = (self.board.state.region, log)
+        if self._group is not None and self._group[0] == key:  # same figures, new data
+            group = self._group[1]
+            for name, frame in frames.items():
+                group.maps[name].show(frame, group.view())
+            return
+        group = MapGroup(self._shown.fields["generated"])
+        panes = [group.add(name, frame, log, width=SWIPE_WIDTH, responsive=False).pane
+                 for name, frame in frames.items()]
+        self._group = (key, group)
+        self.swipe.objects = [pn.Swipe(*panes, value=50)]
 
     # --- two checkpoints ------------------------------------------------------------------
     def _compare(self, _event=None) -> None:

@@ -66,7 +66,7 @@ class SeasonTab(pn.viewable.Viewer):
         super().__init__(**params)
         self.board = board
         self.pane = pn.Column(sizing_mode="stretch_width")
-        self.live: dict[tuple[str, str], xr.Dataset] = {}
+        self.live: dict[tuple[str, str], tuple[xr.Dataset, list[dict]]] = {}
         self.button = pn.widgets.Button(
             name=f"Evaluate this season now ({LIVE['days']} test days, {LIVE['members']} "
                  f"members, {LIVE['rollout']}-day roll-out)")
@@ -83,14 +83,15 @@ class SeasonTab(pn.viewable.Viewer):
         head = pn.pane.Markdown(f"### {s.region} · {s.season}: every model on the held-out "
                                 "test days")
         items: list = [head]
-        cv, where = self.live.get(pair), "a live evaluation in this page"
+        cv, live_rows = self.live.get(pair, (None, []))
+        where = "a live evaluation in this page"
         if cv is None:
             for path, _settings, _recs in found:
                 cv = read_curves(path, *pair)
                 if cv is not None:
                     where = f"`{path}`"
                     break
-        rows = self._rows(found)
+        rows = self._rows(found, live_rows)
         items.append(table(rows) if not rows.empty else pn.pane.Markdown(
             "*no evaluation report for this dataset: run `finescale evaluate --out "
             "DATA/report`, or evaluate this season below*"))
@@ -101,15 +102,17 @@ class SeasonTab(pn.viewable.Viewer):
         items.append(pn.Row(self.button, self.job))
         self.pane.objects = items
 
-    def _rows(self, found) -> pd.DataFrame:
+    def _rows(self, found, live: list[dict]) -> pd.DataFrame:
         s = self.board.state
         rows: dict[str, dict] = {}
-        for _path, settings, recs in found:
+        for _path, settings, recs in [("live", {"live": True}, live), *found]:
             for r in recs:
                 if (r["region"], r["season"]) != (s.region, s.season):
                     continue
                 name = r["model"]
-                if r.get("sampler") not in (None, "none"):  # a sampled model: say how
+                if settings.get("live"):
+                    name = f"{name} · live ({LIVE['days']} days)"
+                elif r.get("sampler") not in (None, "none"):  # a sampled model: say how
                     name = f"{name} · {sampler_label(settings)}"
                 row = rows.setdefault(name, {"model": name})
                 for col, k in COLUMNS.items():  # an earlier report's value wins; later
@@ -130,8 +133,10 @@ class SeasonTab(pn.viewable.Viewer):
                            callback=job.on_progress)))
 
     def _evaluated(self, result) -> None:
+        from finescale.app.report import records
+
         pair, results = result
-        self.live[pair] = curves_dataset(results, *pair)
+        self.live[pair] = (curves_dataset(results, *pair), records(results))
         self.draw()
 
     def __panel__(self) -> pn.viewable.Viewable:

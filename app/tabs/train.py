@@ -52,6 +52,8 @@ class TrainTab(pn.viewable.Viewer):
                                       cancel=job.cancel))
 
     def _tick(self, job: Job) -> None:
+        if job.finished:  # saved, failed or cancelled: another run may start
+            self.button.disabled = False
         if job.losses:
             self.loss.object = loss_curve(job.losses, job.val_losses)
             eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""

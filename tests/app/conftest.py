@@ -20,6 +20,7 @@ from finescale.app.bench_ui import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = chromium_path()
+SERVER_LOGS: dict[str, Path] = {}  # url → the server's log file (tests look for tracebacks)
 SHOTS = Path(os.environ.get("FINESCALE_SCREENSHOTS", ROOT / "tests" / "screenshots"))
 
 
@@ -46,6 +47,7 @@ def server(small_dir: Path, user_dir: Path) -> Iterator[str]:
                          "FINESCALE_CHECKPOINTS": str(user_dir)}, port)
     url = f"http://127.0.0.1:{port}/main"
     wait_http(url, proc)
+    SERVER_LOGS[url] = proc.log
     yield url
     stop_server(proc)
 

@@ -1,0 +1,127 @@
+"""Browser tests of the dashboard as an instrument: large geographic maps, the point and box
+probe, the swipe, two checkpoints side by side, the seasonal figures — and never a
+traceback on the page or in the server's log."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.app.conftest import SERVER_LOGS, SHOTS
+from tests.app.test_ui_dashboard import WAIT, _open, _select, _wait_canvases
+
+pytestmark = pytest.mark.ui
+FRAME = """n => { const fig = Bokeh.documents[0].get_model_by_name(n);
+  const f = Bokeh.index.find_one(fig).frame.bbox;
+  return [f.width, f.height, fig.x_range.start, fig.x_range.end, fig.y_range.start,
+          fig.y_range.end] }"""
+HAS_IMAGE = "n => { const m = Bokeh.documents[0].get_model_by_name(n); " \
+            "return !!(m && m.data.image && m.data.image[0].length) }"
+
+
+def _tab(page, name: str) -> None:
+    page.locator(".bk-tab", has_text=name).first.click()
+
+
+def _clean(server: str, page) -> None:
+    assert page.errors == []
+    assert "Traceback" not in page.content()
+    assert "Traceback" not in SERVER_LOGS[server].read_text()
+
+
+def _ground_ratio(page, name: str) -> float:
+    """Kilometres per pixel across over kilometres per pixel up the map's frame: 1 when the
+    map has the region's geographic aspect (cos-latitude)."""
+    fw, fh, x0, x1, y0, y1 = page.evaluate(FRAME, name)
+    return (x1 - x0) * math.cos(math.radians(0.5 * (y0 + y1))) / fw / ((y1 - y0) / fh)
+
+
+def _wait(page, predicate, what: str) -> None:
+    for _ in range(WAIT // 250):
+        if predicate():
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_maps_are_large_and_geographic_at_any_width(server, page):
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    _open(page, server)
+    widths = [page.locator(".bk-Canvas").nth(i).bounding_box()["width"] for i in (1, 2, 3)]
+    assert min(widths) >= 380, widths  # three maps beside the sidebar at 1,600 px
+    for width in (1600, 1250):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(1500)
+        for name in ("coarse", "generated", "truth", "diff"):
+            assert abs(_ground_ratio(page, f"figure-{name}") - 1) < 0.02, (width, name)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "geographic.png"))
+    _clean(server, page)
+
+
+def test_probe_a_point_and_a_box(server, page):
+    _open(page, server)
+    _select(page, "Region", "area1")
+    _select(page, "Model", "diffusion")
+    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+    page.wait_for_timeout(1000)
+    canvas = page.locator(".bk-Canvas").nth(2).bounding_box()  # the generated map
+    page.mouse.click(canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.5 * canvas["height"])
+    page.wait_for_selector("text=/Probe: point .*°N/", timeout=WAIT)
+    # the members of the days around the day are generated for the series, then drawn
+    page.wait_for_selector("text=/Generating \\d+ days around/", state="detached",
+                           timeout=3 * WAIT)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "probe_point.png"))
+    # drag a box with the box-select tool of the generated map's toolbar
+    page.locator(".bk-tool-icon-box-select").nth(1).click()
+    x, y, w, h = canvas["x"], canvas["y"], canvas["width"], canvas["height"]
+    page.mouse.move(x + 0.35 * w, y + 0.35 * h)
+    page.mouse.down()
+    page.mouse.move(x + 0.55 * w, y + 0.6 * h, steps=8)
+    page.mouse.up()
+    page.wait_for_selector("text=/Scores of the box of \\d+ cells/", timeout=WAIT)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SHOTS / "probe_box.png"))
+    _clean(server, page)
+
+
+def test_swipe_and_two_checkpoints(server, page):
+    _open(page, server)
+    _select(page, "Region", "area1")
+    _select(page, "Model", "diffusion")
+    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+    _tab(page, "Compare")
+    _wait(page, lambda: page.evaluate(HAS_IMAGE, "map-swipe-left")
+          and page.evaluate(HAS_IMAGE, "map-swipe-right"), "the swipe's two maps")
+    _select(page, "Left", "member 0")
+    _select(page, "Right", "model unet")  # another model: generated for the swipe
+    title = "() => Bokeh.documents[0].get_model_by_name('figure-swipe-right').title.text"
+    _wait(page, lambda: page.evaluate(title) == "member 0 ◀ ▶ model unet",
+          "the swipe of member 0 and the U-Net")
+    page.screenshot(path=str(SHOTS / "swipe.png"))
+    a = page.locator("label:has-text('Checkpoint A') ~ select option").all_inner_texts()
+    assert len(a) >= 2 and all(t.startswith("area1-JJA-") for t in a)
+    page.get_by_role("button", name="Compare on this day").click()
+    page.wait_for_selector("text=/^A: area1-JJA-/", timeout=3 * WAIT)
+    assert page.locator("text=/^B: area1-JJA-/").count() == 1
+    assert page.evaluate(HAS_IMAGE, "map-ckpt-0") and page.evaluate(HAS_IMAGE, "map-ckpt-1")
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SHOTS / "checkpoints.png"))
+    _clean(server, page)
+
+
+def test_seasonal_figures_from_a_live_evaluation(server, page):
+    _open(page, server)
+    _select(page, "Region", "area1")
+    page.wait_for_selector("text=/^Showing .* area1/", timeout=WAIT)
+    _tab(page, "Seasonal")
+    page.wait_for_selector("text=/every model on the held-out test days/", timeout=WAIT)
+    page.get_by_role("button", name="Evaluate this season now").click()
+    page.wait_for_selector("text=/curves from a live evaluation/", timeout=4 * WAIT)
+    _wait_canvases(page, 5)  # semivariogram, spectrum, ACF, PACF, lead skill
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "seasonal.png"))
+    _clean(server, page)
