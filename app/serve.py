@@ -1,9 +1,11 @@
-"""``finescale serve``: start the dashboard with ``panel serve`` on 127.0.0.1."""
+"""``finescale serve``: start the dashboard with ``panel serve`` (127.0.0.1 by default; any
+other address only behind Panel's basic or OAuth authentication)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -31,6 +33,7 @@ ENV_RECORD = "FINESCALE_RECORD"
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
+    options = panel_options(a)  # refused before any data are prepared
     env = dict(os.environ)
     if a.record is not None:
         from finescale.data.record import read_settings
@@ -45,9 +48,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
         env.pop(ENV_RECORD, None)
         env[ENV_DATA_DIR] = str(ensure_data(a.data))
         served = env[ENV_DATA_DIR]
-    cmd = [sys.executable, "-m", "finescale.app.serve", "serve", str(MAIN), "--address", a.address,
-           "--port", str(a.port), "--allow-websocket-origin", f"{a.address}:{a.port}",
-           "--allow-websocket-origin", f"localhost:{a.port}"]
+    cmd = [sys.executable, "-m", "finescale.app.serve", "serve", str(MAIN), *options]
     if a.show:
         cmd.append("--show")
     print(f"finescale: serving {served} at http://{a.address}:{a.port}/main "
@@ -58,11 +59,71 @@ def cmd_serve(a: argparse.Namespace) -> int:
     return 0
 
 
+def _loopback(address: str) -> bool:
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def panel_options(a: argparse.Namespace) -> list[str]:
+    """``panel serve`` options for the address, origins, authentication and processes; a
+    non-loopback address without authentication is refused."""
+    auth = a.basic_auth or a.oauth_provider
+    if not _loopback(a.address) and not auth:
+        raise FinescaleError(
+            f"refusing to serve on {a.address} without authentication: anyone who can reach "
+            "it could read the data and start training. Add --basic-auth PASSWORD (or a file "
+            "holding user:password lines) or --oauth-provider NAME with --oauth-key, "
+            "--oauth-secret and --oauth-encryption-key; see docs/dashboard.md")
+    origins = [f"{a.address}:{a.port}", f"localhost:{a.port}", *a.allow_websocket_origin]
+    out = ["--address", a.address, "--port", str(a.port)]
+    for o in dict.fromkeys(origins):
+        out += ["--allow-websocket-origin", o]
+    if auth:  # signed cookies keep a login across pages and processes
+        out += ["--cookie-secret", a.cookie_secret or secrets.token_urlsafe(32)]
+    if a.basic_auth:
+        out += ["--basic-auth", a.basic_auth]
+    if a.oauth_provider:
+        for flag in ("provider", "key", "secret", "redirect_uri", "encryption_key"):
+            value = getattr(a, f"oauth_{flag}")
+            if value:
+                out += [f"--oauth-{flag.replace('_', '-')}", value]
+    if a.num_procs != 1:
+        out += ["--num-procs", str(a.num_procs)]
+    for flag in ("ssl_certfile", "ssl_keyfile"):
+        if getattr(a, flag):
+            out += [f"--{flag.replace('_', '-')}", str(getattr(a, flag))]
+    return out
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="open the dashboard in a browser")
     p.add_argument("--data", type=Path, default=None, help="dataset directory")
-    p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="bind address (default 127.0.0.1); another address needs "
+                        "--basic-auth or --oauth-provider")
     p.add_argument("--port", type=int, default=5006)
+    g = p.add_argument_group("serving a group (Panel's own options, passed on)")
+    g.add_argument("--allow-websocket-origin", action="append", default=[],
+                   metavar="HOST[:PORT]", help="another origin pages may come from "
+                   "(e.g. the name of a proxy); repeatable")
+    g.add_argument("--basic-auth", metavar="PASSWORD|FILE",
+                   help="one password, or a file of user:password lines")
+    g.add_argument("--cookie-secret", help="signs login cookies (default: a random one)")
+    g.add_argument("--oauth-provider", help="e.g. github, google, azure, generic")
+    g.add_argument("--oauth-key")
+    g.add_argument("--oauth-secret")
+    g.add_argument("--oauth-redirect-uri")
+    g.add_argument("--oauth-encryption-key")
+    g.add_argument("--num-procs", type=int, default=1,
+                   help="server processes (each keeps its own caches; default 1)")
+    g.add_argument("--ssl-certfile", type=Path)
+    g.add_argument("--ssl-keyfile", type=Path)
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.add_argument("--record", type=Path, default=None,
                    help="browse a reconstruction store (finescale reconstruct) instead")

@@ -1,20 +1,17 @@
 """The Compare tab: a swipe between any two of coarse / a member / the ensemble mean / truth /
-another model, and two checkpoints side by side on the same day, members and seed with
-their scores."""
+another model, and two checkpoints side by side (:mod:`app.tabs.checkpoints`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import panel as pn
 
-from finescale.app.jobview import JobView, notify_error
+from finescale.app.jobview import JobView
 from finescale.app.live import Frame, MapGroup
 from finescale.app.plots import shared_clim
 from finescale.app.state import INTERP
-from finescale.app.tables import table
+from finescale.app.tabs.checkpoints import CheckpointPair
 from finescale.app.tabs.shown import Shown
-from finescale.data.errors import FinescaleError
-from finescale.data.evaluation import score
 
 SWIPE_WIDTH = 620  # px of the swipe's frame: one large map
 
@@ -31,12 +28,7 @@ class CompareTab(pn.viewable.Viewer):
             w.param.watch(lambda _e: self._syncing or self._draw_swipe(), "value")
         self.swipe = pn.Column(sizing_mode="stretch_width")
         self.other_job = JobView(on_result=self._other_ready)
-        self.ckpt_a = pn.widgets.Select(name="Checkpoint A", width=340)
-        self.ckpt_b = pn.widgets.Select(name="Checkpoint B", width=340)
-        self.run_button = pn.widgets.Button(name="Compare on this day", button_type="primary")
-        self.run_button.on_click(self._compare)
-        self.pair_job = JobView(on_result=self._pair_ready)
-        self.pair = pn.Column(sizing_mode="stretch_width")
+        self.pair = CheckpointPair(board)
         self._shown: Shown | None = None
         self._group: tuple[tuple, MapGroup] | None = None  # the swipe's maps, kept per region
 
@@ -60,10 +52,7 @@ class CompareTab(pn.viewable.Viewer):
             self.right.value = keep[1] if keep[1] in opts else default[1]
         finally:
             self._syncing = False
-        ckpts = {f"{c.path.stem} · {c.source}": str(c.path) for c in s.comparable()}
-        self.ckpt_a.options = self.ckpt_b.options = ckpts
-        if len(ckpts) > 1 and self.ckpt_a.value == self.ckpt_b.value:
-            self.ckpt_b.value = list(ckpts.values())[1]
+        self.pair.draw(shown)
         self._draw_swipe()
 
     def _field(self, name: str):
@@ -127,57 +116,8 @@ class CompareTab(pn.viewable.Viewer):
         self._group = (key, group)
         self.swipe.objects = [pn.Swipe(*panes, value=50)]
 
-    # --- two checkpoints ------------------------------------------------------------------
-    def _compare(self, _event=None) -> None:
-        s = self.board.state
-        a, b = self.ckpt_a.value, self.ckpt_b.value
-        if not a or not b:
-            notify_error("no checkpoint to compare for this region and season")
-            return
-        if a == b:
-            notify_error("pick two different checkpoints")
-            return
-
-        def work(job):
-            out = {}
-            for i, p in enumerate((a, b)):
-                out[p] = s.generate(checkpoint=p, cancel=job.cancel,
-                                    callback=lambda d, t, i=i: job.on_progress(i * t + d, 2 * t))
-            return out
-
-        self.pair_job.start("compare", f"Generating both checkpoints for {s.date}", work)
-
-    def _pair_ready(self, result: dict) -> None:
-        s = self.board.state
-        var = s.dataset.variable
-        names = {p: f"{'AB'[i]}: {p.rsplit('/', 1)[-1]}" for i, p in enumerate(result)}
-        means = {p: ds[var].isel(time=0).mean("member") for p, ds in result.items()}
-        truth = next(iter(result.values()))[f"{var}_truth"].isel(time=0)
-        has_truth = bool(truth.notnull().any())
-        log = self._shown.log if self._shown else True
-        clim = shared_clim(*means.values(), truth if has_truth else None, log=log)
-        group = MapGroup(truth)
-        panes = [group.add(f"ckpt-{i}", Frame(m, clim, f"{names[p]} · mean"), log,
-                           colorbar=False).pane for i, (p, m) in enumerate(means.items())]
-        if has_truth:
-            panes.append(group.add("ckpt-truth", Frame(truth, clim, f"{s.truth_name} truth"),
-                                   log).pane)
-        rows = []
-        for p, ds in result.items():
-            try:
-                sc = score(ds, variable=var) if has_truth else {}
-            except FinescaleError as err:
-                notify_error(str(err))
-                sc = {}
-            rows.append({"checkpoint": names[p], **{k: round(sc[k], 4) for k in (
-                "r2", "rmse", "crps", "variogram_error") if sc.get(k) is not None}})
-        self.pair.objects = [pn.Row(*panes, sizing_mode="stretch_width"),
-                             table(pd.DataFrame(rows))]
-
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.pane.Markdown("#### Swipe: drag the handle to compare two maps of the day"),
             pn.Row(self.left, self.right, self.other_job), self.swipe,
-            pn.pane.Markdown("#### Two checkpoints on the same day, members and seed"),
-            pn.Row(self.ckpt_a, self.ckpt_b, self.run_button), self.pair_job, self.pair,
-            sizing_mode="stretch_width")
+            self.pair, sizing_mode="stretch_width")

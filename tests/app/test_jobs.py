@@ -80,3 +80,42 @@ def test_a_once_job_runs_once_and_wakes_every_page_that_waited():
     threading.Event().wait(0.05)
     c = once.get("data", "sim", work, lambda: woken.append("C"))  # ended: no wake-up needed
     assert (c is a, c.result, runs, woken) == (True, "table", [1], ["A", "B"])
+
+
+def test_job_view_reports_result_error_and_cancel():
+    """The one job widget: result to on_result, a one-line error to on_error, a cancelled
+    job to neither; progress and the cancel button are hidden when it ends."""
+    import threading
+
+    from finescale.app.jobview import JobView
+    from finescale.data.errors import FinescaleError
+
+    got, errors, ticks = [], [], []
+    view = JobView(on_result=got.append, on_error=errors.append, on_tick=ticks.append)
+
+    def work(job):
+        job.on_progress(1, 2)
+        return 42
+
+    view.start("t", "Working", work)
+    assert got == [42] and errors == [] and ticks and not view.running
+    assert not view.progress.visible and not view.cancel_button.visible
+
+    def fails(job):
+        raise FinescaleError("no model for area9")
+
+    view.start("t", "Working", fails)
+    assert errors == ["no model for area9"] and "⚠️ no model for area9" in view.text.object
+
+    gate = threading.Event()
+
+    def waits(job):
+        gate.wait(5)
+        if job.cancel.is_set():
+            raise FinescaleError("generation cancelled")
+        return 0
+
+    threading.Timer(0.2, lambda: (view.cancel(), gate.set())).start()
+    view.start("t", "Working", waits)
+    assert view.text.object == "cancelled" and errors == ["no model for area9"]
+    assert got == [42]
