@@ -12,6 +12,7 @@ drawn when it is open and the day on screen changes, or when it is opened.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,6 +53,13 @@ def _warm_up() -> None:
 
 _warm_up()
 
+LOG = logging.getLogger("finescale.dashboard")
+if not LOG.handlers:  # the server log shows what the pages asked for and what ran
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
 _GENERATING = jobs.Shared()  # one generation per choice, whichever pages wait for it
 CHOICE = ["region", "date", "model", "members", "sampler", "steps", "solver", "precision",
           "windows", "seed"]  # what changes the generated ensemble
@@ -136,8 +144,10 @@ class Dashboard(pn.viewable.Viewer):
         self.player = pn.widgets.DiscretePlayer(
             name=self._player_title(), show_value=False, options=self._player_days(),
             value=s.date, interval=1500, loop_policy="once", show_loop_controls=False)
-        self.player.param.watch(lambda e: setattr(s, "date", e.new) if e.new else None,
-                                "value")
+        self._moving_player = False  # the page moves the player: not a user's pick
+        self.player.param.watch(
+            lambda e: None if self._moving_player or not e.new else setattr(s, "date", e.new),
+            "value")
         s.param.watch(self._season_player, ["season", "region", "date"])
         self.controls = pn.Param(
             s, parameters=["region", "season", "model", "members", "sampler", "steps",
@@ -152,11 +162,17 @@ class Dashboard(pn.viewable.Viewer):
         return sorted({d.date() for d in self.state.season_days()} | {self.state.date})
 
     def _season_player(self, *_: param.parameterized.Event) -> None:
+        # new options first move the player to their first day: that must not move the date
+        # (a day picked in another season jumped to that season's first fine day)
         opts = self._player_days()
-        if self.player.options != opts:
-            self.player.options = opts
-        if self.player.value != self.state.date:
-            self.player.value = self.state.date
+        self._moving_player = True
+        try:
+            if self.player.options != opts:
+                self.player.options = opts
+            if self.player.value != self.state.date:
+                self.player.value = self.state.date
+        finally:
+            self._moving_player = False
         # the title carries the day: Panel's own value label is not redrawn when the options
         # change but the slider index does not (it then named a day of the old options)
         self.player.name = self._player_title()
@@ -182,14 +198,19 @@ class Dashboard(pn.viewable.Viewer):
         label = f"{s.model} · {s.region} · {s.date}"
         hit = cached(key)
         if hit is not None:  # drawn now: in this redraw's message, or a new page's document
+            LOG.info("generation cached: %s", label)
             self.gen.job = None
             self._show(label, hit)
             return
         self.status.object = f"Generating **{label}** …"
-        job = _GENERATING.join(key, self, session_waker(self.gen.tick), lambda on_done:
-                               jobs.start("generate", lambda job: (label, s.generate(
-                                   callback=job.on_progress, cancel=job.cancel)),
-                                   on_done=on_done))
+        LOG.info("generation requested: %s", label)
+
+        def start(on_done):
+            LOG.info("generation started: %s", label)  # once for pages asking the same
+            return jobs.start("generate", lambda job: (label, s.generate(
+                callback=job.on_progress, cancel=job.cancel)), on_done=on_done)
+
+        job = _GENERATING.join(key, self, session_waker(self.gen.tick), start)
         self.gen.follow(job, f"Generating **{label}**")
 
     def _show(self, label: str, result) -> None:

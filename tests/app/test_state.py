@@ -87,6 +87,9 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
     assert board.player.name == f"Animate DJF (fine record): {s.date}"
     board.player.value = board.player.options[0]  # playing moves the shown day
     assert s.date == board.player.options[0] and board.player.name.endswith(str(s.date))
+    s.date = dt.date(2006, 7, 9)  # a day picked in another season stays the day shown
+    assert s.date == dt.date(2006, 7, 9) and s.season == "JJA"
+    assert board.player.value == s.date
 
 
 def test_precision_is_part_of_the_choice(explorer):

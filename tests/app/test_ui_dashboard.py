@@ -123,6 +123,11 @@ def test_a_day_without_g5nr_says_so_on_the_truth_map(server, page):
     page.wait_for_timeout(1000)  # the message is drawn on the truth map's canvas: look at it
     page.screenshot(path=str(SHOTS / "no_truth.png"))
     assert "R²" not in _status(page)  # no truth, no score
+    # a day of another season stays the day picked (it once jumped to the new season's
+    # first fine day: the date player's new options moved the date)
+    page.locator("input.flatpickr-input").first.evaluate(
+        "e => e._flatpickr.setDate('2006-01-11', true)")
+    page.wait_for_selector("text=/Showing .* 2006-01-11/", timeout=WAIT)
     assert page.errors == []
 
 

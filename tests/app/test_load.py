@@ -1,0 +1,19 @@
+"""A short, bounded load test: two headless pages change region, day and model together."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+
+def test_two_pages_under_load(small_dir, tmp_path):
+    from finescale.app.load_test import run
+
+    res = run(small_dir, pages=2, seconds=20, models=["interp:bilinear", "interp:nearest"],
+              env={"FINESCALE_CHECKPOINTS": str(tmp_path)})
+    assert res["actions"] >= 4, res
+    assert res["page_errors"] == [] and res["timeouts"] == [], res
+    assert res["server_log_exceptions"] == [], res
+    assert res["generations"] <= res["generation_requests"], res  # never more jobs than asks
+    assert res["server_peak_rss_mb"] <= 2048, res
