@@ -24,7 +24,8 @@ import param
 from finescale.app import jobs
 from finescale.app.jobview import JobView, notify_error, session_waker
 from finescale.app.page_assets import OfflineFast, skip_mathjax
-from finescale.app.plots import extent, shared_clim
+from finescale.app.plots import shared_clim
+from finescale.app.sidebar import Sidebar
 from finescale.app.state import Explorer, TrainRequest, cached, metrics_for
 from finescale.app.tabs.compare import CompareTab
 from finescale.app.tabs.diagnostics import DiagnosticsTab
@@ -89,15 +90,13 @@ class Dashboard(pn.viewable.Viewer):
         self.status = pn.pane.Markdown("", css_classes=["fs-status"])
         self.gen = JobView(on_result=lambda r: self._show(*r), on_error=self._notify_error)
         self.notice = pn.Column()  # holds the no-model note only when it applies
-        self.data_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
-        self.locator = pn.pane.HoloViews(None, width=290)
+        self.sidebar = Sidebar(self.state)
         self.pages = {"Maps": MapsTab(self), "Ensemble": EnsembleTab(self),
                       "Compare": CompareTab(self), "Diagnostics": DiagnosticsTab(self),
                       "Seasonal": SeasonTab(self), "Train": TrainTab(self, self.train),
                       "Export": ExportTab(self)}
         self.tabs = pn.Tabs(*self.pages.items(), dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(lambda _e: self._draw_tab(), "active")
-        self._build_widgets()
         self.state.param.watch(self._request, CHOICE)
         self.state.param.watch(self._redraw, ["show", "log_scale"])
         self.state.param.watch(self._describe, ["region"])
@@ -107,10 +106,8 @@ class Dashboard(pn.viewable.Viewer):
         pn.state.execute(self._request, schedule=True)
 
     def _describe(self, *_: param.parameterized.Event) -> None:
-        """The dataset line and locator in the sidebar, and what to do when no model fits."""
+        """What to do when no model fits the data (a note above the maps)."""
         s = self.state
-        self.data_note.object = s.dataset_note()
-        pn.state.execute(self._draw_locator, schedule=True)  # after the maps
         if s.has_models():
             self.notice.objects = []
             return
@@ -121,64 +118,11 @@ class Dashboard(pn.viewable.Viewer):
             "(diffusion, unet, …) for a season with fine data; until then the maps show "
             "interpolation.", alert_type="info")]
 
-    def _draw_locator(self) -> None:
-        from finescale.app.locator import locator
-
-        s = self.state
-        boxes = {}
-        for r in s.dataset.regions:
-            ext = extent(s.dataset.region(r).fine.isel(time=0))
-            boxes[r] = (ext["xlim"][0], ext["ylim"][0], ext["xlim"][1], ext["ylim"][1])
-        self.locator.object = locator(boxes, s.region)
-
     def models_changed(self) -> None:
         """A checkpoint was added (training): list it."""
         self.state.refresh_models()
+        self.sidebar.describe()
         self._describe()
-
-    # --- widgets --------------------------------------------------------------------------
-    def _build_widgets(self) -> None:
-        s = self.state
-        self.date_picker = pn.widgets.DatePicker.from_param(
-            s.param.date, name="Date (any day of the coarse record)")
-        self.player = pn.widgets.DiscretePlayer(
-            name=self._player_title(), show_value=False, options=self._player_days(),
-            value=s.date, interval=1500, loop_policy="once", show_loop_controls=False)
-        self._moving_player = False  # the page moves the player: not a user's pick
-        self.player.param.watch(
-            lambda e: None if self._moving_player or not e.new else setattr(s, "date", e.new),
-            "value")
-        s.param.watch(self._season_player, ["season", "region", "date"])
-        self.controls = pn.Param(
-            s, parameters=["region", "season", "model", "members", "sampler", "steps",
-                           "solver", "precision", "windows", "show", "log_scale", "seed"],
-            widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
-                     "seed": pn.widgets.IntInput},
-            show_name=False)
-
-    def _player_days(self) -> list:
-        # the shown day is always among the options (also a day outside the season's fine
-        # record), so the slider's label never names a day that is not on screen
-        return sorted({d.date() for d in self.state.season_days()} | {self.state.date})
-
-    def _season_player(self, *_: param.parameterized.Event) -> None:
-        # new options first move the player to their first day: that must not move the date
-        # (a day picked in another season jumped to that season's first fine day)
-        opts = self._player_days()
-        self._moving_player = True
-        try:
-            if self.player.options != opts:
-                self.player.options = opts
-            if self.player.value != self.state.date:
-                self.player.value = self.state.date
-        finally:
-            self._moving_player = False
-        # the title carries the day: Panel's own value label is not redrawn when the options
-        # change but the slider index does not (it then named a day of the old options)
-        self.player.name = self._player_title()
-
-    def _player_title(self) -> str:
-        return f"Animate {self.state.season} (fine record): {self.state.date}"
 
     # --- generation -----------------------------------------------------------------------
     def _request(self, *_: param.parameterized.Event) -> None:
@@ -261,12 +205,10 @@ class Dashboard(pn.viewable.Viewer):
 
     # --- layout ---------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
-        sidebar = pn.Column(self.data_note, self.locator, self.date_picker, self.player,
-                            self.controls, width=290)
         name = self.state.dataset.manifest.get("long_name") or self.state.dataset.variable
         return pn.template.FastListTemplate(
             title=f"finescale — transfer-encoder diffusion downscaling of {name}",
-            sidebar=[sidebar], main=[pn.Column(self.notice, self.status, self.gen, self.tabs,
+            sidebar=[self.sidebar], main=[pn.Column(self.notice, self.status, self.gen, self.tabs,
                                                sizing_mode="stretch_width")],
             sidebar_width=300, theme_toggle=False, design=OfflineFast)
 

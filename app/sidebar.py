@@ -1,0 +1,84 @@
+"""The dashboard's sidebar: the dataset line, a locator map of the regions, the day (picker
+and a player over the season's fine record) and the user's choice — the widgets of
+:class:`app.state.Explorer`, its one definition."""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from finescale.app.plots import extent
+from finescale.app.state import Explorer
+
+
+class Sidebar(pn.viewable.Viewer):
+    def __init__(self, state: Explorer, **params):
+        super().__init__(**params)
+        self.state = state
+        self.data_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
+        self.locator = pn.pane.HoloViews(None, width=290)
+        self._build_widgets()
+        state.param.watch(lambda _e: self.describe(), ["region"])
+        self.describe()
+
+    def describe(self) -> None:
+        """The dataset line, and the locator after the maps (it is not needed first)."""
+        self.data_note.object = self.state.dataset_note()
+        pn.state.execute(self._draw_locator, schedule=True)
+
+    def _draw_locator(self) -> None:
+        from finescale.app.locator import locator
+
+        s = self.state
+        boxes = {}
+        for r in s.dataset.regions:
+            ext = extent(s.dataset.region(r).fine.isel(time=0))
+            boxes[r] = (ext["xlim"][0], ext["ylim"][0], ext["xlim"][1], ext["ylim"][1])
+        self.locator.object = locator(boxes, s.region)
+
+    def _build_widgets(self) -> None:
+        s = self.state
+        self.date_picker = pn.widgets.DatePicker.from_param(
+            s.param.date, name="Date (any day of the coarse record)")
+        self.player = pn.widgets.DiscretePlayer(
+            name=self._player_title(), show_value=False, options=self._player_days(),
+            value=s.date, interval=1500, loop_policy="once", show_loop_controls=False)
+        self._moving_player = False  # the page moves the player: not a user's pick
+        self.player.param.watch(
+            lambda e: None if self._moving_player or not e.new else setattr(s, "date", e.new),
+            "value")
+        s.param.watch(self._season_player, ["season", "region", "date"])
+        self.controls = pn.Param(
+            s, parameters=["region", "season", "model", "members", "sampler", "steps",
+                           "solver", "precision", "windows", "show", "log_scale", "seed"],
+            widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
+                     "seed": pn.widgets.IntInput},
+            show_name=False)
+
+    def _player_days(self) -> list:
+        # the shown day is always among the options (also a day outside the season's fine
+        # record), so the slider's label never names a day that is not on screen
+        return sorted({d.date() for d in self.state.season_days()} | {self.state.date})
+
+    def _season_player(self, *_: param.parameterized.Event) -> None:
+        # new options first move the player to their first day: that must not move the date
+        # (a day picked in another season jumped to that season's first fine day)
+        opts = self._player_days()
+        self._moving_player = True
+        try:
+            if self.player.options != opts:
+                self.player.options = opts
+            if self.player.value != self.state.date:
+                self.player.value = self.state.date
+        finally:
+            self._moving_player = False
+        # the title carries the day: Panel's own value label is not redrawn when the options
+        # change but the slider index does not (it then named a day of the old options)
+        self.player.name = self._player_title()
+
+    def _player_title(self) -> str:
+        return f"Animate {self.state.season} (fine record): {self.state.date}"
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.data_note, self.locator, self.date_picker, self.player,
+                         self.controls, width=290)
