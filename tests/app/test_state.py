@@ -126,3 +126,14 @@ def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
     s.model = "diffusion"  # the U-Net's day is in the cache now
     models = set(board.pages["Diagnostics"].day_scores()["model"])
     assert {"unet", "diffusion", "interp:bilinear"} <= models
+
+
+def test_checkpoint_comparison_refuses_another_region_or_season(explorer, ckpts):
+    explorer.region, explorer.date = "area1", dt.date(2006, 7, 3)
+    assert explorer.check_checkpoint(ckpts["unet"]) == ckpts["unet"]
+    assert {c.kind for c in explorer.comparable()} >= {"diffusion", "unet"}
+    explorer.region = "area0"  # the fixture's models are area1's
+    with pytest.raises(FinescaleError, match="is for area1 JJA; the day shown is area0"):
+        explorer.check_checkpoint(ckpts["unet"])
+    with pytest.raises(FinescaleError, match="encoder, not a downscaler"):
+        explorer.check_checkpoint(ckpts["encoder"])
