@@ -16,6 +16,7 @@ class MapsTab(pn.viewable.Viewer):
         super().__init__(**params)
         self.board = board
         self.live: LiveMaps | None = None
+        self._probed_in = ""  # the region key of the maps the probe belongs to
         self.pane = pn.Column(sizing_mode="stretch_width")
         self.probe = ProbePanel(board)
         self.lower = pn.Row(sizing_mode="stretch_width")  # the difference map, the probe
@@ -43,6 +44,9 @@ class MapsTab(pn.viewable.Viewer):
                 self.live.maps[name].on_probe(self.probe.point, self.probe.box)
             self.pane.objects = [self.live.top]
             self.lower.objects = [self.live.diff, self.probe]
+        if key != self._probed_in:  # another region: the probed point is not on its maps
+            self.probe.reset()
+            self._probed_in = key
         self.probe.draw()
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -35,6 +35,11 @@ class ProbePanel(pn.viewable.Viewer):
             "*Click a map to probe a point, or drag a box with the box-select tool "
             "(toolbar) for its area mean and scores.*", styles={"font-size": "0.9em"})
 
+    def reset(self) -> None:
+        """Another region: the probed point or box is not on its maps."""
+        self.where, self.window = None, None
+        self.plots.objects = []
+
     # --- events from the maps (server side) ---------------------------------------------
     def point(self, lon: float, lat: float) -> None:
         self._probe("point", (lat, lon))
