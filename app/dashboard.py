@@ -104,6 +104,7 @@ class Dashboard(pn.viewable.Viewer):
         # served: the maps are built on the next tick of the event loop, after the page's
         # HTML has gone out, so they are ready while the browser still parses the JavaScript
         pn.state.execute(self._request, schedule=True)
+        pn.state.execute(self.sidebar.describe, schedule=True)  # the locator, after the maps
 
     def _describe(self, *_: param.parameterized.Event) -> None:
         """What to do when no model fits the data (a note above the maps)."""

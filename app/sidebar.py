@@ -19,7 +19,7 @@ class Sidebar(pn.viewable.Viewer):
         self.locator = pn.pane.HoloViews(None, width=290)
         self._build_widgets()
         state.param.watch(lambda _e: self.describe(), ["region"])
-        self.describe()
+        self.data_note.object = state.dataset_note()  # the locator: describe(), after the maps
 
     def describe(self) -> None:
         """The dataset line, and the locator after the maps (it is not needed first)."""
