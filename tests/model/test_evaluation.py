@@ -79,6 +79,15 @@ def test_report_files(results, small, tmp_path: Path):
     assert cv["distance"].attrs["units"] == "km" and cv.sizes["lag"] >= 2
     assert np.isfinite(cv["pixel_acf"].sel(model="diffusion")).all()
     assert read_curves(out, "area0", "JJA") is None
+    import holoviews as hv
+
+    from finescale.app.tabs.season import figures  # the dashboard's seasonal figures
+
+    hv.extension("bokeh")
+
+    figs = figures(cv, "log10 DUEXTTAU")
+    assert len(figs) == 5  # semivariogram, spectrum, ACF, PACF, skill by lead day
+    assert {c.label for c in figs[0]} == {"truth", *[r.model for r in results]}
     with pytest.raises(FinescaleError, match="already exists"):
         write_report(results, out, variable=small.variable, settings={})
 
