@@ -18,7 +18,7 @@ from finescale.data.seasons import in_season, season_of
 
 HALF = 3  # days either side of the day that a probe generates
 CONTEXT = 15  # days either side shown for coarse and truth
-SERIES_WIDTH = 560  # px: the series and the distribution fit beside the difference map
+SERIES_WIDTH = 520  # px: the probe's plots fit beside the difference map at 1,500 px
 
 
 class ProbePanel(pn.viewable.Viewer):
@@ -115,8 +115,10 @@ class ProbePanel(pn.viewable.Viewer):
         caption = pn.pane.Markdown(
             f"**Probe: {title}** · {s.model}, {ser['members'].sizes['member']} members "
             f"around {s.date}", css_classes=["fs-probe"])
-        return [caption, pn.Row(pn.pane.HoloViews(self._series(ser, title)), *extra),
-                self.job]
+        series = pn.pane.HoloViews(self._series(ser, title))
+        # the box's scores above its series; the point's members below its series
+        body = [*extra, series] if kind == "box" else [series, *extra]
+        return [caption, *body, self.job]
 
     def _series(self, ser, title: str) -> hv.Overlay:
         s = self.board.state
@@ -147,7 +149,7 @@ class ProbePanel(pn.viewable.Viewer):
         if np.isfinite(truth):
             els.append(hv.VLine(float(s.scale(truth))).opts(color="black", line_width=2))
         return hv.Overlay(els).opts(title=f"members at the point on {s.date} (line: truth)",
-                                    width=300, height=PLOT_HEIGHT - 80,
+                                    width=SERIES_WIDTH, height=130,
                                     yaxis=None)
 
     def _box_scores(self, result, title: str) -> pn.viewable.Viewable:
@@ -156,7 +158,7 @@ class ProbePanel(pn.viewable.Viewer):
             return pn.pane.Markdown(f"**{title}**: no truth on this day to score against")
         return pn.pane.Markdown(f"**Scores of the {title}** on {self.board.state.date} "
                                 f"({self.board.state.scale_label}, ensemble mean): R² "
-                                f"{m['r2']:.3f}, RMSE {m['rmse']:.3f}", width=260)
+                                f"{m['r2']:.3f}, RMSE {m['rmse']:.3f}")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self.help, self.plots, sizing_mode="stretch_width")

@@ -25,9 +25,7 @@ LIVE = {"members": 2, "days": 3, "rollout": 6}  # a live evaluation: minutes on 
 
 def report_dirs(data_path) -> list:
     """Where the dashboard looks for reports, the user's first."""
-    shipped = asset_dir()
-    return [data_path / "report", shipped / "report", shipped / "report-dpm2m",
-            shipped / "report-windows", shipped / "report-windows-rollout"]
+    return [data_path / "report", asset_dir() / "report"]
 
 
 def _curves(cv: xr.Dataset, key: str, x: str, xlabel: str, ylabel: str, title: str,
