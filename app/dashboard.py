@@ -62,8 +62,6 @@ if not LOG.handlers:  # the server log shows what the pages asked for and what r
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
 _GENERATING = jobs.Shared()  # one generation per choice, whichever pages wait for it
-CHOICE = ["region", "date", "model", "members", "sampler", "steps", "solver", "precision",
-          "windows", "seed"]  # what changes the generated ensemble
 
 
 @contextmanager
@@ -97,7 +95,7 @@ class Dashboard(pn.viewable.Viewer):
                       "Export": ExportTab(self)}
         self.tabs = pn.Tabs(*self.pages.items(), dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(lambda _e: self._draw_tab(), "active")
-        self.state.param.watch(self._request, CHOICE)
+        self.state.param.watch(self._request, list(Explorer.GENERATED_BY))
         self.state.param.watch(self._redraw, ["show", "log_scale"])
         self.state.param.watch(self._describe, ["region"])
         self._describe()

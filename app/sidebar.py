@@ -49,8 +49,7 @@ class Sidebar(pn.viewable.Viewer):
             "value")
         s.param.watch(self._season_player, ["season", "region", "date"])
         self.controls = pn.Param(
-            s, parameters=["region", "season", "model", "members", "sampler", "steps",
-                           "solver", "precision", "windows", "show", "log_scale", "seed"],
+            s, parameters=list(Explorer.CONTROLS),
             widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
                      "seed": pn.widgets.IntInput},
             show_name=False)

@@ -77,7 +77,15 @@ def remember(key: tuple, value: xr.Dataset) -> None:
 
 
 class Explorer(param.Parameterized):
-    """What to show: region, season, day, model, ensemble and sampler."""
+    """What to show: region, season, day, model, ensemble and sampler.
+
+    ``GENERATED_BY`` names what changes the generated ensemble (the cache key and the
+    requests follow it); ``CONTROLS`` what the sidebar offers, in order."""
+
+    GENERATED_BY = ("region", "date", "model", "members", "sampler", "steps", "solver",
+                    "precision", "windows", "seed")
+    CONTROLS = ("region", "season", "model", "members", "sampler", "steps", "solver",
+                "precision", "windows", "show", "log_scale", "seed")
 
     region = param.Selector(default=None, objects=[], doc="study region")
     season = param.Selector(default="JJA", objects=list(SEASONS), doc="season (one model each)")
@@ -245,9 +253,10 @@ class Explorer(param.Parameterized):
         model = model or self.model
         ckpt = f"{checkpoint}:{Path(checkpoint).stat().st_mtime}" if checkpoint else \
             self._ckpt_key(model)
-        return (str(self.dataset.path), self.region, model, start or self.day, end or self.day,
-                self.members, self.sampler, self.steps, self.solver, self.precision,
-                self.windows, self.seed, ckpt)
+        choice = {k: getattr(self, k) for k in self.GENERATED_BY}
+        choice.update(model=model, date=None)  # the days are start and end
+        return (str(self.dataset.path), *choice.values(), start or self.day, end or self.day,
+                ckpt)
 
     def _ckpt_key(self, model: str) -> str:
         if model in INTERP:
