@@ -76,7 +76,8 @@ def test_wheel_holds_one_import_name_and_the_assets(installed):
         from finescale.model.registry import shipped_names
         dist = md.distribution("finescale")
         top = {f.parts[0] for f in dist.files if f.suffix == ".py"}
-        print(json.dumps({"top": sorted(top), "assets": str(asset_dir()),
+        curves = (asset_dir() / "report" / "curves" / "area1-SON.nc").exists()
+        print(json.dumps({"top": sorted(top), "assets": str(asset_dir()), "curves": curves,
                           "shipped": shipped_names(), "user_modules":
                           [m for m in ("model", "data", "app") if m in sys.modules]}))
     """)
@@ -88,6 +89,7 @@ def test_wheel_holds_one_import_name_and_the_assets(installed):
     assert Path(info["assets"]).is_relative_to(venv), info["assets"]  # not this checkout
     assert "area0-JJA-diffusion" in info["shipped"] and len(info["shipped"]) >= 24
     assert info["user_modules"] == []
+    assert info["curves"]  # the shipped report's curves, for the dashboard's seasonal tab
 
 
 def test_wheel_cli_api_static_and_coastlines(installed):

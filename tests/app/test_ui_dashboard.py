@@ -137,6 +137,11 @@ def test_training_from_the_ui_adds_a_model(server, page):
     page.get_by_text("Train", exact=True).first.click()
     _select(page, "Stage", "unet")
     _select(page, "Preset", "test")
+    for field, value in (("Epochs", "1"), ("Steps", "8")):  # a short run: the flow is tested
+        box = page.locator(f"label:has-text('{field}') ~ div input").last  # the Train tab's
+        box.fill(value)
+        box.press("Enter")
+    page.wait_for_timeout(700)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_selector("text=/Saved .*area0-.*-unet/", timeout=4 * WAIT)
     page.screenshot(path=str(SHOTS / "trained.png"))

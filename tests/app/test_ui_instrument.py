@@ -52,9 +52,9 @@ def test_maps_are_large_and_geographic_at_any_width(server, page):
     assert min(widths) >= 380, widths  # three maps beside the sidebar at 1,600 px
     for width in (1600, 1250):
         page.set_viewport_size({"width": width, "height": 1000})
-        page.wait_for_timeout(1500)
-        for name in ("coarse", "generated", "truth", "diff"):
-            assert abs(_ground_ratio(page, f"figure-{name}") - 1) < 0.02, (width, name)
+        for name in ("coarse", "generated", "truth", "diff"):  # the layout settles, then
+            _wait(page, lambda n=name: abs(_ground_ratio(page, f"figure-{n}") - 1) < 0.02,
+                  f"{name}'s geographic aspect at {width} px")  # stays
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SHOTS / "geographic.png"))
