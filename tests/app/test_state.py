@@ -78,18 +78,19 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
     s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
     board = Dashboard(state=s, train=TrainRequest())
+    player = board.sidebar.player
     for day in (dt.date(2004, 7, 1), dt.date(2006, 7, 3)):  # before / inside the fine record
         s.date = day
-        assert board.sidebar.player.value == day and day in board.sidebar.player.options
-        assert board.sidebar.player.name.endswith(str(day))  # the label names the day on screen
+        assert player.value == day and day in player.options
+        assert player.name.endswith(str(day))  # the label names the day on screen
     s.season = "DJF"
-    assert board.sidebar.player.value == s.date and in_season(pd.DatetimeIndex([s.date]), "DJF").all()
-    assert board.sidebar.player.name == f"Animate DJF (fine record): {s.date}"
-    board.sidebar.player.value = board.sidebar.player.options[0]  # playing moves the shown day
-    assert s.date == board.sidebar.player.options[0] and board.sidebar.player.name.endswith(str(s.date))
+    assert player.value == s.date and in_season(pd.DatetimeIndex([s.date]), "DJF").all()
+    assert player.name == f"Animate DJF (fine record): {s.date}"
+    player.value = player.options[0]  # playing moves the shown day
+    assert s.date == player.options[0] and player.name.endswith(str(s.date))
     s.date = dt.date(2006, 7, 12)  # a day picked in another season stays the day shown
     assert s.date == dt.date(2006, 7, 12) and s.season == "JJA"
-    assert board.sidebar.player.value == s.date
+    assert player.value == s.date
 
 
 def test_precision_is_part_of_the_choice(explorer):
