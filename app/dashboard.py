@@ -184,10 +184,7 @@ class Dashboard(pn.viewable.Viewer):
         try:
             with _batched():
                 self.pages["Maps"].draw(self.shown)
-                for name, page in self.pages.items():  # the other tabs draw when opened
-                    if name != "Maps" and hasattr(page, "waiting"):
-                        page.waiting()
-                self._draw_tab()
+                self._draw_tab()  # the other tabs draw when opened
         except FinescaleError as err:
             self._notify_error(str(err))
 

@@ -33,9 +33,6 @@ class DiagnosticsTab(pn.viewable.Viewer):
         self.button.on_click(self._start_rollout)
         self.job = JobView(on_result=self._rolled_out)
 
-    def waiting(self) -> None:
-        self.pane.objects = [pn.pane.Markdown("*computing diagnostics …*")]
-
     def draw(self, shown: Shown) -> None:
         s, f = self.board.state, shown.fields
         scale, label = s.scale, s.scale_label

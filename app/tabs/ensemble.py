@@ -30,8 +30,5 @@ class EnsembleTab(pn.viewable.Viewer):
                                 sizing_mode="stretch_width"))  # members zoom together
         self.pane.objects = items
 
-    def waiting(self) -> None:
-        self.pane.objects = [pn.pane.Markdown("*drawing the ensemble …*")]
-
     def __panel__(self) -> pn.viewable.Viewable:
         return self.pane

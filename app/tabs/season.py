@@ -71,9 +71,6 @@ class SeasonTab(pn.viewable.Viewer):
         self.button.on_click(self._evaluate)
         self.job = JobView(on_result=self._evaluated)
 
-    def waiting(self) -> None:
-        self.pane.objects = [pn.pane.Markdown("*reading the reports …*")]
-
     def draw(self, _shown=None) -> None:
         s = self.board.state
         pair = (s.region, s.season)
