@@ -141,8 +141,23 @@ def run(data: Path, pages: int, seconds: float, models: list[str] = MODELS,
             "served_from_cache": len(re.findall(r"generation cached", log)),
             "server_peak_rss_mb": round(peak[0] / 2**20),
             "page_errors": out["page_errors"], "timeouts": out["timeouts"],
-            "server_log_exceptions": [ln for ln in log.splitlines()
-                                      if "Traceback" in ln or " ERROR " in ln]}
+            "server_log_exceptions": _exceptions(log)}
+
+
+def _exceptions(log: str) -> list[str]:
+    """Each traceback in the server's log as its last frame and exception line, and each
+    ERROR line."""
+    out, lines = [], log.splitlines()
+    for i, ln in enumerate(lines):
+        if ln.startswith("Traceback"):
+            j = i + 1
+            while j < len(lines) and (lines[j].startswith(" ") or not lines[j].strip()):
+                j += 1
+            frames = [x.strip() for x in lines[i + 1:j] if x.strip().startswith("File")]
+            out.append(f"{frames[-1] if frames else ''} → {lines[j] if j < len(lines) else ''}")
+        elif " ERROR " in ln:
+            out.append(ln)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
