@@ -45,6 +45,14 @@ def _wait(page, predicate, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _open_diffusion(page, server: str) -> None:
+    """The page with the fixture's area1 diffusion model on screen."""
+    _open(page, server)
+    _select(page, "Region", "area1")
+    _select(page, "Model", "diffusion")
+    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+
+
 def test_maps_are_large_and_geographic_at_any_width(server, page):
     page.set_viewport_size({"width": 1600, "height": 1000})
     _open(page, server)
@@ -62,10 +70,7 @@ def test_maps_are_large_and_geographic_at_any_width(server, page):
 
 
 def test_probe_a_point_and_a_box(server, page):
-    _open(page, server)
-    _select(page, "Region", "area1")
-    _select(page, "Model", "diffusion")
-    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+    _open_diffusion(page, server)
     page.wait_for_timeout(1000)
     canvas = page.locator(".bk-Canvas").nth(2).bounding_box()  # the generated map
     page.mouse.click(canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.5 * canvas["height"])
@@ -89,10 +94,7 @@ def test_probe_a_point_and_a_box(server, page):
 
 
 def test_swipe_and_two_checkpoints(server, page):
-    _open(page, server)
-    _select(page, "Region", "area1")
-    _select(page, "Model", "diffusion")
-    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+    _open_diffusion(page, server)
     _tab(page, "Compare")
     _wait(page, lambda: page.evaluate(HAS_IMAGE, "map-swipe-left")
           and page.evaluate(HAS_IMAGE, "map-swipe-right"), "the swipe's two maps")
