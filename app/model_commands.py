@@ -116,7 +116,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     cfg = EvalConfig(members=a.members, days=a.days, split=a.split, rollout=a.rollout,
                      interp=tuple(a.interp.split(",")) if a.interp else (),
                      sampler=sampler,
-                     curves=CurveConfig(seed=a.seed), seed=a.seed)
+                     curves=CurveConfig(seed=a.seed), seed=a.seed, boot=a.boot)
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
     device = resolve_device(a.device)
@@ -125,7 +125,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "sampler": a.sampler, "steps": sampler.steps, "solver": sampler.solver,
                 "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
-                "seed": a.seed, "device": str(device),
+                "seed": a.seed, "boot": a.boot, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"),
@@ -219,6 +219,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="interpolation baselines, comma-separated (default bilinear)")
     _add_sampler_args(e)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--boot", type=int, default=2000,
+                   help="bootstrap resamples of the days for 95%% intervals (0 = none)")
     e.add_argument("--workers", type=int, default=1,
                    help="score area × season pairs in this many processes (default 1)")
     e.add_argument("--data", type=Path, default=None)

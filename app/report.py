@@ -68,6 +68,48 @@ def table(recs: list[dict], key: str, fmt: str) -> str:
     return "\n".join(lines)
 
 
+CLAIMS = (("r2", "R²", "{:+.3f}"), ("crps", "CRPS (MAE if deterministic)", "{:+.4f}"),
+          ("variogram_error", "variogram error", "{:+.3f}"))
+
+
+def claims_table(recs: list[dict]) -> str:
+    """Markdown: for every model but diffusion, diffusion − model with its 95 % paired
+    bootstrap interval and the verdict of the paper's claim (diffusion is better)."""
+    rows = [r for r in recs if r.get("r2_vs_diffusion_claim")]
+    if not rows:
+        return "No intervals (no diffusion model, or `--boot 0`)."
+    head = ["area", "season", "model", *[t for _, t, _ in CLAIMS]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = []
+        for k, _, fmt in CLAIMS:
+            d, lo, hi = (r.get(f"{k}_vs_diffusion{x}") for x in ("", "_ci_low", "_ci_high"))
+            cells.append("—" if d is None or lo is None or hi is None else
+                         f"{fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}] "
+                         f"{r[f'{k}_vs_diffusion_claim']}")
+        lines.append(f"| {r['region']} | {r['season']} | {r['model']} | " + " | ".join(cells)
+                     + " |")
+    return "\n".join(lines)
+
+
+def claims_summary(recs: list[dict]) -> str:
+    """Markdown: per model and score, in how many pairs the claim holds / fails / is
+    undecided."""
+    df = pd.DataFrame([r for r in recs if r.get("r2_vs_diffusion_claim")])
+    if df.empty:
+        return ""
+    lines = ["| model | " + " | ".join(t for _, t, _ in CLAIMS) + " |",
+             "|---|" + "---|" * len(CLAIMS)]
+    for m, g in df.groupby("model", sort=False):
+        cells = []
+        for k, _, _ in CLAIMS:
+            c = g[f"{k}_vs_diffusion_claim"].value_counts()
+            cells.append(" / ".join(f"{int(c.get(v, 0))}" for v in
+                                    ("holds", "fails", "undecided")))
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _fig(path: Path, draw) -> None:
     import matplotlib
 
@@ -232,6 +274,14 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
               ""]
         for key, title, fmt in TABLES:
             md += [f"## {title.format(scale=scale)}", "", table(recs, key, fmt), ""]
+        md += ["## Is the difference real? Diffusion − each model, 95 % interval", "",
+               f"Paired bootstrap over the scored days ({settings.get('boot', 0)} "
+               "resamples; both models resampled with the same days; members not "
+               "resampled). A claim *holds* when the whole interval favours diffusion "
+               "(higher R², lower CRPS and variogram error), *fails* when it favours the "
+               "other model, and is *undecided* when it spans 0.", "",
+               "Pairs where diffusion's claim holds / fails / is undecided:", "",
+               claims_summary(recs), "", claims_table(recs), ""]
         md += ["## All scores", "", "See `metrics.csv` (one row per model, area and season) "
                "and `per_day.csv`.", "", "## Figures", ""]
         for (region, season), names in figs.items():

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from finescale.data import scores
+from finescale.data import scores, skill
 from finescale.data.diagnostics import (
     acf,
     curve_error,
@@ -100,51 +100,51 @@ def check_generated(gen: xr.Dataset, variable: str, *, name: str = "generated fi
     return g.isel(time=keep), t.isel(time=keep)
 
 
-def ensemble_mean(lg: np.ndarray) -> np.ndarray:
+def scaled(kind: str, x: xr.DataArray) -> xr.DataArray:
+    """``x`` on the analysis scale, in float64 (float32 fields would round pooled sums)."""
+    return analysis(kind, x.astype(np.float64))
+
+
+def ensemble_mean(lg: xr.DataArray) -> xr.DataArray:
     """The ensemble mean of members already on the analysis scale (so for log data the mean
-    of the members' log10, not the log10 of their mean): what every R² and RMSE scores."""
-    return lg.mean(axis=0)
+    of the members' log10, not the log10 of their mean): what every R² and RMSE scores.
+    """
+    return lg.mean("member")
 
 
 def mean_scores(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> dict[str, float]:
     """R² (squared Pearson) and RMSE of the ensemble mean: the dashboard's quick scores,
     the same numbers as :func:`pointwise`'s."""
-    mean, lt = ensemble_mean(analysis(kind, gen.values)), analysis(kind, truth.values)
-    return {"r2": scores.r2_pearson(mean, lt), "rmse": scores.rmse(mean, lt)}
+    mean, lt = ensemble_mean(scaled(kind, gen)), scaled(kind, truth)
+    return {"r2": float(skill.r2(mean, lt)), "rmse": float(skill.rmse(mean, lt))}
 
 
 def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
               ) -> dict[str, float | None]:
     """All deterministic and ensemble scores, pooled over days and pixels."""
-    lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
+    lg, lt = scaled(kind, gen), scaled(kind, truth)
     mean = ensemble_mean(lg)
-    pmean = gen.values.mean(axis=0)
+    pmean = gen.astype(np.float64).mean("member")
     m = gen.sizes["member"]
-    out: dict[str, float | None] = {
-        "r2": scores.r2_pearson(mean, lt), "r2_cod": scores.r2_score(mean, lt),
-        "rmse": scores.rmse(mean, lt), "mae": scores.mae(mean, lt),
-        "bias": scores.bias(mean, lt), "nse": scores.nse(mean, lt), "kge": scores.kge(mean, lt),
-        "phys_r2": scores.r2_pearson(pmean, truth.values),
-        "phys_rmse": scores.rmse(pmean, truth.values),
-        "phys_mae": scores.mae(pmean, truth.values),
-        "phys_bias": scores.bias(pmean, truth.values),
-        "members": m, "days": gen.sizes["time"],
-    }
+    out: dict[str, float | None] = {k: float(f(mean, lt)) for k, f in skill.DETERMINISTIC.items()}
+    out |= {f"phys_{k}": float(skill.DETERMINISTIC[k](pmean, truth))
+            for k in ("r2", "rmse", "mae", "bias")}
+    out |= {"members": m, "days": gen.sizes["time"]}
     ens = m > 1
-    out["crps"] = scores.crps(lg, lt) if ens else None
-    out["spread"] = scores.spread(lg) if ens else None
-    out["spread_skill"] = scores.spread_skill(lg, lt) if ens else None
+    out["crps"] = float(skill.crps(lg, lt)) if ens else None
+    out["spread"] = float(skill.spread(lg)) if ens else None
+    out["spread_skill"] = float(skill.spread_skill(lg, lt)) if ens else None
     return out
 
 
 def per_day(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> pd.DataFrame:
-    """R², RMSE and bias of the ensemble mean (log10) for each day."""
-    lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
+    """R², RMSE and bias of the ensemble mean (analysis scale) for each day."""
+    lg, lt = scaled(kind, gen), scaled(kind, truth)
     mean = ensemble_mean(lg)
-    rows = [{"time": pd.Timestamp(d), "r2": scores.r2_pearson(mean[k], lt[k]),
-             "rmse": scores.rmse(mean[k], lt[k]), "bias": scores.bias(mean[k], lt[k])}
-            for k, d in enumerate(gen.time.values)]
-    return pd.DataFrame(rows)
+    space = ("lat", "lon")
+    out = xr.Dataset({k: skill.DETERMINISTIC[k](mean, lt, dim=space)
+                      for k in ("r2", "rmse", "bias")})
+    return out.to_dataframe().reset_index()[["time", "r2", "rmse", "bias"]]
 
 
 def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None,
@@ -164,14 +164,17 @@ def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = No
 
     edges = np.linspace(0, cfg.max_km, cfg.bins + 1)
     h = 0.5 * (edges[1:] + edges[:-1])
-    gt = nanmean_curves([vario(lt[k], k) for k in range(lt.shape[0])])
-    gg = nanmean_curves([vario(lg[m, k], k) for m in range(lg.shape[0])
-                         for k in range(lt.shape[0])])
+    # per day: the truth's curve and the mean of the members' (what a bootstrap resamples)
+    gt_days = np.array([vario(lt[k], k) for k in range(lt.shape[0])])
+    gg_days = np.array([nanmean_curves([vario(lg[m, k], k) for m in range(lg.shape[0])])
+                        for k in range(lt.shape[0])])
+    gt, gg = nanmean_curves(gt_days), nanmean_curves(gg_days)
     kk = radial_spectrum(lt[0], cfg.spectrum_bins)[0]
     st = nanmean_curves([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lt])
     sg = nanmean_curves([radial_spectrum(f, cfg.spectrum_bins)[1] for f in lg.reshape(
         -1, *lg.shape[2:])])
     return {"h_km": h, "gamma_truth": gt, "gamma": gg,
+            "gamma_days": gg_days, "gamma_truth_days": gt_days,
             "fit_truth": fit_spherical(h, gt), "fit": fit_spherical(h, gg),
             "variogram_error": curve_error(gg, gt),
             "k": kk, "power_truth": st, "power": sg,

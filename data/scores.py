@@ -1,10 +1,15 @@
-"""Pointwise scores of a forecast against a reference (numpy kernels, NaN-aware).
+"""Score kernels: numpy, NaN-aware, over any ``axis`` (xskillscore's shape).
 
 Deterministic: RMSE, MAE, bias, R² as the squared Pearson correlation (``r2_pearson``, the
 paper's R²) and as the coefficient of determination (``r2_score``), NSE and KGE.
 Ensemble: CRPS (scoringrules' standard, not "fair", empirical estimator, which equals the
-MAE for one member), spread, spread–skill ratio and the rank histogram.
-Members are always on axis 0.
+MAE for one member), spread, spread–skill ratio and the rank histogram; members on
+``m_axis`` (0 unless told), the other axes line up with the truth's.
+
+``axis=None`` pools every point and returns a float; an int or tuple reduces those axes and
+returns an array (e.g. one R² per day from ``(time, lat, lon)`` with ``axis=(1, 2)``).
+A point counts where forecast and truth (and, for ensembles, every member) are finite.
+:mod:`finescale.data.skill` wraps each kernel for named ``xarray`` dimensions.
 """
 
 from __future__ import annotations
@@ -12,103 +17,145 @@ from __future__ import annotations
 import numpy as np
 import scoringrules as sr
 
-
-def _valid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
-    ok = np.isfinite(a) & np.isfinite(b)
-    return a[ok], b[ok]
+Axis = int | tuple[int, ...] | None
 
 
-def r2_pearson(pred: np.ndarray, truth: np.ndarray) -> float:
+def _out(x: np.ndarray, axis: Axis) -> float | np.ndarray:
+    return float(x) if axis is None else x
+
+
+def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float64 of one shape, NaN wherever either is not finite."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    bad = ~(np.isfinite(a) & np.isfinite(b))
+    if bad.any():
+        a, b = np.where(bad, np.nan, a), np.where(bad, np.nan, b)
+    return a, b
+
+
+def _nanmean(x: np.ndarray, axis: Axis, keepdims: bool = False) -> np.ndarray:
+    """Mean of the finite points; NaN (without a warning) where there are none."""
+    n = np.sum(~np.isnan(x), axis=axis, keepdims=keepdims)
+    s = np.nansum(x, axis=axis, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return s / np.where(n > 0, n, np.nan)
+
+
+def _moments(p: np.ndarray, t: np.ndarray, axis: Axis):
+    """Means, standard deviations (ddof 0) and correlation of paired finite points."""
+    mp, mt = _nanmean(p, axis, True), _nanmean(t, axis, True)
+    dp, dt = p - mp, t - mt
+    vp, vt = _nanmean(dp**2, axis), _nanmean(dt**2, axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = _nanmean(dp * dt, axis) / np.sqrt(vp * vt)
+    return (np.squeeze(mp, axis=axis), np.squeeze(mt, axis=axis), np.sqrt(vp), np.sqrt(vt),
+            r)
+
+
+def r2_pearson(pred, truth, axis: Axis = None):
     """Squared Pearson correlation (the paper's R²): blind to bias and scale errors."""
-    p, t = _valid(pred, truth)
-    return float(np.corrcoef(p, t)[0, 1] ** 2)
+    return _out(_moments(*_pair(pred, truth), axis)[4] ** 2, axis)
 
 
-def r2_score(pred: np.ndarray, truth: np.ndarray) -> float:
+def r2_score(pred, truth, axis: Axis = None):
     """Coefficient of determination 1 − SSE/SST: penalises bias, can be negative."""
-    p, t = _valid(pred, truth)
-    return float(1 - ((p - t) ** 2).sum() / ((t - t.mean()) ** 2).sum())
+    p, t = _pair(pred, truth)
+    sse = _nanmean((p - t) ** 2, axis)
+    sst = _nanmean((t - _nanmean(t, axis, True)) ** 2, axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _out(1 - sse / sst, axis)
 
 
-def nse(pred: np.ndarray, truth: np.ndarray) -> float:
+def nse(pred, truth, axis: Axis = None):
     """Nash–Sutcliffe efficiency; the hydrologists' name for :func:`r2_score`."""
-    return r2_score(pred, truth)
+    return r2_score(pred, truth, axis)
 
 
-def rmse(pred: np.ndarray, truth: np.ndarray) -> float:
-    p, t = _valid(pred, truth)
-    return float(np.sqrt(((p - t) ** 2).mean()))
+def rmse(pred, truth, axis: Axis = None):
+    p, t = _pair(pred, truth)
+    return _out(np.sqrt(_nanmean((p - t) ** 2, axis)), axis)
 
 
-def mae(pred: np.ndarray, truth: np.ndarray) -> float:
-    p, t = _valid(pred, truth)
-    return float(np.abs(p - t).mean())
+def mae(pred, truth, axis: Axis = None):
+    p, t = _pair(pred, truth)
+    return _out(_nanmean(np.abs(p - t), axis), axis)
 
 
-def bias(pred: np.ndarray, truth: np.ndarray) -> float:
+def bias(pred, truth, axis: Axis = None):
     """Mean error, prediction minus truth."""
-    p, t = _valid(pred, truth)
-    return float((p - t).mean())
+    p, t = _pair(pred, truth)
+    return _out(_nanmean(p - t, axis), axis)
 
 
-def kge(pred: np.ndarray, truth: np.ndarray) -> float:
+def kge(pred, truth, axis: Axis = None):
     """Kling–Gupta efficiency (Gupta et al. 2009): 1 − ‖(r − 1, α − 1, β − 1)‖.
 
     r is the Pearson correlation, α = σ_pred/σ_truth, β = μ_pred/μ_truth.
     """
-    p, t = _valid(pred, truth)
-    r = np.corrcoef(p, t)[0, 1]
-    a = p.std() / t.std()
-    b = p.mean() / t.mean()
-    return float(1 - np.sqrt((r - 1) ** 2 + (a - 1) ** 2 + (b - 1) ** 2))
+    mp, mt, sp, st, r = _moments(*_pair(pred, truth), axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _out(1 - np.sqrt((r - 1) ** 2 + (sp / st - 1) ** 2 + (mp / mt - 1) ** 2), axis)
 
 
-def _members(ens: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(M, N) members and (N,) truth at points where truth and every member are finite."""
-    e = np.asarray(ens, dtype=np.float64)
-    e = e.reshape(e.shape[0], -1)
-    t = np.asarray(truth, dtype=np.float64).ravel()
-    if e.shape[1] != t.size:
-        raise ValueError(f"ensemble has {e.shape[1]} points per member, truth {t.size}")
+# --- ensembles -----------------------------------------------------------------------------
+
+def _members(ens, truth, m_axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Members moved to axis 0 and the truth, NaN wherever the truth or any member is not
+    finite (so every score of an ensemble counts the same points)."""
+    e = np.moveaxis(np.asarray(ens, dtype=np.float64), m_axis, 0)
+    t = np.asarray(truth, dtype=np.float64)
+    if e.shape[1:] != t.shape:
+        try:
+            e = np.broadcast_to(e, (e.shape[0], *np.broadcast_shapes(e.shape[1:], t.shape)))
+            t = np.broadcast_to(t, e.shape[1:])
+        except ValueError:
+            raise ValueError(f"ensemble members have shape {e.shape[1:]}, truth "
+                             f"{t.shape}") from None
     ok = np.isfinite(t) & np.isfinite(e).all(axis=0)
-    return e[:, ok], t[ok]
+    if not ok.all():
+        e, t = np.where(ok, e, np.nan), np.where(ok, t, np.nan)
+    return e, t
 
 
-def crps(ens: np.ndarray, truth: np.ndarray) -> float:
-    """Mean CRPS of an ensemble (members on axis 0), by scoringrules' empirical estimator."""
-    e, t = _members(ens, truth)
-    return float(np.mean(sr.crps_ensemble(t, e, m_axis=0, estimator="qd")))
+def crps(ens, truth, axis: Axis = None, m_axis: int = 0):
+    """Mean CRPS of an ensemble by scoringrules' empirical estimator."""
+    e, t = _members(ens, truth, m_axis)
+    return _out(_nanmean(sr.crps_ensemble(t, e, m_axis=0, estimator="qd"), axis), axis)
 
 
-def spread(ens: np.ndarray) -> float:
+def spread(ens, axis: Axis = None, m_axis: int = 0):
     """Root of the mean ensemble variance (ddof = 1); 0 for a single member."""
-    e = np.asarray(ens, dtype=np.float64).reshape(np.shape(ens)[0], -1)
+    e = np.moveaxis(np.asarray(ens, dtype=np.float64), m_axis, 0)
     if e.shape[0] < 2:
-        return 0.0
-    return float(np.sqrt(np.nanmean(e.var(axis=0, ddof=1))))
+        return _out(np.zeros(np.sum(e[0], axis=axis).shape), axis)
+    return _out(np.sqrt(_nanmean(e.var(axis=0, ddof=1), axis)), axis)
 
 
-def spread_skill(ens: np.ndarray, truth: np.ndarray) -> float:
+def spread_skill(ens, truth, axis: Axis = None, m_axis: int = 0):
     """Spread / RMSE of the ensemble mean, with the finite-ensemble factor √((M+1)/M).
 
     1 for a statistically consistent ensemble (Fortin et al. 2014); < 1 under-dispersive.
     NaN for a single member, which has no spread to judge.
     """
-    e, t = _members(ens, truth)
+    e, t = _members(ens, truth, m_axis)
     m = e.shape[0]
     if m < 2:
-        return float("nan")
-    skill = np.sqrt(((e.mean(axis=0) - t) ** 2).mean())
-    return float(np.sqrt((m + 1) / m) * np.sqrt(e.var(axis=0, ddof=1).mean()) / skill)
+        return _out(np.full(np.sum(t, axis=axis).shape, np.nan), axis)
+    skill = np.sqrt(_nanmean((e.mean(axis=0) - t) ** 2, axis))
+    sprd = np.sqrt(_nanmean(e.var(axis=0, ddof=1), axis))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _out(np.sqrt((m + 1) / m) * sprd / skill, axis)
 
 
-def rank_histogram(ens: np.ndarray, truth: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Counts of the truth's rank among the M members (M + 1 bins), ties broken at random.
+def rank_histogram(ens, truth, seed: int = 0, m_axis: int = 0) -> np.ndarray:
+    """Counts of the truth's rank among the M members (M + 1 bins), ties broken at random,
+    pooled over all points.
 
     Flat for a reliable ensemble, U-shaped when under-dispersive, domed when over-dispersive.
     """
-    e, t = _members(ens, truth)
+    e, t = _members(ens, truth, m_axis)
+    ok = np.isfinite(t)
+    e, t = e[:, ok], t[ok]
     rng = np.random.default_rng(seed)
     below = (e < t).sum(axis=0)
     ties = (e == t).sum(axis=0)

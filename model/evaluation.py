@@ -30,6 +30,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from finescale.data import bootstrap
 from finescale.data import evaluation as ev
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset
@@ -56,12 +57,13 @@ class EvalConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     curves: ev.CurveConfig = field(default_factory=ev.CurveConfig)
     seed: int = 0
+    boot: int = 2000  # bootstrap resamples of the days for the intervals (0 = none)
 
     def __post_init__(self) -> None:
         if self.members < 1:
             raise FinescaleError(f"members must be >= 1, got {self.members}")
-        if self.days < 0 or self.rollout < 0:
-            raise FinescaleError("days and rollout must be >= 0")
+        if self.days < 0 or self.rollout < 0 or self.boot < 0:
+            raise FinescaleError("days, rollout and boot must be >= 0")
         if self.split not in SCORED:
             raise FinescaleError(f"split must be one of {', '.join(SCORED)}, got {self.split!r}")
 
@@ -79,6 +81,7 @@ class PairResult:
     rank: object | None
     per_day: pd.DataFrame
     example: xr.Dataset  # the first test day: coarse, truth, members
+    daily: xr.Dataset  # per-day sums and curves for the bootstrap (data.bootstrap)
 
 
 def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
@@ -150,7 +153,32 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
               "sampler_steps": int(test.attrs.get("sampler_steps", 0))}
     return PairResult(model=name, region=region, season=season, record=record, spatial=sp,
                       temporal=tm, rank=ev.rank_counts(g, t, cfg.curves.seed, kind),
-                      per_day=ev.per_day(g, t, kind), example=test.isel(time=[0]))
+                      per_day=ev.per_day(g, t, kind), example=test.isel(time=[0]),
+                      daily=bootstrap.daily_stats(g, t, sp, kind))
+
+
+REFERENCE = "diffusion"  # the model whose claims the intervals test
+
+
+def add_intervals(results: list[PairResult], cfg: EvalConfig) -> list[PairResult]:
+    """Bootstrap intervals (over the scored days) into each record: every model's own
+    ``{score}_ci_low/_ci_high``; on every other model's row the paired difference
+    ``{score}_vs_diffusion`` = diffusion − model with its interval, and whether the
+    paper's claim (diffusion is better) ``holds``, ``fails`` or is ``undecided``."""
+    if not cfg.boot:
+        return results
+    ref = {(r.region, r.season): r for r in results if r.model == REFERENCE}
+    for r in results:
+        for k, (lo, hi) in bootstrap.intervals(r.daily, cfg.boot, cfg.seed).items():
+            r.record[f"{k}_ci_low"], r.record[f"{k}_ci_high"] = lo, hi
+        base = ref.get((r.region, r.season))
+        if base is None or r is base:
+            continue
+        for k, (d, lo, hi) in bootstrap.paired(base.daily, r.daily, cfg.boot, cfg.seed).items():
+            name = f"{k}_vs_{REFERENCE}"
+            r.record |= {name: d, f"{name}_ci_low": lo, f"{name}_ci_high": hi,
+                         f"{name}_claim": bootstrap.verdict(k, lo, hi)}
+    return results
 
 
 def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int
@@ -212,6 +240,7 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
     if workers < 1:
         raise FinescaleError(f"workers must be >= 1, got {workers}")
     if workers > 1 and len(pairs) > 1:
+        # each worker's evaluate() adds its pair's intervals
         return _evaluate_parallel(ds, pairs, cfg, str(device), min(workers, len(pairs)),
                                   progress, cancel)
     jobs = [(r, s, k) for (r, s), models in pairs.items()
@@ -251,4 +280,4 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
             name, source = kind, str(models[kind])
         results.append(_score(name, region, season, test, roll, var, cfg,
                               time.perf_counter() - t0, source))
-    return results
+    return add_intervals(results, cfg)

@@ -65,6 +65,20 @@ def test_report_files(results, small, tmp_path: Path):
     assert csv.shape[0] == 6 and set(KEYS) <= set(csv.columns)
     md = (out / "report.md").read_text()
     assert "| area1 | JJA |" in md and "interp-bilinear" in md
+    # intervals: every row its own, every other model's row its difference to diffusion
+    for r in recs:
+        assert r["r2_ci_low"] <= r["r2"] <= r["r2_ci_high"]
+    assert "r2_vs_diffusion" not in recs[0]
+    for r in recs[1:]:
+        for k in ("r2", "crps", "mae", "variogram_error"):
+            lo, hi = r[f"{k}_vs_diffusion_ci_low"], r[f"{k}_vs_diffusion_ci_high"]
+            assert lo <= r[f"{k}_vs_diffusion"] <= hi
+            assert r[f"{k}_vs_diffusion_claim"] in ("holds", "fails", "undecided")
+    unet = recs[2]
+    assert unet["r2_vs_diffusion"] == pytest.approx(recs[0]["r2"] - unet["r2"], abs=1e-9)
+    # a deterministic model's CRPS is its MAE: the CRPS claim compares like with like
+    assert unet["crps_vs_diffusion"] == pytest.approx(recs[0]["crps"] - unet["mae"], abs=1e-9)
+    assert "Is the difference real?" in md and "| area1 | JJA | unet |" in md
     for kind in ("maps", "variogram", "spectrum", "acf", "lead", "rank"):
         png = out / "figures" / f"area1-JJA-{kind}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and f"figures/{png.name}" in md
@@ -90,6 +104,29 @@ def test_report_files(results, small, tmp_path: Path):
     assert {c.label for c in figs[0]} == {"truth", *[r.model for r in results]}
     with pytest.raises(FinescaleError, match="already exists"):
         write_report(results, out, variable=small.variable, settings={})
+
+
+def test_the_pages_r2_is_the_reports_for_the_same_day_members_and_seed(small, ckpts):
+    """The dashboard's status line and ``finescale evaluate`` score one day alike."""
+    import datetime as dt
+
+    from finescale.app.state import Explorer, metrics_for
+
+    cfg = EvalConfig(members=3, days=1, rollout=0, interp=(), sampler=SamplerConfig(steps=2),
+                     seed=5, boot=0)
+    rep = evaluate(small, [ckpts["diffusion"]], cfg, progress=False)[0]
+    day = pd.Timestamp(rep.per_day["time"].iloc[0])
+    page = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    page.region, page.model = "area1", "diffusion"
+    page.date = dt.date(day.year, day.month, day.day)
+    page.members, page.steps, page.seed, page.precision = 3, 2, 5, "fp32"
+    m = metrics_for(page.generate(), small.variable)
+    assert m["r2"] == pytest.approx(rep.record["r2"], abs=1e-9)
+    assert m["r2"] == pytest.approx(rep.per_day["r2"].iloc[0], abs=1e-9)
+    assert m["rmse"] == pytest.approx(rep.record["rmse"], abs=1e-9)
+    page.seed = 6  # other members: another number (the test can tell them apart)
+    assert metrics_for(page.generate(), small.variable)["r2"] != pytest.approx(
+        rep.record["r2"], abs=1e-9)
 
 
 def test_val_split_scores_validation_days_and_stays_out_of_the_dashboard(
