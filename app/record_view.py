@@ -16,6 +16,7 @@ from finescale.app.figures import CMAP, DIFF_CMAP, extent, lines_in
 from finescale.app.page_assets import OfflineFast, skip_mathjax
 from finescale.data import record
 from finescale.data.errors import FinescaleError
+from finescale.data.evaluation import mean_field
 from finescale.data.seasons import season_of
 from finescale.data.transforms import analysis, analysis_label
 
@@ -57,7 +58,8 @@ class RecordBrowser(pn.viewable.Viewer):
     def _fields(self) -> dict[str, object]:
         t = pd.Timestamp(self.day)
         g = self.rec[self.var].sel(time=t)
-        gen = g.mean("member") if self.member == "mean" else g.sel(member=int(self.member))
+        gen = mean_field(g, self.kind) if self.member == "mean" else \
+            g.sel(member=int(self.member))
         truth = self.rec[f"{self.var}_truth"].sel(time=t).load()
         coarse = self.rec[f"{self.var}_coarse"].sel(time=t).rename(
             lat_coarse="lat", lon_coarse="lon")

@@ -17,6 +17,7 @@ import param
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
+from finescale.data.evaluation import mean_field
 from finescale.data.layout import Dataset, default_data_dir, open_dataset
 from finescale.data.seasons import SEASONS, in_season, season_of
 from finescale.data.splits import make_split
@@ -337,7 +338,8 @@ class Explorer(param.Parameterized):
         """The maps to show from a generated ensemble of one day."""
         var = self.dataset.variable
         ens = result[var].isel(time=0)
-        gen = ens.mean("member") if self.show == "mean" else ens.sel(member=int(self.show))
+        gen = mean_field(ens, self.kind) if self.show == "mean" else \
+            ens.sel(member=int(self.show))
         truth = result[f"{var}_truth"].isel(time=0)
         coarse = self.region_data.coarse.sel(time=self.day).load()
         return {

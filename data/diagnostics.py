@@ -177,7 +177,6 @@ def lag_scores(rollouts: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]
     r, t = np.asarray(rollouts), np.asarray(truth)
     if r.shape != t.shape:
         raise ValueError(f"roll-outs {r.shape} and truth {t.shape} differ in shape")
-    leads = r.shape[1]
-    return {"lag": np.arange(1, leads + 1),
-            "rmse": np.array([rmse(r[:, k], t[:, k]) for k in range(leads)]),
-            "r2": np.array([r2_pearson(r[:, k], t[:, k]) for k in range(leads)])}
+    pool = (0, *range(2, r.ndim))  # every axis but the lead
+    return {"lag": np.arange(1, r.shape[1] + 1), "rmse": rmse(r, t, axis=pool),
+            "r2": r2_pearson(r, t, axis=pool)}

@@ -30,7 +30,7 @@ from finescale.data.diagnostics import (
     semivariogram,
 )
 from finescale.data.errors import FinescaleError
-from finescale.data.transforms import analysis
+from finescale.data.transforms import analysis, from_analysis
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,13 @@ def ensemble_mean(lg: xr.DataArray) -> xr.DataArray:
     of the members' log10, not the log10 of their mean): what every R² and RMSE scores.
     """
     return lg.mean("member")
+
+
+def mean_field(gen: xr.DataArray, kind: str = "log") -> xr.DataArray:
+    """The ensemble mean that the scores score, back on the variable's scale (for log data
+    the geometric mean of the members): what a map of "the ensemble mean" shows."""
+    return from_analysis(kind, ensemble_mean(scaled(kind, gen))).astype(gen.dtype).assign_attrs(
+        gen.attrs)
 
 
 def mean_scores(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> dict[str, float]:

@@ -222,6 +222,13 @@ def analysis(kind: str, x: T) -> T:
     return x
 
 
+def from_analysis(kind: str, y: T) -> T:
+    """The inverse of :func:`analysis` (above the floor): 10**y for ``log`` data."""
+    if kind == "log":
+        return 10.0 ** y
+    return y
+
+
 def analysis_label(kind: str, variable: str, units: str = "") -> str:
     """Axis label of the analysis scale, e.g. ``log10 DUEXTTAU`` or ``t2m [K]``."""
     if kind == "log":

@@ -30,6 +30,7 @@ from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset
 from finescale.data.scores import r2_pearson
 from finescale.data.splits import SplitConfig, make_split
+from finescale.data.transforms import analysis
 from finescale.model.config import PRESETS, SamplerConfig
 from finescale.model.datasets import season_data
 from finescale.model.inference import load_model, prepare_run
@@ -160,9 +161,9 @@ def _checkpoints(dirs: list[Path], region: str, season: str) -> dict[str, Path]:
 
 
 def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-             seed: int) -> dict[str, float]:
-    """R² (log10, member mean) and variogram error of members, on the crop."""
-    lp, lt = np.log10(np.maximum(pred, 1e-6)), np.log10(np.maximum(truth, 1e-6))
+             seed: int, kind: str) -> dict[str, float]:
+    """R² (analysis scale, member mean) and variogram error of members, on the crop."""
+    lp, lt = analysis(kind, pred), analysis(kind, truth)
     r2 = r2_pearson(lp.mean(axis=0), lt)
     gt = semivariogram(lt, lat, lon, pairs=20_000, seed=seed)[1]
     gg = nanmean_curves([semivariogram(m, lat, lon, pairs=20_000, seed=seed)[1] for m in lp])
@@ -237,8 +238,8 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
             preds["bilinear"].append(lm.transform.inverse(sd.base(d, win)[None]
                                                           .astype(np.float64)))
             truths.append(rd.fine.sel(time=d).values[win[0], win[1]])
-    q = {k: [_quality(p, t, lat, lon, cfg.seed) for p, t in zip(v, truths, strict=True)]
-         for k, v in preds.items()}
+    q = {k: [_quality(p, t, lat, lon, cfg.seed, ds.transform)
+             for p, t in zip(v, truths, strict=True)] for k, v in preds.items()}
     qm = {k: {m: float(np.mean([r[m] for r in v])) for m in ("r2", "variogram_error")}
           for k, v in q.items()}
     fast_s = float(np.mean(t_fast))

@@ -12,6 +12,7 @@ from finescale.app.plots import shared_clim
 from finescale.app.state import INTERP
 from finescale.app.tabs.checkpoints import CheckpointPair
 from finescale.app.tabs.shown import Shown
+from finescale.data.evaluation import mean_field
 
 SWIPE_WIDTH = 620  # px of the swipe's frame: one large map
 
@@ -63,14 +64,14 @@ class CompareTab(pn.viewable.Viewer):
         if name == "truth":
             return f["truth"]
         if name == "ensemble mean":
-            return f["members"].mean("member")
+            return mean_field(f["members"], s.kind)
         if name.startswith("member "):
             return f["members"].sel(member=int(name.split()[1]))
         model = name.split(" ", 1)[1]
         if model not in self.others:
             self._start_other(model)
             return None
-        return self.others[model][var].isel(time=0).mean("member")
+        return mean_field(self.others[model][var].isel(time=0), s.kind)
 
     def _start_other(self, model: str) -> None:
         from finescale.model.generation import interpolate_region

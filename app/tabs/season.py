@@ -20,7 +20,25 @@ from finescale.data.resources import asset_dir
 COLUMNS = {"R²": "r2", "RMSE": "rmse", "CRPS": "crps", "spread/skill": "spread_skill",
            "variogram err": "variogram_error", "ACF err": "acf_error",
            "spectrum err": "spectrum_error"}
+CLAIMED = (("r2", "R²"), ("crps", "CRPS"), ("variogram_error", "variogram"))
 LIVE = {"members": 2, "days": 3, "rollout": 6}  # a live evaluation: minutes on 2 cores
+
+
+INTERVAL_COLUMNS = ("R² 95 %", "diffusion − model, R² [95 %]",
+                    "claim holds? R² · CRPS · variogram")
+
+
+def interval_cells(rec: dict) -> dict[str, str]:
+    """A report row's bootstrap intervals as table cells (none for older reports)."""
+    out = {}
+    if rec.get("r2_ci_low") is not None:
+        out[INTERVAL_COLUMNS[0]] = f"{rec['r2_ci_low']:.3f} – {rec['r2_ci_high']:.3f}"
+    if rec.get("r2_vs_diffusion_claim"):
+        d, lo, hi = (rec[f"r2_vs_diffusion{x}"] for x in ("", "_ci_low", "_ci_high"))
+        out[INTERVAL_COLUMNS[1]] = f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        out[INTERVAL_COLUMNS[2]] = " · ".join(rec.get(f"{k}_vs_diffusion_claim") or "—"
+                                              for k, _ in CLAIMED)
+    return out
 
 
 def report_dirs(data_path) -> list:
@@ -110,9 +128,10 @@ class SeasonTab(pn.viewable.Viewer):
                 elif r.get("sampler") not in (None, "none"):  # a sampled model: say how
                     name = f"{name} · {sampler_label(settings)}"
                 row = rows.setdefault(name, {"model": name})
-                for col, k in COLUMNS.items():  # an earlier report's value wins; later
+                values = {col: r.get(k) for col, k in COLUMNS.items()} | interval_cells(r)
+                for col, v in values.items():  # an earlier report's value wins; later
                     if row.get(col) is None:  # ones fill what it lacks
-                        row[col] = r.get(k)
+                        row[col] = v
         return pd.DataFrame(list(rows.values())).round(4)
 
     def _evaluate(self, _event=None) -> None:

@@ -55,6 +55,15 @@ def test_generate_is_cached_and_fields(explorer):
 
     rec = pointwise(*check_generated(a, "DUEXTTAU"))
     assert (m["r2"], m["rmse"]) == (rec["r2"], rec["rmse"])
+    # the map of "the ensemble mean" is the mean that is scored (geometric for log data), so
+    # the Diagnostics scatter's R² is the status line's
+    from finescale.data.scores import r2_pearson
+
+    explorer.show = "mean"
+    f = explorer.fields(a)
+    assert r2_pearson(np.log10(f["generated"]), np.log10(f["truth"])) == pytest.approx(
+        m["r2"], abs=1e-6)
+    assert not np.allclose(f["generated"], a.DUEXTTAU[:, 0].mean("member"))
 
 
 def test_day_outside_the_fine_record(explorer):

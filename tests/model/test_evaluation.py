@@ -200,3 +200,20 @@ def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_p
     assert [sampler_label(st) for _, st, _ in found] == [
         "windows · dpm2m 12", "windows, overlap 0.25 · heun 12", "whole map · heun"]
     assert find_reports([win, old], {**ident, "config": {}}) == []
+
+
+def test_the_season_table_shows_the_intervals(results):
+    """The dashboard's seasonal table: each model's R² interval and its claim verdicts."""
+    from finescale.app.report import records
+    from finescale.app.tabs.season import INTERVAL_COLUMNS, interval_cells
+
+    recs = records(results)
+    own = interval_cells(recs[0])
+    assert list(own) == [INTERVAL_COLUMNS[0]]  # diffusion: its own interval only
+    lo, hi = (float(x) for x in own[INTERVAL_COLUMNS[0]].split(" – "))
+    assert lo <= recs[0]["r2"] + 5e-4 and recs[0]["r2"] - 5e-4 <= hi
+    unet = interval_cells(recs[2])
+    assert unet[INTERVAL_COLUMNS[1]].startswith(f"{recs[2]['r2_vs_diffusion']:+.3f} [")
+    verdicts = unet[INTERVAL_COLUMNS[2]].split(" · ")
+    assert len(verdicts) == 3 and set(verdicts) <= {"holds", "fails", "undecided"}
+    assert interval_cells({"r2": 0.5}) == {}  # a report from before the intervals
