@@ -6,6 +6,7 @@ Two presets: ``quick`` (small networks that train on a 2-core CPU in minutes) an
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
@@ -58,10 +59,27 @@ class DownscalerConfig:
     ema: float = 0.995
     residual: bool = True  # learn fine - regridded coarse (CorrDiff); False = full field
     sigma_data: float = 0.1  # set from training data at fit time
-    p_mean: float = -1.2  # log-normal σ distribution of EDM training
+    # training noise levels: ln σ ~ N(p_mean, p_std²). None: set at fit time to EDM's −1.2
+    # shifted by ln(σ_data / 0.5) (:func:`scaled_p_mean`). EDM tuned −1.2 for σ_data = 0.5;
+    # at our σ_data ≈ 0.05 it leaves the low σ that set the finest texture nearly untrained
+    # and the members come out too rough (docs/evaluation.md, "Texture")
+    p_mean: float | None = None
     p_std: float = 1.2
     latent: int = 8  # VAE latent channels
     kl_weight: float = 1e-3
+
+    @property
+    def noise_mean(self) -> float:
+        """The mean log training σ in use: ``p_mean``, or EDM's scaled to ``sigma_data``."""
+        return scaled_p_mean(self.sigma_data) if self.p_mean is None else self.p_mean
+
+
+EDM_SIGMA_DATA, EDM_P_MEAN = 0.5, -1.2  # Karras et al. (2022), Table 1
+
+
+def scaled_p_mean(sigma_data: float) -> float:
+    """EDM's mean log training σ, moved to the data's scale (same σ / σ_data as EDM's)."""
+    return EDM_P_MEAN + math.log(sigma_data / EDM_SIGMA_DATA)
 
 
 PRECISIONS = ("fp32", "bf16")  # network arithmetic a sampler may use

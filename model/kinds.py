@@ -71,7 +71,7 @@ class DiffusionKind(Kind):
         return Denoiser(net, sigma_data=cfg.sigma_data)
 
     def loss(self, model, target, cond, cfg):
-        return model.loss(target, cond, p_mean=cfg.p_mean, p_std=cfg.p_std)
+        return model.loss(target, cond, p_mean=cfg.noise_mean, p_std=cfg.p_std)
 
     def sample(self, model, cond, sampler, cfg, gen):
         m, (h, w) = cond.shape[0], cond.shape[-2:]

@@ -9,6 +9,7 @@ interruption. Checkpoints go through :mod:`model.checkpoints` (atomic, safetenso
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import sys
 import threading
@@ -414,8 +415,8 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
     r0 = _rng(spec.seed, 4)
     probe, _ = downscaler_batch(sd, sd.split.train, cfg, enc_cfg.history, None, 32, r0,
                                 torch.device("cpu"))
-    cfg = DownscalerConfig(**{**to_dict(cfg), "channels": cfg.channels,
-                              "sigma_data": round(float(probe.std()), 4)})
+    cfg = dataclasses.replace(cfg, sigma_data=round(float(probe.std()), 4))
+    cfg = dataclasses.replace(cfg, p_mean=cfg.noise_mean)  # the manifest records the value used
     model = kind.build(enc_cfg, cfg)
     steps = cfg.steps_per_epoch or max(1, sd.split.train.size * 8 // cfg.batch)
     ema = cfg.ema if kind.ema else 0.0

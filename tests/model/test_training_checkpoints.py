@@ -31,6 +31,19 @@ def test_every_stage_trains_and_writes_a_manifest(ckpts):
     assert not list(ckpts["encoder"].parent.glob(".*resume*"))  # cleaned after success
 
 
+def test_training_noise_levels_follow_the_data_scale(ckpts):
+    """The diffusion's mean log training σ is EDM's −1.2 moved by ln(σ_data / 0.5) (EDM's
+    own −1.2 at our σ_data ≈ 0.05 leaves the finest texture untrained), recorded as used."""
+    import math
+
+    from finescale.model.config import DownscalerConfig
+
+    cfg = json.loads(manifest_path(ckpts["diffusion"]).read_text())["downscaler_config"]
+    assert cfg["p_mean"] == pytest.approx(-1.2 + math.log(cfg["sigma_data"] / 0.5))
+    assert DownscalerConfig(sigma_data=0.5).noise_mean == pytest.approx(-1.2)
+    assert DownscalerConfig(sigma_data=0.05, p_mean=-1.2).noise_mean == -1.2  # as asked
+
+
 def test_encoder_is_frozen_and_unchanged_by_stage_2(ckpts, small):
     enc, _ = load_encoder(ckpts["encoder"], region="area1", season="JJA")
     assert not any(p.requires_grad for p in enc.parameters())
