@@ -22,8 +22,17 @@ KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", 
         "variogram_error", "acf_error", "spectrum_error")
 FIGURES = ("maps", "variogram", "spectrum", "acf", "lead", "rank")
 TABLES = (("r2", "R² (squared Pearson, {scale}, ensemble mean)", "{:.3f}"),
+          ("rmse", "RMSE ({scale}, ensemble mean)", "{:.4f}"),
+          ("mae", "MAE ({scale}, ensemble mean)", "{:.4f}"),
+          ("nse", "NSE (Nash–Sutcliffe, {scale}, ensemble mean)", "{:.3f}"),
+          ("kge", "KGE (Kling–Gupta, {scale}, ensemble mean)", "{:.3f}"),
+          ("crps", "CRPS ({scale}; deterministic models: equals MAE)", "{:.4f}"),
+          ("spread_skill", "Spread / skill (1 = calibrated; ensembles only)", "{:.2f}"),
           ("variogram_error", "Semivariogram error of members vs truth (relative L2)", "{:.3f}"),
-          ("crps", "CRPS ({scale}; deterministic models: equals MAE)", "{:.4f}"))
+          ("spectrum_error", "Radial spectrum error of members vs truth (relative L2, log "
+                             "power)", "{:.3f}"),
+          ("acf_error", "Pixel-ACF error of the autoregressive roll-out (relative L2)",
+           "{:.3f}"))
 
 
 def _clean(v):

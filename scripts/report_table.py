@@ -1,8 +1,9 @@
 """Print the docs' model-quality table (markdown) from one evaluation report's metrics.json:
 per area × season, R², variogram and ACF errors for diffusion, U-Net and bilinear, and the
-diffusion ensemble's CRPS and spread/skill.
+diffusion ensemble's CRPS and spread/skill; with ``--claims``, the paired-bootstrap verdicts
+of the paper's claims instead (diffusion − each model, 95 % intervals).
 
-    python scripts/report_table.py assets/report
+    python scripts/report_table.py assets/report [--claims]
 """
 
 from __future__ import annotations
@@ -40,5 +41,14 @@ def table(report: Path) -> str:
     return "\n".join(out)
 
 
+def claims(report: Path) -> str:
+    from finescale.app.report import claims_summary, claims_table
+
+    recs = json.loads((report / "metrics.json").read_text())
+    return claims_summary(recs) + "\n\n" + claims_table(recs)
+
+
 if __name__ == "__main__":
-    print(table(Path(sys.argv[1] if len(sys.argv) > 1 else "assets/report")))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    path = Path(args[0] if args else "assets/report")
+    print(claims(path) if "--claims" in sys.argv else table(path))
