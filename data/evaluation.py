@@ -107,8 +107,7 @@ def scaled(kind: str, x: xr.DataArray) -> xr.DataArray:
 
 def ensemble_mean(lg: xr.DataArray) -> xr.DataArray:
     """The ensemble mean of members already on the analysis scale (so for log data the mean
-    of the members' log10, not the log10 of their mean): what every R² and RMSE scores.
-    """
+    of the members' log10, not the log10 of their mean): what every R² and RMSE scores."""
     return lg.mean("member")
 
 

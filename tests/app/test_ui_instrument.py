@@ -124,6 +124,9 @@ def test_seasonal_figures_from_a_live_evaluation(server, page):
     page.get_by_role("button", name="Evaluate this season now").click()
     page.wait_for_selector("text=/curves from a live evaluation/", timeout=4 * WAIT)
     _wait_canvases(page, 5)  # semivariogram, spectrum, ACF, PACF, lead skill
+    # each model's bootstrap interval and, beside diffusion, the verdicts of its claims
+    assert page.locator("text=R² 95 %").count() >= 1
+    assert page.locator("text=/^(holds|fails|undecided) · /").count() >= 1
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SHOTS / "seasonal.png"))
     _clean(server, page)
