@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from finescale.data import skill
+from finescale.data.diagnostics import curve_error
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import ensemble_mean, scaled
 
@@ -61,8 +62,8 @@ def pooled(daily: xr.Dataset, weights: np.ndarray | None = None) -> dict[str, np
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = cov**2 / (vp * vt)
     return {"r2": r2, "mae": s("sae") / n, "crps": s("scrps") / n,
-            "variogram_error": _curve_error(_mean_curves(w, daily["gamma"].values),
-                                            _mean_curves(w, daily["gamma_truth"].values))}
+            "variogram_error": curve_error(_mean_curves(w, daily["gamma"].values),
+                                           _mean_curves(w, daily["gamma_truth"].values))}
 
 
 def _mean_curves(w: np.ndarray, curves: np.ndarray) -> np.ndarray:
@@ -70,15 +71,6 @@ def _mean_curves(w: np.ndarray, curves: np.ndarray) -> np.ndarray:
     ok = np.isfinite(curves)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (w @ np.where(ok, curves, 0.0)) / (w @ ok)
-
-
-def _curve_error(c: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """:func:`finescale.data.diagnostics.curve_error` of each row."""
-    ok = np.isfinite(c) & np.isfinite(r)
-    num = np.sqrt(np.where(ok, (c - r) ** 2, 0.0).sum(axis=-1))
-    den = np.sqrt(np.where(ok, r**2, 0.0).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan)
 
 
 def draws(days: int, n: int, seed: int) -> np.ndarray:

@@ -137,15 +137,20 @@ def nanmean_curves(curves: list[np.ndarray]) -> np.ndarray:
         return np.nanmean(curves, axis=0)
 
 
-def curve_error(curve: np.ndarray, reference: np.ndarray) -> float:
+def curve_error(curve: np.ndarray, reference: np.ndarray) -> float | np.ndarray:
     """Relative L2 distance ‖c − r‖ / ‖r‖ over the bins where both are finite.
 
     Used for variograms, spectra (on log10 power) and ACFs: 0 means identical curves.
+    Bins on the last axis: a float for one curve, an array for a stack of them.
     """
-    c, r = np.asarray(curve, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    c, r = np.broadcast_arrays(np.asarray(curve, dtype=np.float64),
+                               np.asarray(reference, dtype=np.float64))
     ok = np.isfinite(c) & np.isfinite(r)
-    norm = np.sqrt((r[ok] ** 2).sum())
-    return float(np.sqrt(((c[ok] - r[ok]) ** 2).sum()) / norm) if norm > 0 else float("nan")
+    num = np.sqrt(np.where(ok, (c - r) ** 2, 0.0).sum(axis=-1))
+    den = np.sqrt(np.where(ok, r**2, 0.0).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / den, np.nan)
+    return float(out) if out.ndim == 0 else out
 
 
 def pixel_acf(cube: np.ndarray, nlags: int) -> np.ndarray:
