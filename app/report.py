@@ -81,6 +81,16 @@ CLAIMS = (("r2", "R²", "{:+.3f}"), ("crps", "CRPS (MAE if deterministic)", "{:+
           ("variogram_error", "variogram error", "{:+.3f}"))
 
 
+def claim_cell(rec: dict, key: str, fmt: str, verdict: bool = True) -> str | None:
+    """``diffusion − model [low, high]`` of ``key`` on a report row (and its verdict);
+    None where the row has no such interval."""
+    d, lo, hi = (rec.get(f"{key}_vs_diffusion{x}") for x in ("", "_ci_low", "_ci_high"))
+    if d is None or lo is None or hi is None:
+        return None
+    cell = f"{fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+    return f"{cell} {rec[f'{key}_vs_diffusion_claim']}" if verdict else cell
+
+
 def claims_table(recs: list[dict]) -> str:
     """Markdown: for every model but diffusion, diffusion − model with its 95 % paired
     bootstrap interval and the verdict of the paper's claim (diffusion is better)."""
@@ -90,12 +100,7 @@ def claims_table(recs: list[dict]) -> str:
     head = ["area", "season", "model", *[t for _, t, _ in CLAIMS]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = []
-        for k, _, fmt in CLAIMS:
-            d, lo, hi = (r.get(f"{k}_vs_diffusion{x}") for x in ("", "_ci_low", "_ci_high"))
-            cells.append("—" if d is None or lo is None or hi is None else
-                         f"{fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}] "
-                         f"{r[f'{k}_vs_diffusion_claim']}")
+        cells = [claim_cell(r, k, fmt) or "—" for k, _, fmt in CLAIMS]
         lines.append(f"| {r['region']} | {r['season']} | {r['model']} | " + " | ".join(cells)
                      + " |")
     return "\n".join(lines)

@@ -13,14 +13,20 @@ import xarray as xr
 
 from finescale.app.jobview import JobView
 from finescale.app.plots import PLOT_HEIGHT, PLOT_WIDTH
-from finescale.app.report import curves_dataset, find_reports, read_curves, sampler_label
+from finescale.app.report import (
+    CLAIMS,
+    claim_cell,
+    curves_dataset,
+    find_reports,
+    read_curves,
+    sampler_label,
+)
 from finescale.app.tables import table
 from finescale.data.resources import asset_dir
 
 COLUMNS = {"R²": "r2", "RMSE": "rmse", "CRPS": "crps", "spread/skill": "spread_skill",
            "variogram err": "variogram_error", "ACF err": "acf_error",
            "spectrum err": "spectrum_error"}
-CLAIMED = (("r2", "R²"), ("crps", "CRPS"), ("variogram_error", "variogram"))
 LIVE = {"members": 2, "days": 3, "rollout": 6}  # a live evaluation: minutes on 2 cores
 
 
@@ -33,11 +39,11 @@ def interval_cells(rec: dict) -> dict[str, str]:
     out = {}
     if rec.get("r2_ci_low") is not None:
         out[INTERVAL_COLUMNS[0]] = f"{rec['r2_ci_low']:.3f} – {rec['r2_ci_high']:.3f}"
-    if rec.get("r2_vs_diffusion_claim"):
-        d, lo, hi = (rec[f"r2_vs_diffusion{x}"] for x in ("", "_ci_low", "_ci_high"))
-        out[INTERVAL_COLUMNS[1]] = f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    r2 = claim_cell(rec, "r2", "{:+.3f}", verdict=False)
+    if r2 is not None:
+        out[INTERVAL_COLUMNS[1]] = r2
         out[INTERVAL_COLUMNS[2]] = " · ".join(rec.get(f"{k}_vs_diffusion_claim") or "—"
-                                              for k, _ in CLAIMED)
+                                              for k, _, _ in CLAIMS)
     return out
 
 
