@@ -175,7 +175,8 @@ def floor_page(repeats: int) -> float:
 
 def generate_8_members(data: Path) -> dict[str, dict[str, float]]:
     """Seconds to generate one 8-member day with the shipped diffusion model, per region, with
-    each ODE solver at the dashboard's step count (the default solver and its baseline)."""
+    each ODE solver at the dashboard's step count (the default solver and its baseline), and
+    with a distilled student in 1 and 2 calls where one is installed."""
     from finescale.app.state import Explorer
     from finescale.data.layout import open_dataset
     from finescale.model.config import SOLVERS
@@ -190,6 +191,17 @@ def generate_8_members(data: Path) -> dict[str, dict[str, float]]:
             s.generate()
             out.setdefault(f"{solver} {s.steps} steps, {s.precision}", {})[region] = round(
                 time.perf_counter() - t0, 2)
+    for calls in (1, 2):  # a distilled student where one is installed for the season
+        for region in ds.regions:
+            s = Explorer(dataset=ds)
+            s.region = region
+            if s.checkpoint_for("distilled", s.season) is None:
+                continue
+            s.model, s.members, s.calls = "distilled", 8, calls
+            t0 = time.perf_counter()
+            s.generate()
+            out.setdefault(f"distilled {calls} call{'s' * (calls > 1)}, {s.precision}", {})[
+                region] = round(time.perf_counter() - t0, 2)
     return out
 
 

@@ -54,9 +54,24 @@ def cmd_train(a: argparse.Namespace) -> None:
                      out_dir=out, device=device, seed=a.seed, encoder_path=enc, half=a.half,
                      command="finescale " + shlex.join(sys.argv[1:]),
                      max_seconds=60.0 * a.max_minutes)
-    path = train_encoder(ds, spec) if a.stage == "encoder" else train_downscaler(ds, spec)
+    if a.stage == "distilled":
+        path = _distill(ds, spec, a)
+    elif a.stage == "encoder":
+        path = train_encoder(ds, spec)
+    else:
+        path = train_downscaler(ds, spec)
     if main:
         print(f"wrote {path}")
+
+
+def _distill(ds, spec, a: argparse.Namespace) -> Path:
+    from finescale.model.config import override
+    from finescale.model.distill import DistillConfig, distill
+    from finescale.model.registry import resolve_checkpoint
+
+    teacher = a.teacher or resolve_checkpoint(f"{a.region}-{a.season}-diffusion")
+    dcfg = override(DistillConfig(), epochs=a.epochs, steps_per_epoch=a.steps, batch=a.batch)
+    return distill(ds, spec, teacher, dcfg)
 
 
 def _add_sampler_args(p: argparse.ArgumentParser) -> None:
@@ -76,6 +91,9 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-overlap", type=float, default=SamplerConfig.window_overlap,
                    help="overlap of neighbouring windows' cores as a fraction of a core "
                         "(default 0: they abut; 0.25 costs ~1.7x)")
+    p.add_argument("--calls", type=int, default=SamplerConfig.calls,
+                   help="network calls per map of a distilled model (1 or 2; default "
+                        f"{SamplerConfig.calls})")
 
 
 def _sampler_config(a: argparse.Namespace):
@@ -86,7 +104,7 @@ def _sampler_config(a: argparse.Namespace):
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     windows = SamplerConfig.windows if a.windows is None else a.windows
     return SamplerConfig(kind=a.sampler, steps=steps, solver=a.solver, precision=a.precision,
-                         windows=windows, window_overlap=a.window_overlap)
+                         windows=windows, window_overlap=a.window_overlap, calls=a.calls)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -125,7 +143,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "sampler": a.sampler, "steps": sampler.steps, "solver": sampler.solver,
                 "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
-                "seed": a.seed, "boot": a.boot, "device": str(device),
+                "calls": sampler.calls, "seed": a.seed, "boot": a.boot, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"),
@@ -159,7 +177,8 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the encoder, the diffusion downscaler or a baseline")
+    p = sub.add_parser("train", help="train the encoder, the diffusion downscaler, a baseline, "
+                       "or distil a diffusion model (distilled)")
     p.add_argument("stage", choices=STAGES)
     p.add_argument("--region", required=True)
     p.add_argument("--season", required=True, choices=SEASONS)
@@ -169,6 +188,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"checkpoint directory (default {default_checkpoint_dir()})")
     p.add_argument("--encoder", type=Path, default=None,
                    help="stage-1 checkpoint (default OUT/REGION-SEASON-encoder.safetensors)")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="distilled: the diffusion checkpoint to distil (default: yours, "
+                        "else the shipped REGION-SEASON-diffusion)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps", type=int, default=None, help="steps per epoch")
     p.add_argument("--batch", type=int, default=None, help="batch size (samples per step)")

@@ -84,8 +84,8 @@ class Explorer(param.Parameterized):
     requests follow it); ``CONTROLS`` what the sidebar offers, in order."""
 
     GENERATED_BY = ("region", "date", "model", "members", "sampler", "steps", "solver",
-                    "precision", "windows", "seed")
-    CONTROLS = ("region", "season", "model", "members", "sampler", "steps", "solver",
+                    "calls", "precision", "windows", "seed")
+    CONTROLS = ("region", "season", "model", "members", "sampler", "steps", "solver", "calls",
                 "precision", "windows", "show", "log_scale", "seed")
 
     region = param.Selector(default=None, objects=[], doc="study region")
@@ -100,6 +100,8 @@ class Explorer(param.Parameterized):
     solver = param.Selector(default=DASHBOARD_SOLVER, objects=list(SOLVERS),
                             doc="fast sampler's ODE solver: heun (2 network calls a step) or "
                                 "dpm2m (DPM-Solver++(2M), 1 call a step)")
+    calls = param.Integer(default=SamplerConfig.calls, bounds=(1, 2),
+                          doc="network calls per map of a distilled model (its steps)")
     precision = param.Selector(default="fp32", objects=list(PRECISIONS),
                                doc="network arithmetic: bf16 is faster on CPUs that have it")
     windows = param.Boolean(default=SamplerConfig.windows,
@@ -281,7 +283,7 @@ class Explorer(param.Parameterized):
     def sampler_config(self) -> SamplerConfig:
         """The sampler settings chosen in the page (one place for day and roll-out)."""
         return SamplerConfig(kind=self.sampler, steps=self.steps, solver=self.solver,
-                             precision=self.precision, windows=self.windows)
+                             calls=self.calls, precision=self.precision, windows=self.windows)
 
     def generate(self, callback=None, cancel=None, start: pd.Timestamp | None = None,
                  end: pd.Timestamp | None = None, checkpoint: Path | None = None

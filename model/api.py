@@ -73,8 +73,9 @@ def _static(model: LoadedModel, static: xr.Dataset | None) -> xr.Dataset:
 
 def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | None = None,
               members: int = 1, steps: int = SamplerConfig.steps,
-              solver: str = SamplerConfig.solver, precision: str = "fp32",
-              windows: bool = SamplerConfig.windows, seed: int = 0, spinup: int = 0,
+              solver: str = SamplerConfig.solver, calls: int = SamplerConfig.calls,
+              precision: str = "fp32", windows: bool = SamplerConfig.windows, seed: int = 0,
+              spinup: int = 0,
               device: str = "auto", progress: bool = False) -> xr.Dataset:
     """Fine fields for every day of ``coarse`` (after ``spinup`` leading days).
 
@@ -87,6 +88,8 @@ def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | 
         default: the grid and layers of the model's region
         (:func:`finescale.data.static_layers.static_on_grid` gives them for any grid).
     members : ensemble size; each member carries its own 40-day history.
+    steps, solver : the diffusion model's ODE solver; calls : network calls per map of a
+        distilled model (1 or 2).
     spinup : leading days of ``coarse`` generated only to build the history, not returned.
         Where the fine record of the model's region holds the 40 days before the first
         day, the roll-out starts from them; otherwise from the coarse fields regridded.
@@ -120,7 +123,8 @@ def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | 
                            "split": model.manifest["split"]},
                  regions={model.region: region})
     days = pd.DatetimeIndex(c["time"].values)
-    sampler = SamplerConfig(steps=steps, solver=solver, precision=precision, windows=windows)
+    sampler = SamplerConfig(steps=steps, solver=solver, calls=calls, precision=precision,
+                            windows=windows)
     return generate(ds, [model], f"{days[spinup]:%Y-%m-%d}", f"{days[-1]:%Y-%m-%d}",
                     members=members, sampler=sampler, seed=seed,
                     device=resolve_device(device), spinup=spinup, progress=progress)

@@ -157,7 +157,16 @@ def _checkpoints(dirs: list[Path], region: str, season: str) -> dict[str, Path]:
     if "diffusion" not in found:
         raise FinescaleError(f"no diffusion checkpoint for {region} {season} in "
                              f"{', '.join(map(str, dirs))}")
+    if "distilled" in found and not is_student_of(found["distilled"], found["diffusion"]):
+        del found["distilled"]  # a student of another teacher says nothing about this one
     return found
+
+
+def is_student_of(student: Path, teacher: Path) -> bool:
+    from finescale.model.checkpoints import read_manifest
+
+    want = read_manifest(teacher).get("weights_sha256")
+    return read_manifest(student).get("teacher", {}).get("weights_sha256") == want
 
 
 def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarray,
@@ -170,9 +179,10 @@ def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarr
     return {"r2": r2, "variogram_error": curve_error(gg, gt)}
 
 
-def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.device
-                   ) -> list[dict]:
-    """Seconds per map per member for both samplers and bilinear, with their quality."""
+def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.device,
+                   student: Path | None = None) -> list[dict]:
+    """Seconds per map per member for both samplers and bilinear, with their quality, and
+    for a distilled ``student`` of the diffusion checkpoint in 1 and 2 network calls."""
     lm = load_model(ckpt, ds, device)
     rd = ds.region(lm.region)
     fine_days = pd.DatetimeIndex(rd.fine["time"].values)
@@ -222,18 +232,29 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
                               halo=paper.halo, batch=paper.tile_batch)
         f_tiled = _flops(lambda: tiled(x, sig, cond))
         t_bil, _ = _timed(lambda: sd.base(days[0]), device)  # the regrid itself
+        students = {}
+        if student is not None:
+            srun = prepare_run(ds, [student], days[:1], device, None)
+            for calls in (1, 2):
+                s = replace(fast, calls=calls)
+                srun.step(days[0], hist(days[0]), s, cfg.seed)  # warm-up
+                students[f"distilled_{calls}call"] = (s, srun, float(np.mean(
+                    [_timed(lambda d=d, s=s: srun.step(d, hist(d), s, cfg.seed), device)[0]
+                     for d in days[: cfg.fast_days]])))
         # quality on a centred crop, both samplers in full, same days and seeds
         c = min(cfg.quality_crop, h, w)
         win = (slice((h - c) // 2, (h - c) // 2 + c), slice((w - c) // 2, (w - c) // 2 + c))
         lat, lon = rd.fine["lat"].values[win[0]], rd.fine["lon"].values[win[1]]
         qdays = days[: cfg.quality_days]
         preds: dict[str, list[np.ndarray]] = {"paper": [], "fast": [], "fast_bf16": [],
-                                              "bilinear": []}
+                                              "bilinear": [], **{k: [] for k in students}}
         truths = []
+        samplers = [("paper", paper, run), ("fast", fast, run), ("fast_bf16", fast_bf16, run),
+                    *((k, s, r) for k, (s, r, _) in students.items())]
         for d in qdays:
             hm = hist(d, win).repeat(cfg.quality_members, 1, 1, 1)
-            for name, s in (("paper", paper), ("fast", fast), ("fast_bf16", fast_bf16)):
-                xs = run.step(d, hm, s, cfg.seed, window=win)
+            for name, s, r in samplers:
+                xs = r.step(d, hm, s, cfg.seed, window=win)
                 preds[name].append(lm.transform.inverse(xs.cpu().numpy().astype(np.float64)))
             preds["bilinear"].append(lm.transform.inverse(sd.base(d, win)[None]
                                                           .astype(np.float64)))
@@ -263,6 +284,11 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
                  "seconds_per_map_member": bf16_s, "extrapolated": False,
                  "speedup_vs_paper_protocol": t_paper_full / bf16_s,
                  "speedup_vs_fast_fp32": fast_s / bf16_s, **qm["fast_bf16"]})
+    for name, (s, _, sec) in students.items():
+        rows.append({**base, "method": name, "checkpoint": str(student), "calls": s.calls,
+                     "nfe": s.calls, "seconds_per_map_member": sec, "extrapolated": False,
+                     "speedup_vs_paper_protocol": t_paper_full / sec,
+                     "speedup_vs_teacher": fast_s / sec, **qm[name]})
     rows.append({**base, "method": "bilinear", "seconds_per_map_member": t_bil,
                  "extrapolated": False, **qm["bilinear"]})
     return rows
@@ -380,7 +406,8 @@ def run_bench(ds: Dataset, checkpoint_dirs: list[Path], cfg: BenchConfig,
         for r in regions:
             progress(f"sampling {r} {cfg.season}")
             ck = _checkpoints(checkpoint_dirs, r, cfg.season)
-            b.sampling += bench_sampling(ds, ck["diffusion"], cfg, device)
+            b.sampling += bench_sampling(ds, ck["diffusion"], cfg, device,
+                                         student=ck.get("distilled"))
             progress(f"reconstruction {r} {cfg.season}")
             b.sampling.append(bench_record(ds, checkpoint_dirs, r, cfg, device))
     with PeakRSS() as train_mem:

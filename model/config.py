@@ -14,11 +14,9 @@ from finescale.data.errors import FinescaleError
 
 # downscaler kinds in table/menu order (names only, importable without torch; their
 # behaviour is in :mod:`finescale.model.kinds`)
-MODEL_KINDS = ("diffusion", "ablation", "unet", "transfer", "vae")
+MODEL_KINDS = ("diffusion", "distilled", "ablation", "unet", "transfer", "vae")
 STAGES = ("encoder", *MODEL_KINDS)
 
-Kind = Literal["encoder", "diffusion", "ablation", "unet", "transfer", "vae"]
-KINDS: tuple[str, ...] = ("encoder", "diffusion", "ablation", "unet", "transfer", "vae")
 N_STATIC = 6  # conditioning planes besides features: coarse, elevation, lat, lon, year, season
 N_TIME = 3
 
@@ -67,6 +65,10 @@ class DownscalerConfig:
     p_std: float = 1.2
     latent: int = 8  # VAE latent channels
     kl_weight: float = 1e-3
+    # a distilled student's σ per network call (descending): call k of a k-call sample maps
+    # noise at these levels to the field; set by `finescale train distilled` (on validation
+    # patches), empty for every other kind
+    student_sigmas: tuple[float, ...] = ()
 
     @property
     def noise_mean(self) -> float:
@@ -118,6 +120,9 @@ class SamplerConfig:
     # 32); 0.25 = stride 24, the first evaluated setting, ~1.7x the cost for the same
     # validation scores and no visible seams at 0 (README "Model quality")
     window_overlap: float = 0.0
+    # network calls per map of a distilled student (kind "distilled"): 1 or 2, each a call of
+    # the consistency model; the teacher's `steps` and `solver` do not apply to it
+    calls: int = 2
 
     def __post_init__(self) -> None:
         if self.kind not in ("fast", "paper"):
@@ -129,6 +134,8 @@ class SamplerConfig:
                                  f"{self.solver!r}")
         if self.steps < 1:
             raise FinescaleError(f"sampler steps must be >= 1, got {self.steps}")
+        if self.calls < 1:
+            raise FinescaleError(f"distilled sampler calls must be >= 1, got {self.calls}")
         if not 0 <= self.window_overlap < 1:
             raise FinescaleError(f"window overlap must be in [0, 1), got {self.window_overlap}")
 

@@ -24,6 +24,7 @@ from finescale.model.samplers import (
     TiledDenoiser,
     karras_sigmas,
     sample_ancestral,
+    sample_consistency,
     sample_dpm2m,
     sample_heun,
 )
@@ -79,17 +80,50 @@ class DiffusionKind(Kind):
         sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max,
                                sampler.rho, device=cond.device)
         if sampler.kind == "fast":
-            den = model
-            if sampler.windows and max(h, w) > cfg.patch:
-                p = cfg.patch
-                stride, halo = sampler.window_grid(p)
-                den = TiledDenoiser(model, tile=p, stride=stride, halo=halo,
-                                    batch=window_batch(sampler, p, cond.device))
             solve = sample_dpm2m if sampler.solver == "dpm2m" else sample_heun
-            return solve(den, noise, cond, sigmas)
+            return solve(windowed(model, cond, sampler, cfg), noise, cond, sigmas)
         tiled = TiledDenoiser(model, tile=sampler.tile, stride=sampler.tile_stride,
                               halo=sampler.halo, batch=sampler.tile_batch)
         return sample_ancestral(tiled, noise, cond, sigmas, generator=gen)
+
+
+@dataclass(frozen=True)
+class DistilledKind(DiffusionKind):
+    """A consistency-distilled student of a diffusion model (:mod:`model.distill`): the same
+    network, sampled in ``sampler.calls`` calls at the σ its training chose."""
+
+    def loss(self, model, target, cond, cfg):
+        raise FinescaleError("a distilled model learns from its teacher: train it with "
+                             "`finescale train distilled` (model.distill), not as a downscaler")
+
+    def sample(self, model, cond, sampler, cfg, gen):
+        trained = len(cfg.student_sigmas)
+        if not 1 <= sampler.calls <= trained:
+            raise FinescaleError(f"this distilled model samples in 1 to {trained} network "
+                                 f"calls; got {sampler.calls}")
+        sig = torch.tensor(student_schedule(cfg.student_sigmas, sampler.calls),
+                           device=cond.device)
+        m, (h, w) = cond.shape[0], cond.shape[-2:]
+        noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
+        return sample_consistency(windowed(model, cond, sampler, cfg), noise, cond, sig,
+                                  sampler.sigma_min, generator=gen)
+
+
+def student_schedule(sigmas: tuple[float, ...], calls: int) -> list[float]:
+    """The σ of each call of a ``calls``-call sample: the first (largest) σ, then the
+    intermediate ones tuned for that many calls (``sigmas[1:calls]``)."""
+    return [float(s) for s in sigmas[:calls]]
+
+
+def windowed(model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,
+             cfg: DownscalerConfig):
+    """The denoiser on windows of its training patch (``sampler.windows``), else whole."""
+    h, w = cond.shape[-2:]
+    if not (sampler.windows and max(h, w) > cfg.patch):
+        return model
+    stride, halo = sampler.window_grid(cfg.patch)
+    return TiledDenoiser(model, tile=cfg.patch, stride=stride, halo=halo,
+                         batch=window_batch(sampler, cfg.patch, cond.device))
 
 
 @dataclass(frozen=True)
@@ -124,6 +158,7 @@ def window_batch(sampler: SamplerConfig, patch: int, device: torch.device) -> in
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     DiffusionKind("diffusion", uses_features=True),
+    DistilledKind("distilled", uses_features=True),
     DiffusionKind("ablation", uses_features=False),  # the same model without the encoder
     Kind("unet", uses_features=False),
     Kind("transfer", uses_features=True),

@@ -4,6 +4,8 @@
   step.
 * :func:`sample_dpm2m` — DPM-Solver++(2M) (Lu et al. 2022), the same probability-flow ODE
   with a 2nd-order multistep update: 1 network call per step, reusing the previous one.
+* :func:`sample_consistency` — a consistency model's multistep sampling (Song et al. 2023,
+  Algorithm 1): one network call per σ of its schedule, fresh noise between calls.
 * :func:`sample_ancestral` — DDPM-style ancestral sampling (Euler ancestral, η = 1) over many
   steps, the paper's protocol when combined with :class:`TiledDenoiser`.
 * :class:`TiledDenoiser` — evaluates ``D`` on 16 × 16 tiles at stride 2, crops a 4-pixel
@@ -69,6 +71,20 @@ def sample_dpm2m(denoise: DenoiseFn, noise: torch.Tensor, cond: torch.Tensor,
             prev, h_prev = d, h
         if callback:
             callback(i + 1, n)
+    return x
+
+
+def sample_consistency(denoise: DenoiseFn, noise: torch.Tensor, cond: torch.Tensor,
+                       sigmas: torch.Tensor, sigma_min: float,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    """A consistency model ``denoise`` maps a noisy field at any σ straight to its clean end;
+    each further σ of ``sigmas`` (descending, no 0) re-noises the estimate to that level and
+    maps it again."""
+    x = denoise(noise * sigmas[0], sigmas[0].expand(noise.shape[0]), cond)
+    for s in sigmas[1:]:
+        z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        x = denoise(x + (s**2 - sigma_min**2).clamp(min=0).sqrt() * z,
+                    s.expand(x.shape[0]), cond)
     return x
 
 

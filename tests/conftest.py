@@ -10,6 +10,7 @@ import torch
 from finescale.data.generator import GeneratorConfig, prepare
 from finescale.data.layout import Dataset, open_dataset
 from finescale.model.config import get_preset
+from finescale.model.distill import DistillConfig, distill
 from finescale.model.training import TrainSpec, train_downscaler, train_encoder
 
 
@@ -42,3 +43,15 @@ def ckpts(small, tmp_path_factory, device) -> dict[str, Path]:
             small, TrainSpec(kind, "area1", "JJA", preset, out, device, encoder_path=enc),
             progress=False)
     return paths
+
+
+
+TINY_DISTILL = DistillConfig(epochs=1, steps_per_epoch=2, batch=4, mid_factors=(0.5, 2.0))
+
+
+@pytest.fixture(scope="session")
+def student(small, ckpts, tmp_path_factory, device) -> Path:
+    """A consistency-distilled student of ``ckpts["diffusion"]`` (two steps of training)."""
+    out = tmp_path_factory.mktemp("student")
+    return distill(small, TrainSpec("distilled", "area1", "JJA", get_preset("test"), out, device),
+                   ckpts["diffusion"], TINY_DISTILL, progress=False)

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.slow]
 def test_two_pages_under_load(small_dir, tmp_path):
     from finescale.app.load_test import run
 
-    res = run(small_dir, pages=2, seconds=12, models=["interp:bilinear", "interp:nearest"],
+    res = run(small_dir, pages=2, seconds=8, models=["interp:bilinear", "interp:nearest"],
               env={"FINESCALE_CHECKPOINTS": str(tmp_path)})
     assert res["actions"] >= 2, res
     assert res["page_errors"] == [] and res["timeouts"] == [], res

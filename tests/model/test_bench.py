@@ -8,16 +8,26 @@ from pathlib import Path
 from finescale.app.cli import main
 
 
-def test_bench_quick(small_dir: Path, ckpts, tmp_path: Path, capsys):
+def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
     out = tmp_path / "bench.json"
     code = main(["bench", "--quick", "--data", str(small_dir), "--checkpoints",
-                 str(ckpts["diffusion"].parent), "--regions", "area1", "--train-presets",
+                 str(ckpts["diffusion"].parent), str(student.parent), "--regions", "area1",
+                 "--train-presets",
                  "test", "--device", "cpu", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0 and "paper_protocol" in printed and "speedup" in printed
     b = json.loads(out.read_text())
     rows = {r["method"]: r for r in b["sampling"]}
-    assert set(rows) == {"paper_protocol", "fast", "fast_bf16", "bilinear", "reconstruct"}
+    assert set(rows) == {"paper_protocol", "fast", "fast_bf16", "bilinear", "reconstruct",
+                         "distilled_1call", "distilled_2call"}
+    for calls in (1, 2):  # the student of this teacher, timed in the same run
+        d = rows[f"distilled_{calls}call"]
+        assert d["nfe"] == d["calls"] == calls and d["checkpoint"] == str(student)
+        assert d["speedup_vs_teacher"] == (
+            rows["fast"]["seconds_per_map_member"] / d["seconds_per_map_member"])
+        assert d["speedup_vs_paper_protocol"] == (
+            rows["paper_protocol"]["seconds_per_map_member"] / d["seconds_per_map_member"])
+        assert 0 <= d["r2"] <= 1 and d["variogram_error"] >= 0
     rec = rows["reconstruct"]  # the public reconstruct, timed: its rate and projection agree
     assert rec["nfe"] == 12 and rec["members"] == 2 and rec["days"] == 2
     assert rec["member_days_per_s"] == 4 / rec["seconds"]
