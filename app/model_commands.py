@@ -70,7 +70,8 @@ def _distill(ds, spec, a: argparse.Namespace) -> Path:
     from finescale.model.registry import resolve_checkpoint
 
     teacher = a.teacher or resolve_checkpoint(f"{a.region}-{a.season}-diffusion")
-    dcfg = override(DistillConfig(), epochs=a.epochs, steps_per_epoch=a.steps, batch=a.batch)
+    dcfg = override(DistillConfig(), epochs=a.epochs, steps_per_epoch=a.steps, batch=a.batch,
+                    weighting=a.weighting)
     return distill(ds, spec, teacher, dcfg)
 
 
@@ -191,6 +192,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--teacher", type=Path, default=None,
                    help="distilled: the diffusion checkpoint to distil (default: yours, "
                         "else the shipped REGION-SEASON-diffusion)")
+    p.add_argument("--weighting", choices=("uniform", "gap"), default=None,
+                   help="distilled: weight of each pair of noise levels (default "
+                        "uniform; gap: 1 / their distance)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps", type=int, default=None, help="steps per epoch")
     p.add_argument("--batch", type=int, default=None, help="batch size (samples per step)")

@@ -19,6 +19,7 @@ import dataclasses
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -63,9 +64,10 @@ class DistillConfig:
     # candidates for the second call's σ, as multiples of σ_data (tried on validation patches)
     mid_factors: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     teacher_steps: int = 12  # the teacher's ODE solution that validation compares with
+    weighting: str = "uniform"  # of the pairs of levels: uniform or gap (consistency_loss)
 
 
-def teacher_for(path, ds: Dataset, spec: TrainSpec) -> LoadedModel:
+def teacher_for(path: Path, ds: Dataset, spec: TrainSpec) -> LoadedModel:
     """Load and check the teacher: a diffusion checkpoint of the spec's region and season."""
     m = read_manifest(path)
     if m.get("kind") != "diffusion":
@@ -89,21 +91,32 @@ def heun_step(teacher: nn.Module, x: torch.Tensor, s: torch.Tensor, s_next: torc
 
 def consistency_loss(student: nn.Module, target: nn.Module, teacher: nn.Module,
                      x0: torch.Tensor, cond: torch.Tensor, sigmas: torch.Tensor,
-                     sigma_data: float) -> torch.Tensor:
+                     sigma_data: float, weighting: str = "uniform") -> torch.Tensor:
     """Squared distance between the student at σ_n and the target at σ_{n+1} along the
-    teacher's ODE, in units of σ_data² (``sigmas``: the descending grid, no 0)."""
+    teacher's ODE, in units of σ_data² (``sigmas``: the descending grid, no 0).
+
+    ``weighting`` "gap" weighs each pair by 1 / (σ_n − σ_{n+1}) (Song & Dhariwal 2023,
+    improved consistency training), normalised to mean 1 over the grid: the close, low-σ
+    pairs, whose differences are tiny in absolute terms, otherwise barely train."""
     n = torch.randint(0, len(sigmas) - 1, (x0.shape[0],), device=x0.device)
     s, s_next = sigmas[n], sigmas[n + 1]
     x = x0 + torch.randn_like(x0) * s.reshape(-1, 1, 1, 1)
     with torch.no_grad():
         y = target(heun_step(teacher, x, s, s_next, cond), s_next, cond)
-    return ((student(x, s, cond) - y) ** 2).mean() / sigma_data**2
+    err = ((student(x, s, cond) - y) ** 2).mean(dim=(1, 2, 3)) / sigma_data**2
+    if weighting == "gap":
+        gaps = 1 / (sigmas[:-1] - sigmas[1:])
+        err = err * gaps[n] / gaps.mean()
+    elif weighting != "uniform":
+        raise ValueError(f"weighting must be 'uniform' or 'gap', got {weighting!r}")
+    return err.mean()
 
 
-def distill(ds: Dataset, spec: TrainSpec, teacher_path, dcfg: DistillConfig = DistillConfig(),
+def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfig = DistillConfig(),
             progress: bool = True, callback: Callback = None,
-            cancel: threading.Event | None = None):
+            cancel: threading.Event | None = None) -> Path:
     """Train a student of the diffusion checkpoint ``teacher_path``; return its path."""
+    teacher_path = Path(teacher_path)
     teacher = teacher_for(teacher_path, ds, spec)
     torch.manual_seed(spec.seed)
     cfg, enc_cfg, dev = teacher.cfg, teacher.enc_cfg, spec.device
@@ -137,7 +150,7 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path, dcfg: DistillConfig = Di
     def step(m: nn.Module, k: int) -> torch.Tensor:
         x0, cond = batch(sd.split.train, _rng(spec.seed, 6, k), current())
         return consistency_loss(m, trainer.ema, teacher.model, x0, cond, sigmas,
-                                cfg.sigma_data)
+                                cfg.sigma_data, dcfg.weighting)
 
     def validate(m: nn.Module) -> float:
         err = [float(((m(z * sigmas[0], sigmas[0].expand(z.shape[0]), c) - y) ** 2).mean())
@@ -158,7 +171,8 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path, dcfg: DistillConfig = Di
     tm = teacher.manifest
     extra = {"downscaler_config": to_dict(cfg), "encoder_config": to_dict(enc_cfg),
              "encoder": tm.get("encoder"),
-             "teacher": {"path": str(teacher_path), "weights_sha256": tm["weights_sha256"]},
+             "teacher": {"name": Path(teacher_path).stem, "path": str(teacher_path),
+                         "weights_sha256": tm["weights_sha256"]},
              "distillation": {**to_dict(dcfg), "method": "consistency distillation",
                               "validation": "one-call field vs the teacher's ODE solution "
                                             "(mean squared difference / σ_data²)",

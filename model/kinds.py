@@ -9,7 +9,7 @@ branching on names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -90,7 +90,8 @@ class DiffusionKind(Kind):
 @dataclass(frozen=True)
 class DistilledKind(DiffusionKind):
     """A consistency-distilled student of a diffusion model (:mod:`model.distill`): the same
-    network, sampled in ``sampler.calls`` calls at the σ its training chose."""
+    network, sampled in ``sampler.calls`` calls at the σ its training chose, on windows
+    overlapping by its own ``cfg.student_overlap``."""
 
     def loss(self, model, target, cond, cfg):
         raise FinescaleError("a distilled model learns from its teacher: train it with "
@@ -105,7 +106,8 @@ class DistilledKind(DiffusionKind):
                            device=cond.device)
         m, (h, w) = cond.shape[0], cond.shape[-2:]
         noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
-        return sample_consistency(windowed(model, cond, sampler, cfg), noise, cond, sig,
+        own = replace(sampler, window_overlap=cfg.student_overlap)
+        return sample_consistency(windowed(model, cond, own, cfg), noise, cond, sig,
                                   sampler.sigma_min, generator=gen)
 
 

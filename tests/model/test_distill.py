@@ -132,3 +132,19 @@ def test_train_distilled_from_the_cli(ckpts, small_dir, tmp_path, capsys):
     assert rc == 2
     assert "teacher must be a diffusion model" in capsys.readouterr().err
     assert pd.Timestamp(m["training"]["finished"])  # a complete manifest
+
+
+def test_the_student_uses_its_own_window_overlap_not_the_teachers(student, small):
+    import dataclasses
+
+    lm = load_model(student, small)
+    assert lm.cfg.student_overlap == 0.5
+
+    def day(sampler, lm=lm):
+        return generate(small, [lm], *DAYS, members=1, sampler=sampler, seed=1,
+                        progress=False)[small.variable]
+
+    base = day(SamplerConfig())
+    xr.testing.assert_identical(base, day(SamplerConfig(window_overlap=0.25)))
+    abut = dataclasses.replace(lm, cfg=dataclasses.replace(lm.cfg, student_overlap=0.0))
+    assert not bool((day(SamplerConfig(), abut) == base).all())

@@ -38,3 +38,14 @@ def test_shipped_weights_load(c):
     load_into(model, {k: v for k, v in tensors.items() if not k.startswith("encoder.")}, c.path)
     if KINDS[c.kind].uses_features:
         load_into(build_encoder(enc_cfg), tensors, c.path, prefix="encoder.")
+
+
+def test_every_shipped_student_names_the_shipped_teacher_of_its_pair():
+    students = [c for c in SHIPPED if c.kind == "distilled"]
+    assert students, "no distilled weights shipped"
+    for c in students:
+        m = json.loads(c.path.with_suffix(".json").read_text())
+        teacher = c.path.with_name(f"{c.region}-{c.season}-diffusion.json")
+        assert m["teacher"]["name"] == teacher.stem
+        assert m["teacher"]["weights_sha256"] == json.loads(teacher.read_text())["weights_sha256"]
+        assert len(m["downscaler_config"]["student_sigmas"]) == 2
