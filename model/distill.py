@@ -116,6 +116,8 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfi
             progress: bool = True, callback: Callback = None,
             cancel: threading.Event | None = None) -> Path:
     """Train a student of the diffusion checkpoint ``teacher_path``; return its path."""
+    if spec.kind != "distilled":
+        raise ValueError(f"distill() trains kind 'distilled', not {spec.kind!r}")
     teacher_path = Path(teacher_path)
     teacher = teacher_for(teacher_path, ds, spec)
     torch.manual_seed(spec.seed)
@@ -124,8 +126,6 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfi
     sampler = SamplerConfig()
     sigmas = karras_sigmas(dcfg.levels, sampler.sigma_min, sampler.sigma_max, sampler.rho,
                            device=dev)[:-1]
-    if spec.kind != "distilled":
-        raise ValueError(f"distill() trains kind 'distilled', not {spec.kind!r}")
     student = get_kind("distilled").build(enc_cfg, cfg)
     student.load_state_dict(teacher.model.state_dict())  # before the Trainer copies its EMA
     loop = LoopConfig(epochs=dcfg.epochs, steps_per_epoch=dcfg.steps_per_epoch, lr=dcfg.lr,
@@ -171,7 +171,7 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfi
     tm = teacher.manifest
     extra = {"downscaler_config": to_dict(cfg), "encoder_config": to_dict(enc_cfg),
              "encoder": tm.get("encoder"),
-             "teacher": {"name": Path(teacher_path).stem, "path": str(teacher_path),
+             "teacher": {"name": teacher_path.stem, "path": str(teacher_path),
                          "weights_sha256": tm["weights_sha256"]},
              "distillation": {**to_dict(dcfg), "method": "consistency distillation",
                               "validation": "one-call field vs the teacher's ODE solution "
