@@ -32,12 +32,16 @@ from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig, to_dict
 from finescale.model.datasets import fingerprint, season_data
 from finescale.model.diffusion import Denoiser
-from finescale.model.distributed import SINGLE, current
+from finescale.model.distributed import current
 from finescale.model.inference import LoadedModel, load_model
 from finescale.model.kinds import kind as get_kind
-from finescale.model.samplers import karras_sigmas, sample_consistency, sample_dpm2m
+from finescale.model.samplers import (
+    heun_step,
+    karras_sigmas,
+    sample_consistency,
+    sample_dpm2m,
+)
 from finescale.model.training import (
-    VAL_BATCHES,
     Callback,
     LoopConfig,
     Trainer,
@@ -47,6 +51,7 @@ from finescale.model.training import (
     _resume_path,
     _rng,
     downscaler_batch,
+    validation_batches,
 )
 
 
@@ -77,16 +82,6 @@ def teacher_for(path: Path, ds: Dataset, spec: TrainSpec) -> LoadedModel:
         raise FinescaleError(f"teacher {path} is for {m.get('region')} {m.get('season')}, "
                              f"not {spec.region} {spec.season}")
     return load_model(path, ds, spec.device)
-
-
-def heun_step(teacher: nn.Module, x: torch.Tensor, s: torch.Tensor, s_next: torch.Tensor,
-              cond: torch.Tensor) -> torch.Tensor:
-    """One Heun step of the probability-flow ODE from σ = ``s`` to ``s_next`` (per sample)."""
-    a, b = s.reshape(-1, 1, 1, 1), s_next.reshape(-1, 1, 1, 1)
-    d = (x - teacher(x, s, cond)) / a
-    x1 = x + (b - a) * d
-    d1 = (x1 - teacher(x1, s_next, cond)) / b
-    return x + (b - a) * 0.5 * (d + d1)
 
 
 def consistency_loss(student: nn.Module, target: nn.Module, teacher: nn.Module,
@@ -134,11 +129,9 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfi
                       desc=f"distilled {spec.region} {spec.season}", max_seconds=spec.max_seconds)
     trainer.try_resume()
 
-    def batch(days, r, shard=SINGLE):
-        return downscaler_batch(sd, days, cfg, enc_cfg.history, teacher.encoder, dcfg.batch, r,
-                                dev, shard)
 
-    val = [batch(sd.split.val, _rng(spec.seed, 5, k)) for k in range(VAL_BATCHES)]
+    val = validation_batches(sd, cfg, enc_cfg.history, teacher.encoder, dcfg.batch, spec.seed,
+                             dev)
     val_noise = [torch.randn(t.shape, generator=torch.Generator().manual_seed(k)).to(dev)
                  for k, (t, _) in enumerate(val)]
     ode = karras_sigmas(dcfg.teacher_steps, sampler.sigma_min, sampler.sigma_max, sampler.rho,
@@ -148,7 +141,8 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfi
                    zip(val_noise, val, strict=True)]
 
     def step(m: nn.Module, k: int) -> torch.Tensor:
-        x0, cond = batch(sd.split.train, _rng(spec.seed, 6, k), current())
+        x0, cond = downscaler_batch(sd, sd.split.train, cfg, enc_cfg.history, teacher.encoder,
+                                    dcfg.batch, _rng(spec.seed, 6, k), dev, current())
         return consistency_loss(m, trainer.ema, teacher.model, x0, cond, sigmas,
                                 cfg.sigma_data, dcfg.weighting)
 

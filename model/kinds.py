@@ -102,19 +102,12 @@ class DistilledKind(DiffusionKind):
         if not 1 <= sampler.calls <= trained:
             raise FinescaleError(f"this distilled model samples in 1 to {trained} network "
                                  f"calls; got {sampler.calls}")
-        sig = torch.tensor(student_schedule(cfg.student_sigmas, sampler.calls),
-                           device=cond.device)
+        sig = torch.tensor(cfg.student_sigmas[: sampler.calls], device=cond.device)
         m, (h, w) = cond.shape[0], cond.shape[-2:]
         noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
         own = replace(sampler, window_overlap=cfg.student_overlap)
         return sample_consistency(windowed(model, cond, own, cfg), noise, cond, sig,
                                   sampler.sigma_min, generator=gen)
-
-
-def student_schedule(sigmas: tuple[float, ...], calls: int) -> list[float]:
-    """The σ of each call of a ``calls``-call sample: the first (largest) σ, then the
-    intermediate ones tuned for that many calls (``sigmas[1:calls]``)."""
-    return [float(s) for s in sigmas[:calls]]
 
 
 def windowed(model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,

@@ -1,7 +1,7 @@
 """Samplers over a preconditioned denoiser ``D(x, sigma, cond)``.
 
 * :func:`sample_heun` — EDM Algorithm 1 (deterministic 2nd-order Heun): 2 network calls per
-  step.
+  step (:func:`heun_step`, also the distillation's teacher step).
 * :func:`sample_dpm2m` — DPM-Solver++(2M) (Lu et al. 2022), the same probability-flow ODE
   with a 2nd-order multistep update: 1 network call per step, reusing the previous one.
 * :func:`sample_consistency` — a consistency model's multistep sampling (Song et al. 2023,
@@ -33,20 +33,27 @@ def karras_sigmas(steps: int, sigma_min: float, sigma_max: float, rho: float = 7
     return torch.cat([s, s.new_zeros(1)]).float()
 
 
+def heun_step(denoise: DenoiseFn, x: torch.Tensor, s: torch.Tensor, s_next: torch.Tensor,
+              cond: torch.Tensor) -> torch.Tensor:
+    """One step of the probability-flow ODE from σ = ``s`` to ``s_next`` (one per sample):
+    Heun's 2nd order, or Euler when a ``s_next`` is 0 (EDM Algorithm 1, lines 5-8)."""
+    a, b = s.reshape(-1, 1, 1, 1), s_next.reshape(-1, 1, 1, 1)
+    d = (x - denoise(x, s, cond)) / a
+    x_next = x + (b - a) * d
+    if bool((s_next > 0).all()):  # 2nd-order correction
+        d2 = (x_next - denoise(x_next, s_next, cond)) / b
+        x_next = x + (b - a) * 0.5 * (d + d2)
+    return x_next
+
+
 def sample_heun(denoise: DenoiseFn, noise: torch.Tensor, cond: torch.Tensor,
                 sigmas: torch.Tensor, callback: Callback = None) -> torch.Tensor:
     """EDM Algorithm 1 without churn; ``noise`` is unit Gaussian, scaled by σ_0 here."""
     x = noise * sigmas[0]
     n = len(sigmas) - 1
     for i in range(n):
-        s, s_next = sigmas[i], sigmas[i + 1]
-        sv = s.expand(x.shape[0])
-        d = (x - denoise(x, sv, cond)) / s
-        x_next = x + (s_next - s) * d
-        if s_next > 0:  # 2nd-order correction
-            d2 = (x_next - denoise(x_next, s_next.expand(x.shape[0]), cond)) / s_next
-            x_next = x + (s_next - s) * 0.5 * (d + d2)
-        x = x_next
+        b = x.shape[0]
+        x = heun_step(denoise, x, sigmas[i].expand(b), sigmas[i + 1].expand(b), cond)
         if callback:
             callback(i + 1, n)
     return x

@@ -389,6 +389,15 @@ def downscaler_batch(sd: SeasonData, days: pd.DatetimeIndex, cfg: DownscalerConf
     return target, cond
 
 
+def validation_batches(sd: SeasonData, cfg: DownscalerConfig, history: int,
+                       encoder: TransferEncoder | None, n: int, seed: int,
+                       device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The fixed (target, cond) batches of ``n`` validation patches a stage-2 model (or its
+    distilled student) is validated on: the same patches for the same seed."""
+    return [downscaler_batch(sd, sd.split.val, cfg, history, encoder, n, _rng(seed, 5, k),
+                             device) for k in range(VAL_BATCHES)]
+
+
 def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
                      callback: Callback = None, cancel: threading.Event | None = None) -> Path:
     """Stage 2 (diffusion) or a baseline, on fine patches of the training days."""
@@ -426,9 +435,8 @@ def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
                       desc=f"{kind.name} {spec.region} {spec.season}",
                       max_seconds=spec.max_seconds)
     trainer.try_resume()
-    val_batches = [downscaler_batch(sd, sd.split.val, cfg, enc_cfg.history, encoder, cfg.batch,
-                                    _rng(spec.seed, 5, k), spec.device)
-                   for k in range(VAL_BATCHES)]
+    val_batches = validation_batches(sd, cfg, enc_cfg.history, encoder, cfg.batch, spec.seed,
+                                     spec.device)
 
     def step(m: nn.Module, k: int) -> torch.Tensor:
         tgt, cond = downscaler_batch(sd, sd.split.train, cfg, enc_cfg.history, encoder,

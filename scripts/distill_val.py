@@ -24,7 +24,7 @@ from finescale.model.datasets import season_data
 from finescale.model.inference import load_model
 from finescale.model.registry import resolve_checkpoint
 from finescale.model.samplers import karras_sigmas, sample_consistency, sample_dpm2m
-from finescale.model.training import VAL_BATCHES, _rng, downscaler_batch
+from finescale.model.training import validation_batches
 
 
 def teacher_of(m: dict) -> Path:
@@ -59,9 +59,8 @@ def main() -> None:
     sd = season_data(ds.region(st.region), st.season, SplitConfig(**m["split"]), in_memory=True)
     sam = SamplerConfig()
     cfg = te.cfg
-    val = [downscaler_batch(sd, sd.split.val, cfg, te.enc_cfg.history, te.encoder, a.batch,
-                            _rng(a.seed, 5, k), torch.device("cpu"))
-           for k in range(VAL_BATCHES)]
+    val = validation_batches(sd, cfg, te.enc_cfg.history, te.encoder, a.batch, a.seed,
+                             torch.device("cpu"))
     truth = np.concatenate([t.numpy() for t, _ in val])
     mids = [0.0] + [round(f * cfg.sigma_data, 5) for f in (0.25, 0.5, 1, 2, 4, 8)]
     runs: dict[str, list] = {"teacher_12": [], "teacher_1": [], "teacher_2": [],
