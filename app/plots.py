@@ -138,4 +138,4 @@ def loss_curve(losses: list[tuple[int, float]], val: list[tuple[int, float]]) ->
     tr = hv.Curve(losses or [(0, np.nan)], "step", "loss", label="train")
     va = hv.Scatter(val or [(0, np.nan)], "step", "loss", label="validation").opts(size=8)
     return (tr * va).opts(title="training loss", width=2 * PLOT_WIDTH, height=PLOT_HEIGHT,
-                           logy=True)
+                          framewise=True, logy=True)

@@ -51,11 +51,8 @@ def test_ddp_matches_single_process(small_dir: Path, tmp_path: Path):
     enc1 = _train("encoder", small_dir, tmp_path / "one")
     enc2 = _train("encoder", small_dir, tmp_path / "two", procs=2)
     _close(enc1, enc2)
-    # stage 2 with the same frozen encoder: sharded patches, averaged gradients
-    t1 = _train("transfer", small_dir, tmp_path / "one", "--encoder", str(enc1))
-    t2 = _train("transfer", small_dir, tmp_path / "two", "--encoder", str(enc1), procs=2)
-    _close(t1, t2)
     assert not list((tmp_path / "two").glob(".*resume*"))  # rank 0 cleaned up
+    # stage 2 under torchrun (sharded patches, averaged gradients): the resume test below
 
 
 @pytest.mark.slow
