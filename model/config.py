@@ -69,12 +69,22 @@ class DownscalerConfig:
     # noise at these levels to the field; set by `finescale train distilled` (on validation
     # patches), empty for every other kind
     student_sigmas: tuple[float, ...] = ()
-    # a distilled student's window overlap (SamplerConfig.window_overlap, which sets the
-    # teacher's): one call leaves each pixel to one window when windows abut, and their
-    # edges show. Validation days (area0 JJA, 8 days, 4 members, 1 call): 0.5 against 0,
-    # R² 0.933 vs 0.926, CRPS 0.0877 vs 0.0919, spread/skill 0.94 vs 0.89, variogram error
-    # 0.058 vs 0.048; the whole map in one pass: R² 0.878 (docs/distillation.md)
-    student_overlap: float = 0.5
+    # a distilled student's windows (SamplerConfig.window_overlap and the halo, patch // 6,
+    # set the teacher's): one call leaves each pixel to one window when windows abut, and
+    # their edges show; overlapping, Hann-blended windows hide them. Validation days (8 days,
+    # 4 members, 1 call; docs/distillation.md "Windows"): overlap 0.25 with a 2-px halo
+    # scores as overlap 0.5 with 8 px (area0 R² 0.933 vs 0.933, CRPS 0.0869 vs 0.0877;
+    # area1 0.898 vs 0.899, 0.1113 vs 0.1109) on 4.3× fewer pixels; larger windows than
+    # the patch lose skill (area0, 96 px: R² 0.913), abutting ones show seams
+    student_overlap: float = 0.25
+    student_halo: int | None = 2  # pixels; None: the teacher's (patch // 6)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.student_overlap < 1:
+            raise FinescaleError(f"student_overlap must be in [0, 1), got {self.student_overlap}")
+        if self.student_halo is not None and not 0 <= 2 * self.student_halo < self.patch:
+            raise FinescaleError(f"student_halo must be in [0, patch/2 = {self.patch // 2}), "
+                                 f"got {self.student_halo}")
 
     @property
     def noise_mean(self) -> float:
@@ -155,9 +165,10 @@ class SamplerConfig:
             return self.steps
         return 2 * self.steps - 1  # Heun: no correction on the last step (to σ = 0)
 
-    def window_grid(self, patch: int) -> tuple[int, int]:
-        """(stride, halo) of the windows for a denoiser trained on ``patch``-pixel patches."""
-        halo = patch // WINDOW_HALO_DIV
+    def window_grid(self, patch: int, halo: int | None = None) -> tuple[int, int]:
+        """(stride, halo) of the windows for a denoiser trained on ``patch``-pixel patches;
+        the halo cut from each side of a window is ``patch // 6`` unless given."""
+        halo = patch // WINDOW_HALO_DIV if halo is None else halo
         core = patch - 2 * halo
         return max(1, core - round(core * self.window_overlap)), halo
 

@@ -40,6 +40,11 @@ class Denoiser(nn.Module):
         self.sigma_data = float(sigma_data)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """``cond`` has a row per row of ``x``, or one per group of consecutive rows that
+        share it (the members of a day, of a window): the samplers keep one copy of the
+        conditioning, not one per member."""
+        if cond.shape[0] != x.shape[0]:
+            cond = cond.repeat_interleave(x.shape[0] // cond.shape[0], dim=0)
         s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
         sd = self.sigma_data
         f = self.net(torch.cat([c_in(s, sd) * x, cond], dim=1), c_noise(s).flatten())

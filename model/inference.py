@@ -88,10 +88,10 @@ def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
 
 
 def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
-            gen: torch.Generator) -> torch.Tensor:
+            gen: torch.Generator, members: int) -> torch.Tensor:
     with torch.autocast(cond.device.type, dtype=torch.bfloat16,
                         enabled=sampler.precision == "bf16"):
-        return get_kind(lm.kind).sample(lm.model, cond, sampler, lm.cfg, gen).float()
+        return get_kind(lm.kind).sample(lm.model, cond, sampler, lm.cfg, gen, members).float()
 
 
 Checkpoint = Path | str | LoadedModel
@@ -120,17 +120,18 @@ class Run:
         lm = self.model_for(day, season)
         sd = self.sds[lm.season]
         members = hist.shape[0]
-        cond = torch.from_numpy(sd.cond(day, window))[None].repeat(members, 1, 1, 1).to(
-            self.device)
+        # one row that every member shares: the samplers broadcast it (Denoiser), so the
+        # ~70 full-map channels are padded and cut into windows once, not once per member
+        cond = torch.from_numpy(sd.cond(day, window))[None].to(self.device)
         if lm.encoder is not None:
             # members share their history on a day that follows true fields: encode it once
             same = members > 1 and bool((hist == hist[:1]).all())
             feats = lm.encoder.features(hist[:1] if same else hist,
                                         size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
-            cond = torch.cat([feats.expand(members, -1, -1, -1), cond], dim=1)
+            cond = torch.cat([feats, cond.expand(feats.shape[0], -1, -1, -1)], dim=1)
         gen = torch.Generator(device=self.device).manual_seed(
             int(seed) * 1_000_003 + int(day.toordinal()))
-        x = _sample(lm, cond, sampler, gen)[:, 0]
+        x = _sample(lm, cond, sampler, gen, members)[:, 0]
         if lm.cfg.residual:
             x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
         return x.clamp(*lm.transform.bounds)  # the training range, widened by half

@@ -54,8 +54,11 @@ class Kind:
         return ((model(cond) - target) ** 2).mean()
 
     def sample(self, model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,
-               cfg: DownscalerConfig, gen: torch.Generator) -> torch.Tensor:
-        return model(cond)
+               cfg: DownscalerConfig, gen: torch.Generator, members: int) -> torch.Tensor:
+        """``members`` fields (member, 1, lat, lon) from ``cond``: one row per member, or one
+        row that every member shares (:meth:`model.inference.Run.step`)."""
+        out = model(cond)
+        return out.expand(members, -1, -1, -1).clone() if out.shape[0] < members else out
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,8 @@ class DiffusionKind(Kind):
     def loss(self, model, target, cond, cfg):
         return model.loss(target, cond, p_mean=cfg.noise_mean, p_std=cfg.p_std)
 
-    def sample(self, model, cond, sampler, cfg, gen):
-        m, (h, w) = cond.shape[0], cond.shape[-2:]
-        noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
+    def sample(self, model, cond, sampler, cfg, gen, members):
+        noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen, device=cond.device)
         sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max,
                                sampler.rho, device=cond.device)
         if sampler.kind == "fast":
@@ -91,32 +93,31 @@ class DiffusionKind(Kind):
 class DistilledKind(DiffusionKind):
     """A consistency-distilled student of a diffusion model (:mod:`model.distill`): the same
     network, sampled in ``sampler.calls`` calls at the σ its training chose, on windows
-    overlapping by its own ``cfg.student_overlap``."""
+    of its own overlap and halo (``cfg.student_overlap``, ``cfg.student_halo``)."""
 
     def loss(self, model, target, cond, cfg):
         raise FinescaleError("a distilled model learns from its teacher: train it with "
                              "`finescale train distilled` (model.distill), not as a downscaler")
 
-    def sample(self, model, cond, sampler, cfg, gen):
+    def sample(self, model, cond, sampler, cfg, gen, members):
         trained = len(cfg.student_sigmas)
         if not 1 <= sampler.calls <= trained:
             raise FinescaleError(f"this distilled model samples in 1 to {trained} network "
                                  f"calls; got {sampler.calls}")
         sig = torch.tensor(cfg.student_sigmas[: sampler.calls], device=cond.device)
-        m, (h, w) = cond.shape[0], cond.shape[-2:]
-        noise = torch.randn((m, 1, h, w), generator=gen, device=cond.device)
+        noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen, device=cond.device)
         own = replace(sampler, window_overlap=cfg.student_overlap)
-        return sample_consistency(windowed(model, cond, own, cfg), noise, cond, sig,
-                                  sampler.sigma_min, generator=gen)
+        return sample_consistency(windowed(model, cond, own, cfg, halo=cfg.student_halo),
+                                  noise, cond, sig, sampler.sigma_min, generator=gen)
 
 
 def windowed(model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,
-             cfg: DownscalerConfig):
+             cfg: DownscalerConfig, halo: int | None = None):
     """The denoiser on windows of its training patch (``sampler.windows``), else whole."""
     h, w = cond.shape[-2:]
     if not (sampler.windows and max(h, w) > cfg.patch):
         return model
-    stride, halo = sampler.window_grid(cfg.patch)
+    stride, halo = sampler.window_grid(cfg.patch, halo)
     return TiledDenoiser(model, tile=cfg.patch, stride=stride, halo=halo,
                          batch=window_batch(sampler, cfg.patch, cond.device))
 
@@ -135,8 +136,8 @@ class VAEKind(Kind):
         rec, kl = model(target, cond)
         return ((rec - target) ** 2).mean() + cfg.kl_weight * kl
 
-    def sample(self, model, cond, sampler, cfg, gen):
-        return model.sample(cond, generator=gen)
+    def sample(self, model, cond, sampler, cfg, gen, members):
+        return model.sample(cond.expand(members, -1, -1, -1), generator=gen)
 
 
 _GPU_BATCH: dict[tuple, BatchSize] = {}

@@ -135,11 +135,11 @@ def test_train_distilled_from_the_cli(ckpts, small_dir, tmp_path, capsys):
     assert pd.Timestamp(m["training"]["finished"])  # a complete manifest
 
 
-def test_the_student_uses_its_own_window_overlap_not_the_teachers(student, small):
+def test_the_student_uses_its_own_windows_not_the_teachers(student, small):
     import dataclasses
 
     lm = load_model(student, small)
-    assert lm.cfg.student_overlap == 0.5
+    assert (lm.cfg.student_overlap, lm.cfg.student_halo) == (0.25, 2)
 
     def day(sampler, lm=lm):
         return generate(small, [lm], *DAYS, members=1, sampler=sampler, seed=1,
@@ -149,3 +149,7 @@ def test_the_student_uses_its_own_window_overlap_not_the_teachers(student, small
     xr.testing.assert_identical(base, day(SamplerConfig(window_overlap=0.25)))
     abut = dataclasses.replace(lm, cfg=dataclasses.replace(lm.cfg, student_overlap=0.0))
     assert not bool((day(SamplerConfig(), abut) == base).all())
+    halo4 = dataclasses.replace(lm, cfg=dataclasses.replace(lm.cfg, student_halo=4))
+    assert not bool((day(SamplerConfig(), halo4) == base).all())
+    with pytest.raises(FinescaleError, match="student_halo must be in"):
+        dataclasses.replace(lm.cfg, student_halo=8)  # 2 × 8 px of a 16-px patch: no core

@@ -117,6 +117,22 @@ def test_tiled_denoiser_equals_pointwise_model():
     assert len(tiled.tiles(21, 30)) == (len(range(0, 14, 2)) + 1) * len(range(0, 23, 2))
 
 
+def test_members_share_one_row_of_conditioning_on_windows_and_whole():
+    """The samplers keep one copy of the conditioning for all members; a denoiser given it
+    makes what it makes from a copy per member, on the whole map and on windows."""
+    den = Denoiser(UNet(in_ch=3, out_ch=1, channels=(8, 8), emb=16), sigma_data=0.2).eval()
+    sig = karras_sigmas(3, 0.002, 5.0)
+    cond = torch.randn(1, 2, 22, 30)
+    n = torch.randn(4, 1, 22, 30, generator=torch.Generator().manual_seed(0))
+    tiled = TiledDenoiser(den, tile=16, stride=5, halo=2, batch=8)  # 2 windows × 4 members a call
+    with torch.no_grad():
+        for fn in (den, tiled):
+            one, each = (sample_dpm2m(fn, n, c, sig) for c in (cond, cond.expand(4, -1, -1, -1)))
+            assert one.shape == (4, 1, 22, 30)
+            assert torch.allclose(one, each, atol=1e-6)
+            assert not torch.allclose(one[0], one[1])  # the members still differ
+
+
 def test_heun_deterministic_ancestral_seeded():
     den = Denoiser(UNet(in_ch=2, out_ch=1, channels=(8, 8), emb=16), sigma_data=0.2).eval()
     sig = karras_sigmas(4, 0.002, 5.0)
