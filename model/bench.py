@@ -300,6 +300,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
         rows.append({**base, "method": name, "checkpoint": str(student), "calls": s.calls,
                      "nfe": s.calls, "windows": True,
                      "window_overlap": r.first.cfg.student_overlap,
+                     "window_halo": r.first.cfg.student_halo,
                      "seconds_per_map_member": sec, "extrapolated": False,
                      "speedup_vs_paper_protocol": t_paper_full / sec,
                      "speedup_vs_teacher": used_s / sec, **qm[name]})
