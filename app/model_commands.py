@@ -16,7 +16,7 @@ PAPER_STEPS = 200  # the paper's ancestral sampling steps
 
 
 def default_checkpoint_dir() -> Path:
-    from finescale.app.state import user_checkpoint_dir
+    from finescale.model.registry import user_checkpoint_dir
 
     return user_checkpoint_dir()
 

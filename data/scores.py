@@ -15,7 +15,6 @@ A point counts where forecast and truth (and, for ensembles, every member) are f
 from __future__ import annotations
 
 import numpy as np
-import scoringrules as sr
 
 Axis = int | tuple[int, ...] | None
 
@@ -119,6 +118,9 @@ def _members(ens, truth, m_axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def crps(ens, truth, axis: Axis = None, m_axis: int = 0):
     """Mean CRPS of an ensemble by scoringrules' empirical estimator."""
+    import scoringrules as sr  # here, not at the top: its numba kernels compile on import
+    # (~5 s on 2 cores), which every CLI command and the dashboard's start paid before
+
     e, t = _members(ens, truth, m_axis)
     return _out(_nanmean(sr.crps_ensemble(t, e, m_axis=0, estimator="qd"), axis), axis)
 
