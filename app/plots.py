@@ -135,7 +135,9 @@ def lead_plot(lead: np.ndarray, rmse: np.ndarray, label: str, scale_label: str =
 
 
 def loss_curve(losses: list[tuple[int, float]], val: list[tuple[int, float]]) -> hv.Overlay:
-    tr = hv.Curve(losses or [(0, np.nan)], "step", "loss", label="train")
-    va = hv.Scatter(val or [(0, np.nan)], "step", "loss", label="validation").opts(size=8)
+    # framewise: the axes follow each new frame of the Train tab's stream
+    tr = hv.Curve(losses or [(0, np.nan)], "step", "loss", label="train").opts(framewise=True)
+    va = hv.Scatter(val or [(0, np.nan)], "step", "loss", label="validation").opts(
+        size=8, framewise=True)
     return (tr * va).opts(title="training loss", width=2 * PLOT_WIDTH, height=PLOT_HEIGHT,
-                          framewise=True, logy=True)
+                          logy=True)

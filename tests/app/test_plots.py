@@ -40,3 +40,25 @@ def test_nan_stays_nan_and_outside_the_grid_is_empty():
     img = raster(da, (60.0, 90.0, 20.0, 40.0), (300, 200))["image"][0]
     assert np.isnan(img).any() and np.isfinite(img).any()
     assert np.isnan(img[:, :10]).all()  # west of the grid (lon < 69.95): nothing drawn
+
+
+def test_the_train_tabs_loss_curve_follows_the_job_at_most_every_two_seconds():
+    """The curve is a stream: new points redraw it (axes included), but not more often
+    than ``REDRAW_S``, except for the last points of a finished run."""
+    import holoviews as hv
+
+    from finescale.app.jobs import Job
+    from finescale.app.state import TrainRequest
+    from finescale.app.tabs.train import TrainTab
+
+    tab = TrainTab(board=None, request=TrainRequest())
+    fig = hv.renderer("bokeh").get_plot(tab.loss.object).state
+    job = Job("train", losses=[(1, 0.5), (2, 0.3), (3, 0.2)], val_losses=[(3, 0.25)])
+    tab._draw(job)
+    assert (fig.x_range.start, fig.x_range.end) == (1, 3)
+    job.losses.append((40, 0.01))
+    tab._draw(job)  # within REDRAW_S of the last draw: skipped
+    assert fig.x_range.end == 3
+    job.finished = True
+    tab._draw(job)
+    assert fig.x_range.end == 40 and fig.y_range.start < 0.01
