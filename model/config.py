@@ -41,6 +41,12 @@ class EncoderConfig:
         return self.channels[-1]
 
 
+def check_overlap(name: str, value: float) -> None:
+    """Windows' overlap, a fraction of a window's core: [0, 1), else one clear error."""
+    if not 0 <= value < 1:
+        raise FinescaleError(f"{name} must be in [0, 1), got {value}")
+
+
 @dataclass(frozen=True)
 class DownscalerConfig:
     """Stage 2 networks (diffusion denoiser and the regression/VAE baselines)."""
@@ -80,8 +86,7 @@ class DownscalerConfig:
     student_halo: int | None = 2  # pixels; None: the teacher's (patch // 6)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.student_overlap < 1:
-            raise FinescaleError(f"student_overlap must be in [0, 1), got {self.student_overlap}")
+        check_overlap("student_overlap", self.student_overlap)
         if self.student_halo is not None and not 0 <= 2 * self.student_halo < self.patch:
             raise FinescaleError(f"student_halo must be in [0, patch/2 = {self.patch // 2}), "
                                  f"got {self.student_halo}")
@@ -155,8 +160,7 @@ class SamplerConfig:
             raise FinescaleError(f"sampler steps must be >= 1, got {self.steps}")
         if self.calls < 1:
             raise FinescaleError(f"distilled sampler calls must be >= 1, got {self.calls}")
-        if not 0 <= self.window_overlap < 1:
-            raise FinescaleError(f"window overlap must be in [0, 1), got {self.window_overlap}")
+        check_overlap("window overlap", self.window_overlap)
 
     @property
     def network_calls(self) -> int:

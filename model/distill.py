@@ -129,7 +129,6 @@ def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfi
                       desc=f"distilled {spec.region} {spec.season}", max_seconds=spec.max_seconds)
     trainer.try_resume()
 
-
     val = validation_batches(sd, cfg, enc_cfg.history, teacher.encoder, dcfg.batch, spec.seed,
                              dev)
     val_noise = [torch.randn(t.shape, generator=torch.Generator().manual_seed(k)).to(dev)
