@@ -98,6 +98,7 @@ class Dashboard(pn.viewable.Viewer):
         self.state.param.watch(self._request, list(Explorer.GENERATED_BY))
         self.state.param.watch(self._redraw, ["show", "log_scale"])
         self.state.param.watch(self._describe, ["region"])
+        self.state.param.watch(self._noted, ["note"])
         self._describe()
         # served: the maps are built on the next tick of the event loop, after the page's
         # HTML has gone out, so they are ready while the browser still parses the JavaScript
@@ -116,6 +117,12 @@ class Dashboard(pn.viewable.Viewer):
             "embedded default. Open the Train tab and train the encoder, then a downscaler "
             "(diffusion, unet, …) for a season with fine data; until then the maps show "
             "interpolation.", alert_type="info")]
+
+    def _noted(self, event: param.parameterized.Event) -> None:
+        """The state changed the user's model (no student for the season): say so once."""
+        if event.new:
+            notify_error(event.new, level="info")
+            self.state.note = ""
 
     def models_changed(self) -> None:
         """A checkpoint was added (training): list it."""

@@ -20,10 +20,11 @@ from finescale.app import jobs
 POLL_MS = 300
 
 
-def notify_error(msg: str) -> None:
-    """A notification on the page (nothing without a server)."""
+def notify_error(msg: str, level: str = "error") -> None:
+    """A notification on the page (nothing without a server); ``level`` "info" for news
+    that is not a failure."""
     if pn.state.notifications is not None:
-        pn.state.notifications.error(msg, duration=8000)
+        getattr(pn.state.notifications, level)(msg, duration=8000)
 
 
 def session_waker(then: Callable[[], None]) -> Callable[[], None] | None:

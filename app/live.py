@@ -119,7 +119,6 @@ class MapFigure:
             fig.axis.visible = False
         self.source = ColumnDataSource(name=f"map-{name}")  # found by name in the browser
         fig.name = f"figure-{name}"
-        fig.name = f"figure-{name}"
         img = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
                         color_mapper=self.mapper)
         fig.add_tools(HoverTool(renderers=[img], tooltips=[

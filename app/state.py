@@ -110,6 +110,7 @@ class Explorer(param.Parameterized):
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
+    note = param.String(default="", doc="why the page changed the user's model (shown once)")
 
     def __init__(self, dataset: Dataset | None = None, checkpoint_dirs: tuple[Path, ...] | None
                  = None, **params):
@@ -145,7 +146,10 @@ class Explorer(param.Parameterized):
         options = [k for k in MODEL_KINDS if k in kinds] + list(INTERP)
         self.param.model.objects = options
         if self.model not in options:
-            self.model = options[0]
+            # a distilled student where one exists for the season: its skill holds against
+            # its teacher at ~6× the speed (docs/distillation.md)
+            student = self.checkpoint_for("distilled", self.season) is not None
+            self.model = "distilled" if student else options[0]
 
     def checkpoint_for(self, kind: str, season: str) -> Path | None:
         """Newest matching checkpoint: user-trained ones win over shipped ones."""
@@ -210,6 +214,16 @@ class Explorer(param.Parameterized):
         self.refresh_models()
         self._season_changed()
 
+    def _model_for(self, season: str) -> dict[str, str]:
+        """Distilled students exist for some seasons only (docs/distillation.md): leaving
+        them falls back to the student's teacher, with a note, not to an error."""
+        if self.model != "distilled" or self.checkpoint_for("distilled", season) is not None \
+                or self.checkpoint_for("diffusion", season) is None:
+            return {}
+        self.note = (f"No distilled model for {self.region} {season}: showing its teacher, "
+                     "the diffusion model (train one with `finescale train distilled`).")
+        return {"model": "diffusion"}
+
     @param.depends("season", watch=True)
     def _season_changed(self) -> None:
         if self._syncing:
@@ -220,8 +234,8 @@ class Explorer(param.Parameterized):
             days = self.season_days()
             day = days[len(days) // 2] if days.size else self.coarse_days[0]
         self._syncing = True
-        try:
-            self.date = day.date()
+        try:  # one update: the page asks for the new day and model once
+            self.param.update(date=day.date(), **self._model_for(self.season))
         finally:
             self._syncing = False
 
@@ -233,7 +247,7 @@ class Explorer(param.Parameterized):
         if s != self.season:
             self._syncing = True
             try:
-                self.season = s
+                self.param.update(season=s, **self._model_for(s))
             finally:
                 self._syncing = False
 

@@ -147,3 +147,37 @@ def test_checkpoint_comparison_refuses_another_region_or_season(explorer, ckpts)
         explorer.check_checkpoint(ckpts["unet"])
     with pytest.raises(FinescaleError, match="encoder, not a downscaler"):
         explorer.check_checkpoint(ckpts["encoder"])
+
+
+def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, tmp_path):
+    import shutil
+
+    for p in (ckpts["diffusion"], student):  # the teacher for JJA and DJF, a student for JJA
+        for f in (p, p.with_suffix(".json")):
+            shutil.copy(f, tmp_path / f.name)
+    djf = tmp_path / "area1-DJF-diffusion.json"
+    djf.write_text(ckpts["diffusion"].with_suffix(".json").read_text().replace('"JJA"', '"DJF"'))
+    shutil.copy(ckpts["diffusion"], djf.with_suffix(".safetensors"))
+    s = Explorer(dataset=small, checkpoint_dirs=(tmp_path,), region="area1")
+    assert s.season == "JJA" and s.model == "distilled"
+    s.seed = 1  # other choices leave the model alone
+    assert s.model == "distilled" and s.note == ""
+    s.season = "DJF"  # no student for DJF: its teacher, with a note
+    assert s.model == "diffusion" and "No distilled model for area1 DJF" in s.note
+    s.validate()
+    s.model, s.note = "distilled", ""
+    s.date = dt.date(2006, 7, 3)
+    assert (s.season, s.model, s.note) == ("JJA", "distilled", "")
+    s.date = dt.date(2006, 1, 10)  # the date picker leaving the student's season does the same
+    assert (s.season, s.model) == ("DJF", "diffusion") and "DJF" in s.note
+    s.validate()
+    # no teacher for the season either: the choice stays, and validate() names what is missing
+    only_jja = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,
+                                                        student.parent), region="area1")
+    only_jja.season = "DJF"
+    assert only_jja.model == "distilled" and only_jja.note == ""
+    with pytest.raises(FinescaleError, match="no distilled checkpoint for area1 DJF"):
+        only_jja.validate()
+    # without a student the first listed model is the default
+    plain = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,), region="area1")
+    assert plain.model == "diffusion"
