@@ -38,6 +38,11 @@ from finescale.app.tabs.train import TrainTab
 from finescale.data.errors import FinescaleError
 
 hv.extension("bokeh")
+# Canvas, not WebGL, for the HoloViews plots (locator, diagnostics): they are small line
+# plots, and a software-rendered WebGL context (headless or GPU-less browsers) cost 0.3 s of
+# a page load copying its pixels (measured in a Chrome profile); browsers cap WebGL
+# contexts per page too
+hv.renderer("bokeh").webgl = False
 skip_mathjax()
 
 
@@ -86,7 +91,8 @@ class Dashboard(pn.viewable.Viewer):
         self.shown: Shown | None = None
         self._job_key: tuple | None = None
         self.status = pn.pane.Markdown("", css_classes=["fs-status"])
-        self.gen = JobView(on_result=lambda r: self._show(*r), on_error=self._notify_error)
+        self.gen = JobView(on_result=lambda r: self._show(*r), on_error=self._notify_error,
+                           on_tick=self._generating)
         self.notice = pn.Column()  # holds the no-model note only when it applies
         self.sidebar = Sidebar(self.state)
         self.pages = {"Maps": MapsTab(self), "Ensemble": EnsembleTab(self),
@@ -152,7 +158,6 @@ class Dashboard(pn.viewable.Viewer):
             self.gen.job = None
             self._show(label, hit)
             return
-        self.status.object = f"Generating **{label}** …"
         LOG.info("generation requested: %s", label)
 
         def start(on_done):
@@ -163,18 +168,23 @@ class Dashboard(pn.viewable.Viewer):
         job = _GENERATING.join(key, self, session_waker(self.gen.tick), start)
         self.gen.follow(job, f"Generating **{label}**")
 
+    def _generating(self, job) -> None:
+        """The status line while a generation runs (from the first poll: a quick one goes
+        straight to its result)."""
+        if not job.finished:
+            self.status.object = f"{self.gen.label} …"
+
     def _show(self, label: str, result) -> None:
         s = self.state
         f = s.fields(result)
         log = s.log_scale and s.kind == "log"  # signed data have no log colour scale
         clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=log)
         self.shown = Shown(result, f, clim, log, label)
-        self.status.object = f"Showing **{label}**"
-        if f["truth"] is not None:
-            m = metrics_for(result, s.dataset.variable)
-            if m:
-                self.status.object += (f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} "
-                                       f"({s.scale_label})")
+        status = f"Showing **{label}**"  # set once: each change is a layout in the browser
+        m = metrics_for(result, s.dataset.variable) if f["truth"] is not None else None
+        if m:
+            status += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} ({s.scale_label})"
+        self.status.object = status
         self._redraw()
 
     def _notify_error(self, msg: str) -> None:
@@ -213,7 +223,9 @@ class Dashboard(pn.viewable.Viewer):
             title=f"finescale — transfer-encoder diffusion downscaling of {name}",
             sidebar=[self.sidebar], main=[pn.Column(self.notice, self.status, self.gen, self.tabs,
                                                sizing_mode="stretch_width")],
-            sidebar_width=300, theme_toggle=False, design=OfflineFast)
+            sidebar_width=300, theme_toggle=False, design=OfflineFast,
+            busy_indicator=None)  # the status line says what runs; the spinner's class
+        # changes cost the browser two layouts of the page per redraw
 
 
 def create_app() -> pn.viewable.Viewable:

@@ -28,15 +28,16 @@ def notify_error(msg: str, level: str = "error") -> None:
 
 
 def session_waker(then: Callable[[], None]) -> Callable[[], None] | None:
-    """A thread-safe call that runs ``then`` on this session's event loop next (None
-    without a server)."""
+    """A thread-safe call that runs ``then`` on this session's event loop next, or once
+    its page has connected (None without a server): what changes before that can miss the
+    page (a job that ended while the page loaded drew no maps)."""
     doc = pn.state.curdoc
     if doc is None or doc.session_context is None:
         return None
 
     def wake() -> None:
         with set_curdoc(doc):
-            pn.state.execute(then, schedule=True)
+            pn.state.execute(lambda: pn.state.onload(then), schedule=True)
 
     return wake
 
@@ -70,18 +71,25 @@ class JobView(pn.viewable.Viewer):
         return self.follow(jobs.start(name, work, on_done=self.waker()), label)
 
     def follow(self, job: jobs.Job, label: str) -> jobs.Job:
-        """Follow a job started elsewhere (e.g. one shared by several pages)."""
+        """Follow a job started elsewhere (e.g. one shared by several pages). Its progress
+        and cancel button appear at the first poll that finds it running: a job done sooner
+        changes nothing on the page but its result (each shown or hidden widget costs the
+        browser a layout of the whole page, ~50 ms on 2 cores)."""
         self.job, self.label = job, label
-        self.progress.visible, self.progress.value = True, 0
-        self.cancel_button.visible = True
-        self.text.object = f"{label} …"
         if pn.state.curdoc is None:  # no server: finish synchronously
             while not job.finished:
                 time.sleep(0.05)
             self.tick()
-        elif self._poll is None:
-            self._poll = pn.state.add_periodic_callback(self.tick, period=POLL_MS)
+        else:  # polled once the page is connected: a page that never connects (a tab closed
+            # while loading, an HTTP check) would otherwise make Panel retry starting the
+            # poll on every tick of the server's event loop (tens of thousands a minute,
+            # slowing every other page: seen with py-spy)
+            pn.state.onload(self._start_poll)
         return job
+
+    def _start_poll(self) -> None:
+        if self._poll is None and self.running:
+            self._poll = pn.state.add_periodic_callback(self.tick, period=POLL_MS)
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -95,13 +103,14 @@ class JobView(pn.viewable.Viewer):
         job = self.job
         if job is None:
             return self._stop()
-        self.progress.value = int(100 * job.fraction)
-        eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
-        if job.total:
-            self.text.object = f"{self.label} … {int(100 * job.fraction)} %{eta}"
         if self.on_tick is not None:
             self.on_tick(job)
         if not job.finished:
+            self.progress.visible = self.cancel_button.visible = True
+            self.progress.value = int(100 * job.fraction)
+            eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
+            done = f" {int(100 * job.fraction)} %{eta}" if job.total else ""
+            self.text.object = f"{self.label} …{done}"
             return None
         self.job = None
         self.progress.visible = self.cancel_button.visible = False

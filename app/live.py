@@ -65,10 +65,27 @@ DEGREES = {"lon": "return Math.abs(tick).toFixed(tick % 1 ? 1 : 0) + (tick < 0 ?
            "lat": "return Math.abs(tick).toFixed(tick % 1 ? 1 : 0) + (tick < 0 ? '°S' : '°N')"}
 
 
+# Heights of a group's maps after a layout, set together: each height set alone makes the
+# browser lay out and paint the whole page again (3 × ~0.2 s of a page load on 2 cores, in
+# a Chrome profile). Run once, after the layout pass that changed the widths (a microtask:
+# every figure's size is then current), all but the last set silently, so the page is laid
+# out once more, not once per map.
 KEEP_ASPECT = """
-const extra = fig.outer_height - fig.inner_height;
-const h = Math.round(fig.inner_width / aspect + extra);
-if (fig.inner_width > 0 && Math.abs(fig.height - h) > 1) { fig.height = h; }
+const key = "_finescale_aspect_" + figs[0].id;
+if (window[key]) { return; }
+window[key] = true;
+queueMicrotask(() => {
+  window[key] = false;
+  const todo = [];
+  figs.forEach((f, i) => {
+    let h = null;
+    try {  // a map not laid out yet (another tab) has no sizes: it is set when it is
+      h = Math.round(f.inner_width / aspects[i] + f.outer_height - f.inner_height);
+    } catch (e) { return; }
+    if (f.inner_width > 0 && Math.abs(f.height - h) > 1) { todo.push([f, h]); }
+  });
+  todo.forEach(([f, h], i) => f.setv({height: h}, {silent: i < todo.length - 1}));
+});
 """
 
 
@@ -110,8 +127,7 @@ class MapFigure:
                      tools=TOOLS, active_scroll="wheel_zoom",
                      title=first.title, toolbar_location="above" if axes else None)
         fig.center = [r for r in fig.center if not isinstance(r, Grid)]  # maps need none
-        fig.js_on_change("inner_width", CustomJS(args={"fig": fig, "aspect": size[0] / size[1]},
-                                                 code=KEEP_ASPECT))
+        group.keep_aspect(fig, size[0] / size[1])
         fig.toolbar.logo = None
         fig.xaxis.formatter = CustomJSTickFormatter(code=DEGREES["lon"])
         fig.yaxis.formatter = CustomJSTickFormatter(code=DEGREES["lat"])
@@ -179,6 +195,14 @@ class MapGroup:
                                     for k in ("coast", "borders"))
         self.maps: dict[str, MapFigure] = {}
         self._zoom: View | None = None  # the view of the last pan/zoom handled
+        self._aspect = CustomJS(args={"figs": [], "aspects": []}, code=KEEP_ASPECT)
+
+    def keep_aspect(self, fig, aspect: float) -> None:
+        """Keep ``fig``'s frame at ``aspect`` (width / height) whatever width the page gives
+        it, with one callback for all the group's maps (KEEP_ASPECT)."""
+        args = self._aspect.args
+        self._aspect.args = {"figs": [*args["figs"], fig], "aspects": [*args["aspects"], aspect]}
+        fig.js_on_change("inner_width", self._aspect)
 
     def add(self, name: str, first: Frame, log: bool, **style) -> MapFigure:
         self.maps[name] = MapFigure(name, first, self, log, **style)
