@@ -69,6 +69,31 @@ if not LOG.handlers:  # the server log shows what the pages asked for and what r
 _GENERATING = jobs.Shared()  # one generation per choice, whichever pages wait for it
 
 
+def closed_page_handler(loop, context: dict) -> None:
+    """The event loop's exception handler: a page closed while the server wrote to it is
+    one line in the log, not a traceback (Tornado leaves that write's error unretrieved;
+    holoviz/panel#3341); anything else goes to the default handler."""
+    from tornado.iostream import StreamClosedError
+    from tornado.websocket import WebSocketClosedError
+
+    if isinstance(context.get("exception"), WebSocketClosedError | StreamClosedError):
+        LOG.info("a page closed while the server was writing to it")
+        return
+    loop.default_exception_handler(context)
+
+
+def _quiet_closed_pages() -> None:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop().set_exception_handler(closed_page_handler)
+    except RuntimeError:  # imported outside a server (tests, scripts): nothing to quiet
+        pass
+
+
+_quiet_closed_pages()
+
+
 @contextmanager
 def _batched() -> Iterator[None]:
     """Send a redraw's many model changes as one message."""

@@ -62,3 +62,33 @@ def test_the_train_tabs_loss_curve_follows_the_job_at_most_every_two_seconds():
     job.finished = True
     tab._draw(job)
     assert fig.x_range.end == 40 and fig.y_range.start < 0.01
+
+
+def test_closed_page_errors_are_one_line_and_others_reach_the_default(caplog):
+    import asyncio
+
+    from tornado.websocket import WebSocketClosedError
+
+    from finescale.app.dashboard import LOG, closed_page_handler
+
+    seen = []
+
+    class Loop:
+        def default_exception_handler(self, context):
+            seen.append(context["exception"])
+
+    LOG.propagate = True  # caplog listens on the root logger
+    try:
+        with caplog.at_level("INFO", logger=LOG.name):
+            closed_page_handler(Loop(), {"exception": WebSocketClosedError()})
+    finally:
+        LOG.propagate = False
+    assert seen == [] and "a page closed" in caplog.text
+    err = ValueError("a bug")
+    closed_page_handler(Loop(), {"exception": err})
+    assert seen == [err]
+    # the real loop accepts it as its handler
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(closed_page_handler)
+    assert loop.get_exception_handler() is closed_page_handler
+    loop.close()
