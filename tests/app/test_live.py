@@ -42,9 +42,10 @@ def _by_title(root) -> dict[str, np.ndarray]:
     """Each figure's image, keyed by the figure's title (select() has no layout order)."""
     out = {}
     for fig in _figures(root):
-        for src in fig.select({"type": ColumnDataSource}):
-            if "image" in src.data:
-                out[fig.title.text] = np.asarray(src.data["image"][0])
+        for r in fig.renderers:  # its own glyphs (select() also reaches the group's other
+            # maps, through the aspect callback they share)
+            if "image" in r.data_source.data:
+                out[fig.title.text] = np.asarray(r.data_source.data["image"][0])
     return out
 
 
