@@ -291,6 +291,15 @@ def run(data: Path | None, repeats: int = 3, screenshot: Path | None = None,
     return res
 
 
+def print_json(res: dict, out: Path | None) -> None:
+    """A benchmark's result on stdout, and in ``out`` when given (the UI benchmarks'
+    ``--out``)."""
+    text = json.dumps(res, indent=1)
+    print(text)
+    if out:
+        out.write_text(text + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=None, help="dataset (default: the default)")
@@ -308,10 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     res = run(a.data, a.repeats, a.screenshot, generation=not a.no_generation, floor=a.floor,
               gen_repeats=a.gen_repeats)
-    text = json.dumps(res, indent=1)
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    print_json(res, a.out)
     return 0
 
 

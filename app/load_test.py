@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import re
 import statistics
@@ -26,6 +25,7 @@ from finescale.app.bench_ui import (
     CHROME_ARGS,
     chromium_path,
     free_port,
+    print_json,
     start_server,
     stop_server,
     wait_http,
@@ -172,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     a = p.parse_args(argv)
     res = run(a.data or default_data_dir(), a.pages, 60 * a.minutes)
-    text = json.dumps(res, indent=1)
-    print(text)
-    if a.out:
-        a.out.write_text(text + "\n")
+    print_json(res, a.out)
     return 0
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from finescale.app.bench_ui import (
     chromium_path,
     free_port,
     page_ready,
+    print_json,
     redraw,
     select,
     start_server,
@@ -89,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             b.close()
     finally:
         stop_server(proc)
-    text = json.dumps(res, indent=1)
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    print_json(res, a.out)
     return 0
 
 
