@@ -44,14 +44,18 @@ def session_waker(then: Callable[[], None]) -> Callable[[], None] | None:
 
 class JobView(pn.viewable.Viewer):
     """Shows one job at a time; ``on_result(result)`` and ``on_error(message)`` run on the
-    session's event loop when it ends, ``on_tick(job)`` at each poll while it runs."""
+    session's event loop when it ends, ``on_tick(job)`` at each poll and once at the end.
+    ``describe(job)`` gives the line shown while it runs (default: label, percent, ETA);
+    the line is set once per poll (each change is a page layout in the browser)."""
 
     def __init__(self, on_result: Callable[[Any], None],
                  on_error: Callable[[str], None] | None = None,
                  on_tick: Callable[[jobs.Job], None] | None = None,
+                 describe: Callable[[jobs.Job], str] | None = None,
                  cancel_label: str = "Cancel", **params):
         super().__init__(**params)
         self.on_result, self.on_error, self.on_tick = on_result, on_error, on_tick
+        self.describe = describe or self._describe
         self.job: jobs.Job | None = None
         self.label = ""
         self.progress = pn.indicators.Progress(value=0, max=100, bar_color="primary",
@@ -108,9 +112,7 @@ class JobView(pn.viewable.Viewer):
         if not job.finished:
             self.progress.visible = self.cancel_button.visible = True
             self.progress.value = int(100 * job.fraction)
-            eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
-            done = f" {int(100 * job.fraction)} %{eta}" if job.total else ""
-            self.text.object = f"{self.label} …{done}"
+            self.text.object = self.describe(job)
             return None
         self.job = None
         self.progress.visible = self.cancel_button.visible = False
@@ -124,6 +126,11 @@ class JobView(pn.viewable.Viewer):
         self.text.object = ""
         self.on_result(job.result)
         return None
+
+    def _describe(self, job: jobs.Job) -> str:
+        eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
+        done = f" {int(100 * job.fraction)} %{eta}" if job.total else ""
+        return f"{self.label} …{done}"
 
     def _stop(self) -> None:
         if self._poll is not None:  # an idle session costs the server nothing

@@ -31,7 +31,8 @@ class TrainTab(pn.viewable.Viewer):
         self._drawn = (0, 0, 0.0)  # points and time of the last draw
         self.loss = pn.pane.HoloViews(hv.DynamicMap(lambda data: loss_curve(*data),
                                                     streams=[self._curve]))
-        self.job = JobView(on_result=self._saved, on_error=self._failed, on_tick=self._tick)
+        self.job = JobView(on_result=self._saved, on_error=self._failed, on_tick=self._tick,
+                           describe=self._describe)
 
     def _start(self, _event=None) -> None:
         if self.job.running:
@@ -68,9 +69,12 @@ class TrainTab(pn.viewable.Viewer):
             self.button.disabled = False
         if job.losses:
             self._draw(job)
-            eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""
-            self.job.text.object = (f"Step {job.done}/{job.total}, loss "
-                                    f"{job.losses[-1][1]:.4f}{eta}")
+
+    def _describe(self, job: Job) -> str:
+        if not job.losses:  # the data and the networks are still being prepared
+            return f"{self.job.label} …"
+        eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""
+        return f"Step {job.done}/{job.total}, loss {job.losses[-1][1]:.4f}{eta}"
 
     def _draw(self, job: Job) -> None:
         """Redraw the loss curve when it has new points, at most every ``REDRAW_S``, and once
