@@ -10,6 +10,7 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
+from finescale.app.jobs import ENV_GENERATIONS
 from finescale.data.errors import FinescaleError
 from finescale.data.generator import prepare
 from finescale.data.layout import ENV_DATA_DIR, default_data_dir
@@ -34,7 +35,10 @@ ENV_RECORD = "FINESCALE_RECORD"
 
 def cmd_serve(a: argparse.Namespace) -> int:
     options = panel_options(a)  # refused before any data are prepared
+    if a.generations < 1:
+        raise FinescaleError(f"--generations {a.generations}: at least one must run")
     env = dict(os.environ)
+    env[ENV_GENERATIONS] = str(a.generations)
     if a.record is not None:
         from finescale.data.record import read_settings
 
@@ -122,6 +126,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--oauth-encryption-key")
     g.add_argument("--num-procs", type=int, default=1,
                    help="server processes (each keeps its own caches; default 1)")
+    g.add_argument("--generations", type=int, default=1,
+                   help="generations running at once per process; later requests wait "
+                        "their turn (default 1: one already uses every CPU core, and each "
+                        "running one holds its model and activations in memory)")
     g.add_argument("--ssl-certfile", type=Path)
     g.add_argument("--ssl-keyfile", type=Path)
     p.add_argument("--show", action="store_true", help="open a browser tab")

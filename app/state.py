@@ -16,6 +16,7 @@ import pandas as pd
 import param
 import xarray as xr
 
+from finescale.app.jobs import generation_slots
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import mean_field
 from finescale.data.layout import Dataset, default_data_dir, open_dataset
@@ -319,11 +320,15 @@ class Explorer(param.Parameterized):
             ckpts = [self.model]
         else:
             ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
-        out = generate(self.dataset, ckpts, str(start.date()), str(end.date()),
-                       members=self.members, sampler=self.sampler_config(),
-                       seed=self.seed, progress=False, callback=callback, cancel=cancel,
-                       region=self.region, strict=False).load()
-        remember(key, out)
+        with generation_slots().held(cancel):  # one at a time per server (app.jobs.Slots)
+            hit = cached(key)  # made by another page while this one waited
+            if hit is not None:
+                return hit
+            out = generate(self.dataset, ckpts, str(start.date()), str(end.date()),
+                           members=self.members, sampler=self.sampler_config(),
+                           seed=self.seed, progress=False, callback=callback, cancel=cancel,
+                           region=self.region, strict=False).load()
+            remember(key, out)
         return out
 
     def check_checkpoint(self, path: Path) -> Path:

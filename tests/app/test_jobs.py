@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+
+import pytest
 
 from finescale.app import jobs
 from finescale.data.errors import FinescaleError
@@ -119,3 +122,54 @@ def test_job_view_reports_result_error_and_cancel():
     view.start("t", "Working", waits)
     assert view.text.object == "cancelled" and errors == ["no model for area9"]
     assert got == [42]
+
+
+def test_slots_run_one_at_a_time_in_order_of_arrival_and_a_cancelled_wait_leaves():
+    slots = jobs.Slots(1)
+    order, running, peak = [], [0], [0]
+    lock = threading.Lock()
+
+    def work(i: int, cancel: threading.Event | None = None) -> None:
+        try:
+            with slots.held(cancel, poll_s=0.01):
+                with lock:
+                    running[0] += 1
+                    peak[0] = max(peak[0], running[0])
+                    order.append(i)
+                time.sleep(0.05)
+                with lock:
+                    running[0] -= 1
+        except FinescaleError as err:
+            order.append(str(err))
+
+    cancel = threading.Event()
+    threads = [threading.Thread(target=work, args=(0,))]
+    threads[0].start()
+    time.sleep(0.02)  # 0 holds the slot; 1 and 2 queue behind it, 1 first
+    for i, c in ((1, cancel), (2, None)):
+        threads.append(threading.Thread(target=work, args=(i, c)))
+        threads[-1].start()
+        time.sleep(0.005)
+    assert slots.waiting == 2
+    cancel.set()  # 1 gives up while waiting: 2 runs next
+    for t in threads:
+        t.join(5)
+    assert order == [0, "generation cancelled", 2]
+    assert peak[0] == 1 and slots.waiting == 0
+
+    two = jobs.Slots(2)
+    with two.held(), two.held():  # both at once
+        assert two.waiting == 0
+    with pytest.raises(FinescaleError, match="at least one"):
+        jobs.Slots(0)
+
+
+def test_generation_slots_come_from_the_environment(monkeypatch):
+    monkeypatch.setattr(jobs, "_SLOTS", None)
+    monkeypatch.setenv(jobs.ENV_GENERATIONS, "3")
+    assert jobs.generation_slots().n == 3
+    monkeypatch.setattr(jobs, "_SLOTS", None)
+    monkeypatch.setenv(jobs.ENV_GENERATIONS, "many")
+    with pytest.raises(FinescaleError, match="FINESCALE_GENERATIONS='many'"):
+        jobs.generation_slots()
+    monkeypatch.setattr(jobs, "_SLOTS", None)

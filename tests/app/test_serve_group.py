@@ -27,6 +27,9 @@ def test_a_public_address_without_authentication_is_refused(small_dir):
     assert r.returncode == 2
     assert "refusing to serve on 0.0.0.0 without authentication" in r.stderr
     assert "--basic-auth" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([FINESCALE, "serve", "--data", str(small_dir), "--generations", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--generations 0: at least one" in r.stderr
 
 
 def test_options_are_passed_to_panel():
