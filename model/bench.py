@@ -258,7 +258,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
                     ("fast_windows", used, run),
                     *((k, s, r) for k, (s, r, _) in students.items())]
         for d in qdays:
-            hm = hist(d, win).repeat(cfg.quality_members, 1, 1, 1)
+            hm = hist(d, win).expand(cfg.quality_members, -1, -1, -1)
             for name, s, r in samplers:
                 xs = r.step(d, hm, s, cfg.seed, window=win)
                 preds[name].append(lm.transform.inverse(xs.cpu().numpy().astype(np.float64)))

@@ -43,11 +43,12 @@ class Denoiser(nn.Module):
         """``cond`` has a row per row of ``x``, or one per group of consecutive rows that
         share it (the members of a day, of a window): the samplers keep one copy of the
         conditioning, not one per member."""
-        if cond.shape[0] != x.shape[0]:
-            cond = cond.repeat_interleave(x.shape[0] // cond.shape[0], dim=0)
         s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
         sd = self.sigma_data
-        f = self.net(torch.cat([c_in(s, sd) * x, cond], dim=1), c_noise(s).flatten())
+        if cond.shape[0] == x.shape[0]:
+            f = self.net(torch.cat([c_in(s, sd) * x, cond], dim=1), c_noise(s).flatten())
+        else:  # the network's input convolution sees each shared row once (UNet.forward)
+            f = self.net(c_in(s, sd) * x, c_noise(s).flatten(), shared=cond)
         return c_skip(s, sd) * x + c_out(s, sd) * f
 
     def loss(self, target: torch.Tensor, cond: torch.Tensor, *, p_mean: float, p_std: float

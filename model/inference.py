@@ -113,6 +113,8 @@ class Run:
              seed: int, window: tuple[slice, slice] | None = None,
              season: str | None = None) -> torch.Tensor:
         """One day for every member (rows of ``hist``): normalised fields (member, lat, lon).
+        Members that share one history pass it expanded (``hist[:1].expand(members, ...)``):
+        its features are then computed once.
 
         ``window`` restricts the day to a sub-area (``hist`` must already be cropped to it);
         ``season`` picks that season's model instead of the day's own (a spin-up day).
@@ -124,8 +126,9 @@ class Run:
         # ~70 full-map channels are padded and cut into windows once, not once per member
         cond = torch.from_numpy(sd.cond(day, window))[None].to(self.device)
         if lm.encoder is not None:
-            # members share their history on a day that follows true fields: encode it once
-            same = members > 1 and bool((hist == hist[:1]).all())
+            # members share their history on a day that follows true fields (the roll-out
+            # then passes it expanded, one row seen ``members`` times): encode it once
+            same = members > 1 and hist.stride(0) == 0
             feats = lm.encoder.features(hist[:1] if same else hist,
                                         size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
             cond = torch.cat([feats, cond.expand(feats.shape[0], -1, -1, -1)], dim=1)

@@ -61,7 +61,9 @@ def rollout(run: Run, days: pd.DatetimeIndex, history: np.ndarray, members: int,
     history is kept, so memory does not grow with the period.
     """
     hist = torch.from_numpy(np.ascontiguousarray(history, dtype=np.float32))
-    hist = (hist if hist.ndim == 4 else hist[None].repeat(members, 1, 1, 1)).to(run.device)
+    # one shared history stays one row, expanded, while every member's history is the same
+    # (Run.step encodes it once): until the first generated day enters it
+    hist = (hist if hist.ndim == 4 else hist[None].expand(members, -1, -1, -1)).to(run.device)
     with torch.no_grad():
         for n, day in enumerate(days):
             if cancel is not None and cancel.is_set():
@@ -75,10 +77,13 @@ def rollout(run: Run, days: pd.DatetimeIndex, history: np.ndarray, members: int,
                 i = sd.fine_days.get_indexer([day])[0]
                 if i >= 0:
                     nxt = torch.from_numpy(sd.fine[i]).to(run.device).expand_as(x)
-            hist = torch.cat([hist[:, 1:], nxt[:, None]], dim=1)
+            if hist.stride(0) == 0 and nxt.stride(0) == 0:  # the truth again, for everyone
+                hist = torch.cat([hist[:1, 1:], nxt[:1, None]], dim=1).expand_as(hist)
+            else:
+                hist = torch.cat([hist[:, 1:], nxt[:, None]], dim=1)
             if n >= discard:
                 yield n - discard, run.physical(day, x, season=season)
             if on_day:
                 on_day(n + 1, len(days))
     if state is not None:
-        state["history"] = hist.cpu().numpy()
+        state["history"] = hist.contiguous().cpu().numpy()  # one row per member

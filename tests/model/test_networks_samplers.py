@@ -6,7 +6,7 @@ import torch
 
 from finescale.model.config import SamplerConfig
 from finescale.model.diffusion import Denoiser, c_in, c_out, c_skip
-from finescale.model.networks import ConditionalVAE, TransferEncoder, UNet
+from finescale.model.networks import ConditionalVAE, GroupNorm, TransferEncoder, UNet, upsample2
 from finescale.model.samplers import (
     TiledDenoiser,
     karras_sigmas,
@@ -131,6 +131,38 @@ def test_members_share_one_row_of_conditioning_on_windows_and_whole():
             assert one.shape == (4, 1, 22, 30)
             assert torch.allclose(one, each, atol=1e-6)
             assert not torch.allclose(one[0], one[1])  # the members still differ
+
+
+def test_shared_input_rows_give_the_concatenated_input_at_any_size_and_precision():
+    """UNet(x, shared=c) is UNet(x ⊕ c repeated per member): exactly in float32, to bf16's
+    rounding under autocast, also on a size the U-Net pads."""
+    net = UNet(in_ch=3, out_ch=1, channels=(8, 16, 16), emb=16).eval()
+    x, c = torch.randn(6, 1, 21, 31), torch.randn(2, 2, 21, 31)  # 2 windows × 3 members
+    e = torch.rand(6)
+    with torch.no_grad():
+        full = net(torch.cat([x, c.repeat_interleave(3, 0)], 1), e)
+        assert torch.allclose(net(x, e, shared=c), full, atol=1e-5)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            half = net(x, e, shared=c)
+        assert half.dtype == torch.bfloat16
+        assert (half.float() - full).abs().mean() < 0.02 * full.std()
+
+
+def test_bf16_stays_bf16_through_norms_and_upsampling():
+    """Under autocast the norms and the decoder's upsampling keep bf16 (autocast would make
+    them float32 and cast back); values as in float32 to bf16's rounding, nearest exact."""
+    h = torch.randn(3, 8, 5, 7)
+    assert torch.equal(upsample2(h, (10, 14)), torch.nn.functional.interpolate(h, (10, 14)))
+    assert torch.equal(upsample2(h, (9, 14)), torch.nn.functional.interpolate(h, (9, 14)))
+    gn = GroupNorm(4, 8)
+    torch.nn.init.normal_(gn.weight), torch.nn.init.normal_(gn.bias)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = gn(h.bfloat16())
+        assert upsample2(h.bfloat16(), (10, 14)).dtype == torch.bfloat16
+    assert out.dtype == torch.bfloat16
+    with torch.no_grad():
+        ref = gn(h.bfloat16().float())
+    assert torch.allclose(out.float(), ref, atol=0.05, rtol=0.02)
 
 
 def test_heun_deterministic_ancestral_seeded():

@@ -288,3 +288,26 @@ def test_fingerprint_ignores_the_other_generated_regions(small, ckpts, tmp_path:
     manifest_path(old).write_text(json.dumps({**m, "data_fingerprint": "0" * 16}))
     with pytest.raises(FinescaleError, match="trained on other data"):
         load_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
+
+
+def test_members_sharing_the_true_history_encode_it_once_per_day(ckpts, small, monkeypatch):
+    """While every member's history is the truth (fed back, or before the first generated
+    day) the frozen encoder runs on one row; once members' own days enter it, on each."""
+    from finescale.model.networks import TransferEncoder
+
+    rows: list[int] = []
+    features = TransferEncoder.features
+
+    def counting(self, hist, *a, **k):
+        rows.append(hist.shape[0])
+        return features(self, hist, *a, **k)
+
+    monkeypatch.setattr(TransferEncoder, "features", counting)
+    kw = dict(members=3, progress=False, sampler=SamplerConfig(steps=2), seed=3)
+    fed = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-12", strict=False, **kw)
+    assert rows == [1, 1, 1]
+    rows.clear()
+    generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-12", strict=True, **kw)
+    assert rows == [1, 3, 3]
+    members = fed.DUEXTTAU.values[:, -1]
+    assert np.isfinite(members).all() and not np.allclose(members[0], members[1])
