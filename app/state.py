@@ -8,6 +8,7 @@ background thread (see :mod:`app.jobs`). :class:`Trainer` holds a training reque
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -306,7 +307,9 @@ class Explorer(param.Parameterized):
         """The ensemble for the current choice (cached): the day, or the days ``start`` ..
         ``end`` of its season (one day ahead from the true history where it exists), with
         the page's model or another ``checkpoint`` of the same region and variable."""
+        from finescale.model.checkpoints import read_manifest
         from finescale.model.generation import generate
+        from finescale.model.kinds import kind as get_kind
 
         self.validate()
         start, end = start or self.day, end or self.day
@@ -316,11 +319,17 @@ class Explorer(param.Parameterized):
             return hit
         if checkpoint is not None:
             ckpts = [self.check_checkpoint(checkpoint)]
+            name = read_manifest(Path(checkpoint))["kind"]
         elif self.model in INTERP:
-            ckpts = [self.model]
+            ckpts, name = [self.model], self.model
         else:
             ckpts = [self.checkpoint_for(self.model, season_of([self.day])[0])]
-        with generation_slots().held(cancel):  # one at a time per server (app.jobs.Slots)
+            name = self.model
+        # samplers (many network calls, most of the time and memory) run one at a time per
+        # server (app.jobs.Slots); interpolation and one-pass networks are not queued
+        # behind them: they take well under a second
+        sampled = name not in INTERP and get_kind(name).uses_sampler
+        with generation_slots().held(cancel) if sampled else contextlib.nullcontext():
             hit = cached(key)  # made by another page while this one waited
             if hit is not None:
                 return hit

@@ -181,3 +181,27 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     # without a student the first listed model is the default
     plain = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,), region="area1")
     assert plain.model == "diffusion"
+
+
+def test_samplers_wait_for_a_free_slot_and_one_pass_models_do_not(explorer, monkeypatch):
+    """While a generation holds the server's one slot, a diffusion day waits (and leaves the
+    queue when cancelled); interpolation and the U-Net are made at once."""
+    import threading
+
+    from finescale.app import jobs
+
+    monkeypatch.setattr(jobs, "_SLOTS", jobs.Slots(1))
+    explorer.region, explorer.members = "area1", 1
+    with jobs.generation_slots().held():  # another page's generation
+        for model in ("interp:bilinear", "unet"):
+            explorer.model = model
+            done = threading.Event()
+            threading.Thread(target=lambda: (explorer.generate(), done.set()),
+                             daemon=True).start()
+            assert done.wait(60), f"{model} waited for the diffusion slot"
+        explorer.model = "diffusion"
+        cancel = threading.Event()
+        cancel.set()  # the page moved on while waiting
+        with pytest.raises(FinescaleError, match="generation cancelled"):
+            explorer.generate(cancel=cancel)
+    explorer.generate()  # the slot is free again
