@@ -22,6 +22,7 @@ import panel as pn
 import param
 
 from finescale.app import jobs
+from finescale.app.heap import return_freed_memory
 from finescale.app.jobview import JobView, notify_error, session_waker
 from finescale.app.page_assets import OfflineFast, skip_mathjax
 from finescale.app.plots import shared_clim
@@ -44,6 +45,7 @@ hv.extension("bokeh")
 # contexts per page too
 hv.renderer("bokeh").webgl = False
 skip_mathjax()
+return_freed_memory()  # the server's RSS follows what the pages use (app/heap.py)
 
 
 def _warm_up() -> None:
