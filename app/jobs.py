@@ -84,9 +84,9 @@ ENV_GENERATIONS = "FINESCALE_GENERATIONS"
 
 class Slots:
     """At most ``n`` heavy computations at once per server process; the others wait their
-    turn in order of arrival. Eight pages generating at once on 2 cores were not faster than
-    one after the other (torch already uses every core for one), but each held its model,
-    features and activations: 3.5 GB of server memory against 1.3 GB in sequence."""
+    turn in order of arrival. Eight pages' generations at once on 2 cores finish none sooner
+    than in turn (torch already uses every core for one), while all hold their model,
+    features and activations at the same time; in turn, the first asked is served first."""
 
     def __init__(self, n: int) -> None:
         if n < 1:
