@@ -85,23 +85,24 @@ def panel_options(a: argparse.Namespace) -> list[str]:
             "holding user:password lines) or --oauth-provider NAME with --oauth-key, "
             "--oauth-secret and --oauth-encryption-key; see docs/dashboard.md")
     origins = [f"{a.address}:{a.port}", f"localhost:{a.port}", *a.allow_websocket_origin]
-    out = ["--address", a.address, "--port", str(a.port)]
-    for o in dict.fromkeys(origins):
-        out += ["--allow-websocket-origin", o]
+    # every value as --flag=value: a value that starts with "-" (a random cookie secret does
+    # one time in 64, a password may) would otherwise be read by panel as another option
+    out = [f"--address={a.address}", f"--port={a.port}"]
+    out += [f"--allow-websocket-origin={o}" for o in dict.fromkeys(origins)]
     if auth:  # signed cookies keep a login across pages and processes
-        out += ["--cookie-secret", a.cookie_secret or secrets.token_urlsafe(32)]
+        out.append(f"--cookie-secret={a.cookie_secret or secrets.token_urlsafe(32)}")
     if a.basic_auth:
-        out += ["--basic-auth", a.basic_auth]
+        out.append(f"--basic-auth={a.basic_auth}")
     if a.oauth_provider:
         for flag in ("provider", "key", "secret", "redirect_uri", "encryption_key"):
             value = getattr(a, f"oauth_{flag}")
             if value:
-                out += [f"--oauth-{flag.replace('_', '-')}", value]
+                out.append(f"--oauth-{flag.replace('_', '-')}={value}")
     if a.num_procs != 1:
-        out += ["--num-procs", str(a.num_procs)]
+        out.append(f"--num-procs={a.num_procs}")
     for flag in ("ssl_certfile", "ssl_keyfile"):
         if getattr(a, flag):
-            out += [f"--{flag.replace('_', '-')}", str(getattr(a, flag))]
+            out.append(f"--{flag.replace('_', '-')}={getattr(a, flag)}")
     return out
 
 

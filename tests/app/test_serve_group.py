@@ -33,6 +33,7 @@ def test_a_public_address_without_authentication_is_refused(small_dir):
 
 
 def test_options_are_passed_to_panel():
+    import argparse
     from argparse import Namespace
 
     from finescale.app.serve import panel_options
@@ -41,12 +42,21 @@ def test_options_are_passed_to_panel():
                   basic_auth="users.txt", cookie_secret=None, oauth_provider=None,
                   num_procs=3, ssl_certfile=None, ssl_keyfile=None)
     opts = panel_options(a)
-    pairs = list(zip(opts[::2], opts[1::2], strict=True))
-    assert ("--address", "10.1.2.3") in pairs and ("--num-procs", "3") in pairs
-    assert ("--allow-websocket-origin", "proxy.example:443") in pairs
-    assert ("--basic-auth", "users.txt") in pairs
+    pairs = [o.split("=", 1) for o in opts]  # --flag=value: a value may start with "-"
+    assert ["--address", "10.1.2.3"] in pairs and ["--num-procs", "3"] in pairs
+    assert ["--allow-websocket-origin", "proxy.example:443"] in pairs
+    assert ["--basic-auth", "users.txt"] in pairs
     secret = dict(pairs)["--cookie-secret"]
     assert len(secret) >= 32  # a random cookie secret when none is given
+    # a secret or password that starts with "-" reaches panel as a value (CI once drew a
+    # random secret starting with "-", and panel refused to start)
+    from panel.command.serve import Serve
+
+    parser = argparse.ArgumentParser()
+    Serve(parser=parser)  # panel serve's own options
+    a.cookie_secret, a.basic_auth = "-starts-with-a-dash", "-pw"
+    parsed = parser.parse_args(panel_options(a))
+    assert parsed.cookie_secret == "-starts-with-a-dash" and parsed.basic_auth == "-pw"
 
 
 def test_basic_auth_asks_for_a_login(small_dir, tmp_path):
