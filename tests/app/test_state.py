@@ -196,7 +196,7 @@ def test_samplers_wait_for_a_free_slot_and_one_pass_models_do_not(explorer, monk
         for model in ("interp:bilinear", "unet"):
             explorer.model = model
             done = threading.Event()
-            threading.Thread(target=lambda: (explorer.generate(), done.set()),
+            threading.Thread(target=lambda d=done: (explorer.generate(), d.set()),
                              daemon=True).start()
             assert done.wait(60), f"{model} waited for the diffusion slot"
         explorer.model = "diffusion"
