@@ -307,7 +307,6 @@ class Explorer(param.Parameterized):
         """The ensemble for the current choice (cached): the day, or the days ``start`` ..
         ``end`` of its season (one day ahead from the true history where it exists), with
         the page's model or another ``checkpoint`` of the same region and variable."""
-        from finescale.model.checkpoints import read_manifest
         from finescale.model.generation import generate
         from finescale.model.kinds import kind as get_kind
 
@@ -318,8 +317,7 @@ class Explorer(param.Parameterized):
         if hit is not None:
             return hit
         if checkpoint is not None:
-            ckpts = [self.check_checkpoint(checkpoint)]
-            name = read_manifest(Path(checkpoint))["kind"]
+            ckpts, name = [Path(checkpoint)], self._checked_manifest(checkpoint)["kind"]
         elif self.model in INTERP:
             ckpts, name = [self.model], self.model
         else:
@@ -343,6 +341,11 @@ class Explorer(param.Parameterized):
     def check_checkpoint(self, path: Path) -> Path:
         """``path`` if it is a downscaler for this region, the day's season and this
         dataset's variable; else one clear error."""
+        self._checked_manifest(path)
+        return Path(path)
+
+    def _checked_manifest(self, path: Path) -> dict:
+        """The manifest of ``path`` once :meth:`check_checkpoint`'s checks pass."""
         from finescale.model.checkpoints import read_manifest
 
         m = read_manifest(Path(path))
@@ -355,7 +358,7 @@ class Explorer(param.Parameterized):
         if m.get("variable", self.dataset.variable) != self.dataset.variable:
             raise FinescaleError(f"{Path(path).name} downscales {m.get('variable')}, this "
                                  f"dataset holds {self.dataset.variable}")
-        return Path(path)
+        return m
 
     def comparable(self) -> list[CheckpointInfo]:
         """Every checkpoint that can generate the day shown: downscalers of this region and
