@@ -39,7 +39,7 @@ from finescale.app.tabs.train import TrainTab
 from finescale.data.errors import FinescaleError
 
 hv.extension("bokeh")
-# Canvas, not WebGL, for the HoloViews plots (locator, diagnostics): they are small line
+# Canvas, not WebGL, for the HoloViews plots (diagnostics, seasonal): they are small line
 # plots, and a software-rendered WebGL context (headless or GPU-less browsers) cost 0.3 s of
 # a page load copying its pixels (measured in a Chrome profile); browsers cap WebGL
 # contexts per page too

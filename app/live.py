@@ -50,10 +50,12 @@ from finescale.app.plots import (
 )
 
 MESSAGE_FONT = "10pt"  # five short lines fit a map pane
-# lines drawn twice, a dark halo under a light core, stay visible on every colour of the map
-HALO = {"line_color": "#101010", "line_width": 2.6, "line_alpha": 0.6}
-COAST = {"line_color": "#f2f2f2", "line_width": 1.2}
-BORDERS = {"line_color": "#f2f2f2", "line_width": 1.0, "line_dash": [6, 3]}
+# lines drawn twice, a dark halo under a light core, stay visible on every colour of the map;
+# all four (halo and core of coastlines and borders, in drawing order) are one MultiLine of
+# one renderer per map: four renderers per map cost the page ~16 models each
+LINE_STYLES = (  # (which lines, colour, width, alpha, dash)
+    ("coast", "#101010", 2.6, 0.6, []), ("borders", "#101010", 2.6, 0.6, []),
+    ("coast", "#f2f2f2", 1.2, 1.0, []), ("borders", "#f2f2f2", 1.0, 1.0, [6, 3]))
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 MAP_WIDTH = 400  # px of a main map's frame at a 1,600-px window; the page scales it
 DIFF_WIDTH = 330  # px of the difference map's frame (fixed: the probe's plots sit beside)
@@ -139,9 +141,8 @@ class MapFigure:
                         color_mapper=self.mapper)
         fig.add_tools(HoverTool(renderers=[img], tooltips=[
             ("lon", "$x{0.00}"), ("lat", "$y{0.00}"), (clabel, "@image{0.0000}")]))
-        for src, style in ((group.coast, COAST), (group.borders, BORDERS)):
-            fig.line("x", "y", source=src, **HALO)
-            fig.line("x", "y", source=src, **style)
+        fig.multi_line("xs", "ys", source=group.lines, line_color="color", line_width="width",
+                       line_alpha="alpha", line_dash="dash")
         self.text = Label(x=0.0, y=0.0, text=first.message, text_align="center",
                           text_baseline="middle", text_font_size=MESSAGE_FONT)
         fig.add_layout(self.text)
@@ -191,8 +192,11 @@ class MapGroup:
         self.x_range, self.y_range = Range1d(*ext["xlim"]), Range1d(*ext["ylim"])
         # the lines around the region, one copy per group for the browser, shared by its maps
         lines = lines_in(ext["xlim"], ext["ylim"])
-        self.coast, self.borders = (ColumnDataSource({"x": lines[k][:, 0], "y": lines[k][:, 1]})
-                                    for k in ("coast", "borders"))
+        self.lines = ColumnDataSource({
+            "xs": [lines[k][:, 0].astype(np.float32) for k, *_ in LINE_STYLES],  # 1 m, half
+            "ys": [lines[k][:, 1].astype(np.float32) for k, *_ in LINE_STYLES],  # the bytes
+            **{name: [style[i] for style in LINE_STYLES]
+               for i, name in enumerate(("color", "width", "alpha", "dash"), start=1)}})
         self.maps: dict[str, MapFigure] = {}
         self._zoom: View | None = None  # the view of the last pan/zoom handled
         self._aspect = CustomJS(args={"figs": [], "aspects": []}, code=KEEP_ASPECT)

@@ -4,6 +4,8 @@ and a player over the season's fine record) and the user's choice — the widget
 
 from __future__ import annotations
 
+import html
+
 import panel as pn
 import param
 
@@ -16,7 +18,7 @@ class Sidebar(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self.data_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
-        self.locator = pn.pane.HoloViews(None, width=290)
+        self.locator = pn.pane.HTML("", width=290, margin=(0, 5))
         self._build_widgets()
         state.param.watch(lambda _e: self.describe(), ["region"])
         self.data_note.object = state.dataset_note()  # the locator: describe(), after the maps
@@ -27,14 +29,16 @@ class Sidebar(pn.viewable.Viewer):
         pn.state.execute(self._draw_locator, schedule=True)
 
     def _draw_locator(self) -> None:
-        from finescale.app.locator import locator
+        from finescale.app.locator import locator_svg
 
         s = self.state
         boxes = {}
         for r in s.dataset.regions:
             ext = extent(s.dataset.region(r).fine.isel(time=0))
             boxes[r] = (ext["xlim"][0], ext["ylim"][0], ext["xlim"][1], ext["ylim"][1])
-        self.locator.object = locator(boxes, s.region)
+        caption = f"{html.escape(s.region)} (red) and the other regions"
+        self.locator.object = (f'<div style="font-size: 0.85em">{caption}</div>'
+                               f"{locator_svg(boxes, s.region)}")
 
     def _build_widgets(self) -> None:
         s = self.state
