@@ -23,7 +23,7 @@ import param
 
 from finescale.app import jobs
 from finescale.app.heap import return_freed_memory
-from finescale.app.jobview import JobView, notify_error, session_waker
+from finescale.app.jobview import JobView, notify, session_waker
 from finescale.app.page_assets import OfflineFast, skip_mathjax
 from finescale.app.plots import shared_clim
 from finescale.app.sidebar import Sidebar
@@ -154,7 +154,7 @@ class Dashboard(pn.viewable.Viewer):
     def _noted(self, event: param.parameterized.Event) -> None:
         """The state changed the user's model (no student for the season): say so once."""
         if event.new:
-            notify_error(event.new, level="info")
+            notify(event.new, level="info")
             self.state.note = ""
 
     def models_changed(self) -> None:
@@ -216,7 +216,7 @@ class Dashboard(pn.viewable.Viewer):
 
     def _notify_error(self, msg: str) -> None:
         self.status.object = f"⚠️ {msg}"
-        notify_error(msg)
+        notify(msg)
 
     # --- drawing --------------------------------------------------------------------------
     def _redraw(self, *_: param.parameterized.Event) -> None:

@@ -20,7 +20,7 @@ from finescale.app import jobs
 POLL_MS = 300
 
 
-def notify_error(msg: str, level: str = "error") -> None:
+def notify(msg: str, level: str = "error") -> None:
     """A notification on the page (nothing without a server); ``level`` "info" for news
     that is not a failure."""
     if pn.state.notifications is not None:
@@ -121,7 +121,7 @@ class JobView(pn.viewable.Viewer):
             cancelled = job.cancel.is_set() and "cancel" in job.error.lower()
             self.text.object = "cancelled" if cancelled else f"⚠️ {job.error}"
             if not cancelled:
-                (self.on_error or notify_error)(job.error)
+                (self.on_error or notify)(job.error)
             return None
         self.text.object = ""
         self.on_result(job.result)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 
-from finescale.app.jobview import JobView, notify_error
+from finescale.app.jobview import JobView, notify
 from finescale.app.live import Frame, MapGroup
 from finescale.app.plots import shared_clim
 from finescale.app.tables import table
@@ -40,10 +40,10 @@ class CheckpointPair(pn.viewable.Viewer):
         s = self.board.state
         a, b = self.ckpt_a.value, self.ckpt_b.value
         if not a or not b:
-            notify_error("no checkpoint to compare for this region and season")
+            notify("no checkpoint to compare for this region and season")
             return
         if a == b:
-            notify_error("pick two different checkpoints")
+            notify("pick two different checkpoints")
             return
 
         def work(job):
@@ -75,7 +75,7 @@ class CheckpointPair(pn.viewable.Viewer):
             try:
                 sc = score(ds, variable=var) if has_truth else {}
             except FinescaleError as err:
-                notify_error(str(err))
+                notify(str(err))
                 sc = {}
             rows.append({"checkpoint": names[p], **{k: round(sc[k], 4) for k in (
                 "r2", "rmse", "crps", "variogram_error") if sc.get(k) is not None}})

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pandas as pd
 import panel as pn
 
-from finescale.app.jobview import JobView, notify_error, session_waker
+from finescale.app.jobview import JobView, notify, session_waker
 from finescale.app.plots import acf_plot, lead_plot, scatter_density, spectrum_plot, variogram_plot
 from finescale.app.state import INTERP, cached, metrics_for
 from finescale.app.tables import similarity, table
@@ -113,14 +113,14 @@ class DiagnosticsTab(pn.viewable.Viewer):
 
         s = self.board.state
         if s.model in INTERP:
-            notify_error("pick a trained model for an autoregressive roll-out")
+            notify("pick a trained model for an autoregressive roll-out")
             return
         start = s.day
         end = start + pd.Timedelta(days=ROLLOUT_DAYS - 1)
         seasons = sorted(set(season_of(pd.date_range(start, end))))
         ckpts = [s.checkpoint_for(s.model, x) for x in seasons]
         if any(c is None for c in ckpts):
-            notify_error(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
+            notify(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
                          "checkpoint is missing for one of them")
             return
         sampler = replace(s.sampler_config(), kind="fast", steps=min(s.steps, 8))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from finescale.app.jobview import JobView, notify_error
+from finescale.app.jobview import JobView, notify
 from finescale.app.plots import PALETTE, PLOT_HEIGHT
 from finescale.app.state import metrics_for
 from finescale.data import probe
@@ -56,7 +56,7 @@ class ProbePanel(pn.viewable.Viewer):
             else:
                 probe.in_box(grid, where)
         except FinescaleError as err:
-            notify_error(str(err))
+            notify(str(err))
             return
         self.where = (kind, where)
         self.draw()
@@ -89,7 +89,7 @@ class ProbePanel(pn.viewable.Viewer):
         try:
             self.plots.objects = self._plots()
         except FinescaleError as err:
-            notify_error(str(err))
+            notify(str(err))
 
     def _plots(self) -> list:
         s, shown = self.board.state, self.board.shown

@@ -9,7 +9,7 @@ import holoviews as hv
 import panel as pn
 
 from finescale.app.jobs import Job
-from finescale.app.jobview import JobView, notify_error
+from finescale.app.jobview import JobView, notify
 from finescale.app.plots import loss_curve
 from finescale.app.state import TrainRequest, user_checkpoint_dir
 
@@ -36,7 +36,7 @@ class TrainTab(pn.viewable.Viewer):
 
     def _start(self, _event=None) -> None:
         if self.job.running:
-            notify_error("a training run is already going in this session")
+            notify("a training run is already going in this session")
             return
         from finescale.model.checkpoints import checkpoint_name
         from finescale.model.config import get_preset, override
@@ -94,7 +94,7 @@ class TrainTab(pn.viewable.Viewer):
 
     def _failed(self, msg: str) -> None:
         self.button.disabled = False
-        notify_error(msg)
+        notify(msg)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self.controls, self.button, self.job, self.loss)
