@@ -71,6 +71,24 @@ def test_a_new_day_updates_the_same_figures(document):
     assert 0.3 < bars["LogColorMapper"].low < bars["LogColorMapper"].high < 1.5  # moved along
 
 
+def test_each_map_draws_its_coastlines_and_borders_with_one_renderer(document):
+    from bokeh.models import GlyphRenderer, MultiLine
+
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
+    root = live.layout.get_root(document)
+    for fig in _figures(root):
+        lines = [r for r in fig.renderers
+                 if isinstance(r, GlyphRenderer) and isinstance(r.glyph, MultiLine)]
+        assert len(lines) == 1 and len(fig.renderers) == 2  # the image and the lines
+        data = lines[0].data_source.data
+        # halo under core, coastlines and borders each: the light cores come last
+        assert len(data["xs"]) == 4 and data["color"][2:] == ["#f2f2f2", "#f2f2f2"]
+        assert data["width"][0] > data["width"][2] and data["dash"][3]  # borders dashed
+        assert len(data["xs"][1]) > 10  # borders cross this box
+        for halo, core in ((0, 2), (1, 3)):  # the same lines, twice
+            np.testing.assert_array_equal(data["xs"][halo], data["xs"][core])
+
+
 def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
     live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
     root = live.layout.get_root(document)
