@@ -106,18 +106,20 @@ class DistilledKind(DiffusionKind):
                                  f"calls; got {sampler.calls}")
         sig = torch.tensor(cfg.student_sigmas[: sampler.calls], device=cond.device)
         noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen, device=cond.device)
-        own = replace(sampler, window_overlap=cfg.student_overlap)
-        return sample_consistency(windowed(model, cond, own, cfg, halo=cfg.student_halo),
-                                  noise, cond, sig, sampler.sigma_min, generator=gen)
+        net = windowed(model, cond, sampler, cfg, overlap=cfg.student_overlap,
+                       halo=cfg.student_halo)
+        return sample_consistency(net, noise, cond, sig, sampler.sigma_min, generator=gen)
 
 
 def windowed(model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,
-             cfg: DownscalerConfig, halo: int | None = None):
-    """The denoiser on windows of its training patch (``sampler.windows``), else whole."""
+             cfg: DownscalerConfig, overlap: float | None = None, halo: int | None = None):
+    """The denoiser on windows of its training patch (``sampler.windows``), else whole;
+    ``overlap`` and ``halo`` override the sampler's (a student's own grid)."""
     h, w = cond.shape[-2:]
     if not (sampler.windows and max(h, w) > cfg.patch):
         return model
-    stride, halo = sampler.window_grid(cfg.patch, halo)
+    grid = sampler if overlap is None else replace(sampler, window_overlap=overlap)
+    stride, halo = grid.window_grid(cfg.patch, halo)
     return TiledDenoiser(model, tile=cfg.patch, stride=stride, halo=halo,
                          batch=window_batch(sampler, cfg.patch, cond.device))
 
