@@ -12,13 +12,15 @@ import param
 from finescale.app.plots import extent
 from finescale.app.state import Explorer
 
+LOCATOR_WIDTH = 260  # px: the sidebar's widgets' width, indented as they are
+
 
 class Sidebar(pn.viewable.Viewer):
     def __init__(self, state: Explorer, **params):
         super().__init__(**params)
         self.state = state
         self.data_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
-        self.locator = pn.pane.HTML("", width=290, margin=(0, 5))
+        self.locator = pn.pane.HTML("", width=LOCATOR_WIDTH, margin=(5, 10, 5, 20))
         self._build_widgets()
         state.param.watch(lambda _e: self.describe(), ["region"])
         self.data_note.object = state.dataset_note()  # the locator: describe(), after the maps
@@ -38,7 +40,7 @@ class Sidebar(pn.viewable.Viewer):
             boxes[r] = (ext["xlim"][0], ext["ylim"][0], ext["xlim"][1], ext["ylim"][1])
         caption = f"{html.escape(s.region)} (red) and the other regions"
         self.locator.object = (f'<div style="font-size: 0.85em">{caption}</div>'
-                               f"{locator_svg(boxes, s.region)}")
+                               f"{locator_svg(boxes, s.region, width=LOCATOR_WIDTH)}")
 
     def _build_widgets(self) -> None:
         s = self.state
