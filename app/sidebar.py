@@ -5,6 +5,7 @@ and a player over the season's fine record) and the user's choice — the widget
 from __future__ import annotations
 
 import html
+import logging
 
 import panel as pn
 import param
@@ -12,6 +13,7 @@ import param
 from finescale.app.plots import extent
 from finescale.app.state import Explorer
 
+LOG = logging.getLogger("finescale.dashboard")
 LOCATOR_WIDTH = 260  # px: the sidebar's widgets' width, indented as they are
 
 
@@ -39,8 +41,12 @@ class Sidebar(pn.viewable.Viewer):
             ext = extent(s.dataset.region(r).fine.isel(time=0))
             boxes[r] = (ext["xlim"][0], ext["ylim"][0], ext["xlim"][1], ext["ylim"][1])
         caption = f"{html.escape(s.region)} (red) and the other regions"
-        self.locator.object = (f'<div style="font-size: 0.85em">{caption}</div>'
-                               f"{locator_svg(boxes, s.region, width=LOCATOR_WIDTH)}")
+        try:
+            picture = locator_svg(boxes, s.region, width=LOCATOR_WIDTH)
+        except Exception as err:  # a picture the page can do without: a line, not a traceback
+            LOG.warning("no locator for regions %s: %s: %s", boxes, type(err).__name__, err)
+            caption, picture = "(no locator map for these regions)", ""
+        self.locator.object = f'<div style="font-size: 0.85em">{caption}</div>{picture}'
 
     def _build_widgets(self) -> None:
         s = self.state

@@ -1,5 +1,6 @@
 """The sidebar's locator: one SVG picture per choice of region, in an equal-area projection."""
 
+import logging
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -57,3 +58,23 @@ def test_a_region_not_in_the_dataset_is_refused():
 
 def test_the_picture_is_made_once_per_choice():
     assert locator_svg(BOXES, "area0") is locator_svg(dict(reversed(BOXES.items())), "area0")
+
+
+def test_the_sidebar_does_without_a_locator_it_cannot_draw(small, monkeypatch, caplog):
+    import finescale.app.locator as loc
+    from finescale.app.sidebar import Sidebar
+    from finescale.app.state import Explorer
+
+    def broken(*_a, **_k):
+        raise ValueError("the locator's coastline left the projection's domain")
+
+    monkeypatch.setattr(loc, "locator_svg", broken)
+    log = logging.getLogger("finescale.dashboard")  # its own handler, not propagated
+    log.addHandler(caplog.handler)
+    side = Sidebar(Explorer(dataset=small))
+    try:
+        side._draw_locator()
+    finally:
+        log.removeHandler(caplog.handler)
+    assert "no locator map" in side.locator.object and "<svg" not in side.locator.object
+    assert "projection's domain" in caplog.text
