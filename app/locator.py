@@ -2,7 +2,8 @@
 and the chosen one (filled) over the shipped coastlines, as one SVG picture.
 
 It is a picture, not a plot: it never changes for a page, so it is made once per process
-for each choice of region (cached) and sent as an image. As a HoloViews/GeoViews plot it
+for each choice of region (cached; the projection once per set of regions) and sent as an
+image. As a HoloViews/GeoViews plot it
 cost the server ~0.35 s per page (a Bokeh figure's models built, themed and serialised for
 every new page) and the browser a fifth figure to build and lay out. GeoViews projects the
 region outlines (densified, so their edges curve as they should) and the coastline vertices
@@ -71,7 +72,10 @@ def _polyline_paths(px: np.ndarray) -> list[str]:
 
 
 @cache
-def _svg(boxes: tuple[tuple[str, Box], ...], chosen: str, width: int) -> str:
+def _drawing(boxes: tuple[tuple[str, Box], ...], width: int
+             ) -> tuple[int, list[str], list[str]]:
+    """What does not depend on the chosen region, projected once per set of regions:
+    (the picture's height, coastline point lists, each region's outline point list)."""
     lon0 = min(b[0] for _, b in boxes) - PAD[0]
     lon1 = max(b[2] for _, b in boxes) + PAD[0]
     lat0 = max(-89.0, min(b[1] for _, b in boxes) - PAD[1])
@@ -92,14 +96,20 @@ def _svg(boxes: tuple[tuple[str, Box], ...], chosen: str, width: int) -> str:
     near = ((xy[:, 0] >= lon0 - 10) & (xy[:, 0] <= lon1 + 10)
             & (xy[:, 1] >= lat0 - 10) & (xy[:, 1] <= lat1 + 10))
     coast = _polyline_paths(to_px(_project_lines(np.where(near[:, None], xy, np.nan), crs)))
+    outlines = [" ".join(f"{x:.1f},{y:.1f}" for x, y in to_px(ring)) for ring in regions]
+    return height, coast, outlines
+
+
+@cache
+def _svg(boxes: tuple[tuple[str, Box], ...], chosen: str, width: int) -> str:
+    height, coast, outlines = _drawing(boxes, width)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">',
              f'<rect width="{width}" height="{height}" fill="white" stroke="#bbbbbb"/>',
              f'<g fill="none" stroke="{COAST}" stroke-width="0.6">']
     parts += [f'<polyline points="{p}"/>' for p in coast]
     parts.append("</g>")
-    for (name, _), ring in zip(boxes, regions, strict=True):
-        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in to_px(ring))
+    for (name, _), pts in zip(boxes, outlines, strict=True):
         style = (f'fill="{CHOSEN}" fill-opacity="0.5" stroke="{CHOSEN}"' if name == chosen
                  else f'fill="none" stroke="{OUTLINE}"')
         parts.append(f'<polygon data-region="{html.escape(name)}" points="{pts}" {style} '

@@ -78,3 +78,16 @@ def test_the_sidebar_does_without_a_locator_it_cannot_draw(small, monkeypatch, c
         log.removeHandler(caplog.handler)
     assert "no locator map" in side.locator.object and "<svg" not in side.locator.object
     assert "projection's domain" in caplog.text
+
+
+def test_the_projection_is_done_once_for_every_choice_of_region(monkeypatch):
+    import finescale.app.locator as loc
+
+    calls = []
+    project = loc._project_lines
+    monkeypatch.setattr(loc, "_project_lines", lambda *a: calls.append(1) or project(*a))
+    boxes = {"r1": (10.0, 40.0, 20.0, 50.0), "r2": (25.0, 40.0, 30.0, 45.0)}
+    a, b = locator_svg(boxes, "r1", width=200), locator_svg(boxes, "r2", width=200)
+    assert len(calls) == 1 and a != b
+    cut = [x.split("<polygon")[0] for x in (a, b)]  # all but the outlines: the same picture
+    assert cut[0] == cut[1]
