@@ -139,7 +139,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
     device = resolve_device(a.device)
-    results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers)
+    results = evaluate(ds, ckpts, cfg, device=device, workers=a.workers, cache=a.cache)
     settings = {"members": a.members, "days": a.days, "split": a.split, "rollout": a.rollout,
                 "sampler": a.sampler, "steps": sampler.steps, "solver": sampler.solver,
                 "precision": sampler.precision,
@@ -249,6 +249,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bootstrap resamples of the days for 95%% intervals (0 = none)")
     e.add_argument("--workers", type=int, default=1,
                    help="score area × season pairs in this many processes (default 1)")
+    e.add_argument("--cache", type=Path, default=None,
+                   help="keep each model's generated fields here; a rerun with the same "
+                   "weights and settings reuses them (resume a stopped evaluation)")
     e.add_argument("--data", type=Path, default=None)
     e.add_argument("--device", default="auto")
     e.add_argument("--out", type=Path, required=True, help="report directory")

@@ -38,6 +38,7 @@ from finescale.data.seasons import in_season, season_of
 from finescale.data.splits import SCORED, SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig
+from finescale.model.evalcache import GenerationCache, entry_key
 from finescale.model.generation import generate, generate_days, interpolate_region, load_model
 from finescale.model.kinds import KINDS
 from finescale.model.registry import find_checkpoints
@@ -181,17 +182,48 @@ def add_intervals(results: list[PairResult], cfg: EvalConfig) -> list[PairResult
     return results
 
 
-def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int
-                 ) -> list[PairResult]:
+def _generated(ds: Dataset, path: Path, kind: str, region: str, season: str,
+               days: pd.DatetimeIndex, roll_days: pd.DatetimeIndex | None, cfg: EvalConfig,
+               device, cancel: threading.Event | None, cache: GenerationCache | None
+               ) -> tuple[xr.Dataset, xr.Dataset | None, float]:
+    """One model's test days and strict roll-out, and the seconds generating them took:
+    from the cache, else generated (and kept)."""
+    members = cfg.members if KINDS[kind].stochastic else 1
+    roll_days = roll_days if roll_days is not None and roll_days.size else None
+    key = None
+    if cache is not None:
+        key = entry_key(path, days, roll_days, members, cfg.sampler, cfg.seed, str(device))
+        hit = cache.get(region, season, kind, key)
+        if hit is not None:
+            return hit
+    t0 = time.perf_counter()
+    lm = load_model(path, ds, device)
+    test = generate_days(ds, [lm], days, members=members, sampler=cfg.sampler,
+                         seed=cfg.seed, device=device, progress=False, cancel=cancel)
+    roll = None
+    if roll_days is not None:
+        roll = generate(ds, [lm], f"{roll_days[0]:%Y-%m-%d}", f"{roll_days[-1]:%Y-%m-%d}",
+                        members=members, sampler=cfg.sampler, seed=cfg.seed, device=device,
+                        strict=True, progress=False, cancel=cancel)
+    seconds = time.perf_counter() - t0
+    if cache is not None:
+        cache.put(region, season, kind, key, test, roll, seconds)
+    return test, roll, seconds
+
+
+def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int,
+                 cache: Path | None) -> list[PairResult]:
     """One area × season in a worker process (spawned: safe with CUDA)."""
     from finescale.data.layout import open_dataset
 
     torch.set_num_threads(threads)
-    return evaluate(open_dataset(data), [Path(p) for p in paths], cfg, device, progress=False)
+    return evaluate(open_dataset(data), [Path(p) for p in paths], cfg, device, progress=False,
+                    cache=cache)
 
 
 def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, workers: int,
-                       progress: bool, cancel: threading.Event | None) -> list[PairResult]:
+                       progress: bool, cancel: threading.Event | None, cache: Path | None
+                       ) -> list[PairResult]:
     """Pairs are independent: score them in ``workers`` processes, results in pair order.
 
     Worth it where one process cannot fill the machine (many cores, or a GPU that small
@@ -205,7 +237,7 @@ def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, w
     bar = tqdm(total=len(pairs), desc="evaluate", unit="pair", disable=not progress)
     try:
         pending = {key: pool.apply_async(_pair_worker, (
-            str(ds.path), [str(p) for p in m.values()], cfg, device, threads))
+            str(ds.path), [str(p) for p in m.values()], cfg, device, threads, cache))
             for key, m in pairs.items()}
         while pending:
             for key in [k for k, r in pending.items() if r.ready()]:
@@ -227,9 +259,12 @@ def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, w
 def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = None,
              device: torch.device | str = "cpu", progress: bool = True,
              cancel: threading.Event | None = None, workers: int = 1,
-             callback: Callable[[int, int], None] | None = None) -> list[PairResult]:
+             callback: Callable[[int, int], None] | None = None,
+             cache: Path | None = None) -> list[PairResult]:
     """Score all checkpoints found under ``checkpoints`` plus interpolation, per pair;
-    ``callback(done, total)`` after each model (serial runs)."""
+    ``callback(done, total)`` after each model (serial runs). With ``cache``, each model's
+    generated fields are kept there (:mod:`model.evalcache`) and reused by a later run with
+    the same weights and settings: a stopped evaluation resumes where it was."""
     cfg = cfg or EvalConfig()
     pairs = collect(checkpoints)
     for (region, _season), models in pairs.items():
@@ -242,7 +277,7 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
     if workers > 1 and len(pairs) > 1:
         # each worker's evaluate() adds its pair's intervals
         return _evaluate_parallel(ds, pairs, cfg, str(device), min(workers, len(pairs)),
-                                  progress, cancel)
+                                  progress, cancel, cache)
     jobs = [(r, s, k) for (r, s), models in pairs.items()
             for k in [*[k for k in KINDS if k in models],
                       *[f"interp:{m}" for m in cfg.interp]]]
@@ -259,25 +294,17 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
         split = read_manifest(next(iter(models.values())))["split"]
         days = _eval_days(ds, region, season, split, cfg.days, cfg.split)
         roll_days = _rollout_days(ds, region, days[0], cfg.rollout) if cfg.rollout else None
-        t0 = time.perf_counter()
         if kind.startswith("interp:"):
+            t0 = time.perf_counter()
             method = kind.split(":", 1)[1]
             test = interpolate_region(ds, region, method, days)
             roll = (interpolate_region(ds, region, method, roll_days)
                     if roll_days is not None and roll_days.size else None)
-            name, source = f"interp-{method}", "none"
+            name, source, seconds = f"interp-{method}", "none", time.perf_counter() - t0
         else:
-            lm = load_model(models[kind], ds, device)
-            members = cfg.members if KINDS[kind].stochastic else 1
-            test = generate_days(ds, [lm], days, members=members, sampler=cfg.sampler,
-                                 seed=cfg.seed, device=device, progress=False, cancel=cancel)
-            roll = None
-            if roll_days is not None and roll_days.size:
-                roll = generate(ds, [lm], f"{roll_days[0]:%Y-%m-%d}",
-                                f"{roll_days[-1]:%Y-%m-%d}", members=members,
-                                sampler=cfg.sampler, seed=cfg.seed, device=device,
-                                strict=True, progress=False, cancel=cancel)
+            kept = None if cache is None else GenerationCache(cache)
+            test, roll, seconds = _generated(ds, models[kind], kind, region, season, days,
+                                             roll_days, cfg, device, cancel, kept)
             name, source = kind, str(models[kind])
-        results.append(_score(name, region, season, test, roll, var, cfg,
-                              time.perf_counter() - t0, source))
+        results.append(_score(name, region, season, test, roll, var, cfg, seconds, source))
     return add_intervals(results, cfg)

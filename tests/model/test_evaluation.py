@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -182,6 +183,32 @@ def test_parallel_workers_give_the_serial_results(small, ckpts, device, tmp_path
         assert a.record["r2"] == pytest.approx(b.record["r2"], abs=1e-5)
     with pytest.raises(FinescaleError, match="workers"):
         evaluate(small, paths, cfg, progress=False, workers=0)
+
+
+def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, results,
+                                                              tmp_path: Path, monkeypatch):
+    """A second run over the same cache scores the kept fields: the same records, and no
+    model generates; another ensemble size is another entry, not a stale hit."""
+    import finescale.model.evaluation as me
+
+    paths = [ckpts["diffusion"], ckpts["unet"]]
+    first = evaluate(small, paths, CFG, progress=False, cache=tmp_path / "c")
+    assert len(list((tmp_path / "c").iterdir())) == 2  # one entry per generative model
+    by = {r.model: r.record for r in results}
+    for r in first:  # kept and scored alike: the uncached run's scores
+        assert r.record["r2"] == pytest.approx(by[r.model]["r2"], abs=1e-9)
+
+    def no(*a, **k):
+        raise AssertionError("generated again")
+
+    monkeypatch.setattr(me, "generate_days", no)
+    monkeypatch.setattr(me, "generate", no)
+    again = evaluate(small, paths, CFG, progress=False, cache=tmp_path / "c")
+    for a, b in zip(first, again, strict=True):
+        assert a.record == b.record  # the generation's seconds too: kept with the fields
+    with pytest.raises(AssertionError, match="generated again"):
+        evaluate(small, paths, dataclasses.replace(CFG, members=3), progress=False,
+                 cache=tmp_path / "c")
 
 
 

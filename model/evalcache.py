@@ -1,0 +1,77 @@
+"""Generated fields of an evaluation kept on disk, so a long ``finescale evaluate`` (the
+paper's evidence: eight pairs, six models, hours on a CPU) can be stopped and resumed, or
+grown by more checkpoints, without generating again what it already generated.
+
+An entry is one model's test days and roll-out for one area × season, keyed by everything
+that decides them: the checkpoint's weights (their sha256), the days, the ensemble size, the
+sampler, the seed and the device type. A changed setting is a new key, never a stale hit.
+Scores are not kept: they are recomputed from the fields (cheap), so a change in a score's
+definition applies to cached fields too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from finescale.data.errors import FinescaleError
+from finescale.data.layout import atomic_dir
+from finescale.model.checkpoints import read_manifest
+from finescale.model.config import SamplerConfig
+
+
+def entry_key(checkpoint: Path, days: pd.DatetimeIndex, roll_days: pd.DatetimeIndex | None,
+              members: int, sampler: SamplerConfig, seed: int, device: str) -> str:
+    """The identity of one model's generated fields (hex, 16 characters)."""
+    key = {"weights": read_manifest(checkpoint)["weights_sha256"],
+           "days": [f"{d:%Y-%m-%d}" for d in days],
+           "roll": [] if roll_days is None else [f"{d:%Y-%m-%d}" for d in roll_days],
+           "members": members, "sampler": dataclasses.asdict(sampler), "seed": seed,
+           "device": str(device).split(":")[0]}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class GenerationCache:
+    """``root/{region}-{season}-{model}-{key}/{test,roll}.nc``, each entry written whole
+    (a temporary directory renamed into place) or not at all."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).expanduser()
+
+    def path(self, region: str, season: str, model: str, key: str) -> Path:
+        return self.root / f"{region}-{season}-{model}-{key}"
+
+    def get(self, region: str, season: str, model: str, key: str
+            ) -> tuple[xr.Dataset, xr.Dataset | None, float] | None:
+        """(test, roll-out, seconds the generation took) or None."""
+        d = self.path(region, season, model, key)
+        if not (d / "test.nc").exists():
+            return None
+        try:
+            test = _read(d / "test.nc")
+            roll = _read(d / "roll.nc") if (d / "roll.nc").exists() else None
+            seconds = float(json.loads((d / "entry.json").read_text())["seconds"])
+        except (OSError, ValueError, KeyError) as err:
+            raise FinescaleError(f"cached generation {d} is unreadable ({err}); delete it "
+                                 "to generate again") from None
+        return test, roll, seconds
+
+    def put(self, region: str, season: str, model: str, key: str, test: xr.Dataset,
+            roll: xr.Dataset | None, seconds: float) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(self.path(region, season, model, key), overwrite=True) as tmp:
+            (tmp / "entry.json").write_text(json.dumps({"seconds": seconds}))
+            test.to_netcdf(tmp / "test.nc")
+            if roll is not None:
+                roll.to_netcdf(tmp / "roll.nc")
+        return self.path(region, season, model, key)
+
+
+def _read(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path) as f:
+        return f.load()
