@@ -2,9 +2,10 @@
 per area × season, R², variogram and ACF errors for diffusion, U-Net and bilinear, and the
 diffusion ensemble's CRPS and spread/skill; with ``--claims``, the paired-bootstrap verdicts
 of the paper's claims instead (diffusion − each model, 95 % intervals); with ``--models``,
-every model of each pair in the report, one row each (the equal-budget evidence tables).
+every model of each pair in the report, one row each (the equal-budget evidence tables);
+with ``--page``, a whole docs page of both (what ``scripts/evidence.sh`` writes).
 
-    python scripts/report_table.py assets/report [--claims | --models]
+    python scripts/report_table.py assets/report [--claims | --models | --page]
 """
 
 from __future__ import annotations
@@ -17,17 +18,32 @@ SEASONS = ("DJF", "MAM", "JJA", "SON")
 MODELS = ("diffusion", "unet", "interp-bilinear")
 
 
+def best_of(key: str, values) -> float | None:
+    """The best of a column's values: the highest R², the lowest error."""
+    values = [v for v in values if v is not None]
+    return (max if key == "r2" else min)(values) if values else None
+
+
+def cell(value: float | None, best: float | None, fmt: str = "{:.3f}") -> str:
+    """One table cell, bold where it is the column's best."""
+    if value is None:
+        return "–"
+    return f"**{fmt.format(value)}**" if value == best else fmt.format(value)
+
+
+def _pairs(recs: list[dict]) -> list[tuple[str, str]]:
+    return sorted({(r["region"], r["season"]) for r in recs},
+                  key=lambda p: (p[0], SEASONS.index(p[1])))
+
+
 def table(report: Path) -> str:
     recs = json.loads((report / "metrics.json").read_text())
     by = {(r["region"], r["season"], r["model"]): r for r in recs}
-    pairs = sorted({(r["region"], r["season"]) for r in recs},
-                   key=lambda p: (p[0], SEASONS.index(p[1])))
+    pairs = _pairs(recs)
 
-    def cells(region: str, season: str, key: str, fmt: str = "{:.3f}") -> list[str]:
+    def cells(region: str, season: str, key: str) -> list[str]:
         vals = [by.get((region, season, m), {}).get(key) for m in MODELS]
-        best = (max if key == "r2" else min)(v for v in vals if v is not None)
-        return [("**" + fmt.format(v) + "**" if v == best else fmt.format(v))
-                if v is not None else "–" for v in vals]
+        return [cell(v, best_of(key, vals)) for v in vals]
 
     out = ["| area | season | R² diffusion | U-Net | bilinear | variogram err. diffusion | "
            "U-Net | bilinear | ACF err. diffusion | U-Net | bilinear | CRPS diffusion | "
@@ -42,6 +58,8 @@ def table(report: Path) -> str:
     return "\n".join(out)
 
 
+ORDER = ("diffusion", "ablation", "unet", "transfer", "vae", "interp-bilinear",
+         "interp-bicubic")
 NAMES = {"ablation": "ablation (no encoder features)",
          "transfer": "transfer (U-Net + encoder features)", "unet": "U-Net",
          "vae": "VAE", "interp-bilinear": "bilinear", "interp-bicubic": "bicubic"}
@@ -50,16 +68,14 @@ NAMES = {"ablation": "ablation (no encoder features)",
 def models(report: Path) -> str:
     recs = json.loads((report / "metrics.json").read_text())
     out = []
-    for region, season in sorted({(r["region"], r["season"]) for r in recs}):
+    for region, season in _pairs(recs):
         rows = [r for r in recs if (r["region"], r["season"]) == (region, season)]
-        best = {k: (max if k == "r2" else min)(r[k] for r in rows if r.get(k) is not None)
+        rows.sort(key=lambda r: ORDER.index(r["model"]) if r["model"] in ORDER else len(ORDER))
+        best = {k: best_of(k, (r.get(k) for r in rows))
                 for k in ("r2", "rmse", "variogram_error", "spectrum_error", "acf_error")}
 
-        def cell(r: dict, k: str, best: dict = best) -> str:
-            v = r.get(k)
-            if v is None:
-                return "–"
-            return f"**{v:.3f}**" if best.get(k) == v else f"{v:.3f}"
+        def c(r: dict, k: str, best: dict = best) -> str:
+            return cell(r.get(k), best[k])
 
         out += [f"{region} {season} ({rows[0].get('days')} test days)", "",
                 "| model | R² [95 %] | RMSE | CRPS (MAE) | spread/skill | variogram err. | "
@@ -69,10 +85,10 @@ def models(report: Path) -> str:
                   if r.get("r2_ci_low") is not None else "")
             crps = r["crps"] if r.get("crps") is not None else r["mae"]
             spread = f"{r['spread_skill']:.2f}" if r.get("spread_skill") is not None else "–"
-            out.append(f"| {NAMES.get(r['model'], r['model'])} | {cell(r, 'r2')}{ci} | "
-                       f"{cell(r, 'rmse')} | {crps:.3f} | {spread} | "
-                       f"{cell(r, 'variogram_error')} | {cell(r, 'spectrum_error')} | "
-                       f"{cell(r, 'acf_error')} |")
+            out.append(f"| {NAMES.get(r['model'], r['model'])} | {c(r, 'r2')}{ci} | "
+                       f"{c(r, 'rmse')} | {crps:.3f} | {spread} | "
+                       f"{c(r, 'variogram_error')} | {c(r, 'spectrum_error')} | "
+                       f"{c(r, 'acf_error')} |")
         out.append("")
     return "\n".join(out)
 
@@ -84,10 +100,38 @@ def claims(report: Path) -> str:
     return claims_summary(recs) + "\n\n" + claims_table(recs)
 
 
+def page(report: Path) -> str:
+    """A docs page of the evidence: how it was made, every model's scores per pair, and each
+    claim's verdict."""
+    meta = json.loads((report / "meta.json").read_text())
+    st = meta["settings"]
+    return "\n".join([
+        "# The paper's evidence: every model, every pair", "",
+        "Generated by `scripts/evidence.sh` from `" + str(report) + "`; do not edit by hand "
+        "(rerun the script). What the models, budget and scores are: "
+        "[evaluation.md](evaluation.md).", "",
+        f"Scored: {st.get('split', 'test')} days ({'all' if not st.get('days') else st['days']} "
+        f"per pair), {st.get('members')} members, {st.get('rollout')}-day strict roll-out, "
+        f"{st.get('solver')} {st.get('steps')} steps, {st.get('precision')}, "
+        f"{st.get('boot')} paired bootstrap resamples of the days, on {st.get('device')}.", "",
+        "```", st.get("command", ""), "```", "",
+        "## Scores per pair", "",
+        "R² with its 95 % interval; CRPS for ensembles, MAE for deterministic models (the "
+        "CRPS of one member); best of each column in bold.", "",
+        models(report), "",
+        "## The paper's claims: diffusion − each model", "",
+        "Paired 95 % bootstrap intervals over the test days. *holds*: the interval lies on "
+        "diffusion's better side; *fails*: on the other side; *undecided*: it contains 0. "
+        "The first table counts holds / fails / undecided over the pairs.", "",
+        claims(report), ""])
+
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     path = Path(args[0] if args else "assets/report")
-    if "--claims" in sys.argv:
+    if "--page" in sys.argv:
+        print(page(path))
+    elif "--claims" in sys.argv:
         print(claims(path))
     else:
         print(models(path) if "--models" in sys.argv else table(path))

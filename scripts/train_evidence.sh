@@ -7,6 +7,7 @@
 #   scripts/train_evidence.sh area0-JJA [area1-DJF …]
 # On 2 CPU cores one model takes 18–30 min. On a GPU the pairs can train side by side
 # (PARALLEL=1: one process per pair; small networks leave a large GPU mostly idle).
+# A model already in OUT is skipped; a stopped training resumes from its last epoch.
 set -euo pipefail
 OUT=${OUT:-assets/weights}
 KINDS=${KINDS:-"ablation unet transfer vae"}
@@ -17,6 +18,9 @@ PARALLEL=${PARALLEL:-0}
 train_pair() {
   local region=${1%-*} season=${1#*-}
   for kind in $KINDS; do
+    if [ -e "$OUT/$region-$season-$kind.safetensors" ]; then
+      echo "[$(date -u +%T)] $kind $region $season: trained already ($OUT)"; continue
+    fi
     echo "[$(date -u +%T)] $kind $region $season"
     $FS train "$kind" --region "$region" --season "$season" --epochs "$EPOCHS" \
       --steps "$STEPS" --batch "$BATCH" --device "$DEVICE" --seed 0 --half \
