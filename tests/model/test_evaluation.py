@@ -244,3 +244,33 @@ def test_the_season_table_shows_the_intervals(results):
     verdicts = unet[INTERVAL_COLUMNS[2]].split(" · ")
     assert len(verdicts) == 3 and set(verdicts) <= {"holds", "fails", "undecided"}
     assert interval_cells({"r2": 0.5}) == {}  # a report from before the intervals
+
+
+def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path: Path):
+    """docs/evidence.md is printed from a report: every model of the pair, in the paper's
+    order, and each baseline's verdict on the three claims."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "report_table", Path(__file__).parents[2] / "scripts" / "report_table.py")
+    rt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rt)
+    out = write_report(results, tmp_path / "rep", variable=small.variable,
+                       settings={"days": 2, "members": 2, "rollout": 4, "boot": 2000,
+                                 "command": "finescale evaluate X"},
+                       dataset=small.manifest["generator"])
+    page = rt.page(out)
+    rows = [line.split(" | ")[0].lstrip("| ") for line in page.splitlines()
+            if line.startswith("| ") and not line.startswith("| model")
+            and "[" in line.split(" | ")[1]]
+    assert rows[:6] == ["diffusion", "ablation (no encoder features)", "U-Net",
+                        "transfer (U-Net + encoder features)", "VAE", "bilinear"]
+    assert "finescale evaluate X" in page and "2 members, 4-day strict roll-out" in page
+    recs = json.loads((out / "metrics.json").read_text())
+    for r in recs[1:]:
+        verdicts = [r[f"{k}_vs_diffusion_claim"] for k in ("r2", "crps", "variogram_error")]
+        start = f"| area1 | JJA | {r['model']} |"
+        line = next(x for x in page.splitlines() if x.startswith(start))
+        assert [w for w in line.split() if w in ("holds", "fails", "undecided")] == verdicts
+    best_r2 = max(r["r2"] for r in recs)
+    assert f"**{best_r2:.3f}**" in page
