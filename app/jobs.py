@@ -82,6 +82,18 @@ def start(name: str, work: Callable[[Job], Any],
 ENV_GENERATIONS = "FINESCALE_GENERATIONS"
 
 
+def slot_count(raw: object, name: str) -> int:
+    """How many generations may run at once, from the command line or the environment:
+    a whole number of at least one; else one error naming where it came from."""
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        raise FinescaleError(f"{name}={raw!r} is not a whole number") from None
+    if n < 1:
+        raise FinescaleError(f"{name} {n}: at least one generation must run")
+    return n
+
+
 class Slots:
     """At most ``n`` heavy computations at once per server process; the others wait their
     turn in order of arrival. Eight pages' generations at once on 2 cores finish none sooner
@@ -89,9 +101,7 @@ class Slots:
     features and activations at the same time; in turn, the first asked is served first."""
 
     def __init__(self, n: int) -> None:
-        if n < 1:
-            raise FinescaleError(f"{ENV_GENERATIONS}={n}: at least one generation must run")
-        self.n = n
+        self.n = slot_count(n, "generation slots")
         self._lock = threading.Condition()
         self._running = 0
         self._queue: list[object] = []
@@ -128,12 +138,7 @@ def generation_slots() -> Slots:
     """This process's generation slots (``finescale serve --generations N``; default 1)."""
     global _SLOTS
     if _SLOTS is None:
-        raw = os.environ.get(ENV_GENERATIONS, "1")
-        try:
-            n = int(raw)
-        except ValueError:
-            raise FinescaleError(f"{ENV_GENERATIONS}={raw!r} is not a whole number") from None
-        _SLOTS = Slots(n)
+        _SLOTS = Slots(slot_count(os.environ.get(ENV_GENERATIONS, "1"), ENV_GENERATIONS))
     return _SLOTS
 
 

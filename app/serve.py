@@ -10,7 +10,7 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-from finescale.app.jobs import ENV_GENERATIONS
+from finescale.app.jobs import ENV_GENERATIONS, slot_count
 from finescale.data.errors import FinescaleError
 from finescale.data.generator import prepare
 from finescale.data.layout import ENV_DATA_DIR, default_data_dir
@@ -35,8 +35,7 @@ ENV_RECORD = "FINESCALE_RECORD"
 
 def cmd_serve(a: argparse.Namespace) -> int:
     options = panel_options(a)  # refused before any data are prepared
-    if a.generations < 1:
-        raise FinescaleError(f"--generations {a.generations}: at least one must run")
+    slot_count(a.generations, "--generations")
     env = dict(os.environ)
     env[ENV_GENERATIONS] = str(a.generations)
     if a.record is not None:

@@ -173,3 +173,7 @@ def test_generation_slots_come_from_the_environment(monkeypatch):
     with pytest.raises(FinescaleError, match="FINESCALE_GENERATIONS='many'"):
         jobs.generation_slots()
     monkeypatch.setattr(jobs, "_SLOTS", None)
+    monkeypatch.setenv(jobs.ENV_GENERATIONS, "0")
+    with pytest.raises(FinescaleError, match="FINESCALE_GENERATIONS 0: at least one"):
+        jobs.generation_slots()
+    monkeypatch.setattr(jobs, "_SLOTS", None)
