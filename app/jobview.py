@@ -55,7 +55,7 @@ class JobView(pn.viewable.Viewer):
                  cancel_label: str = "Cancel", **params):
         super().__init__(**params)
         self.on_result, self.on_error, self.on_tick = on_result, on_error, on_tick
-        self.describe = describe or self._describe
+        self.describe = describe or self.default_line
         self.job: jobs.Job | None = None
         self.label = ""
         self.progress = pn.indicators.Progress(value=0, max=100, bar_color="primary",
@@ -127,7 +127,8 @@ class JobView(pn.viewable.Viewer):
         self.on_result(job.result)
         return None
 
-    def _describe(self, job: jobs.Job) -> str:
+    def default_line(self, job: jobs.Job) -> str:
+        """Label, percent done and time left."""
         eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
         done = f" {int(100 * job.fraction)} %{eta}" if job.total else ""
         return f"{self.label} …{done}"

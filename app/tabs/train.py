@@ -72,7 +72,7 @@ class TrainTab(pn.viewable.Viewer):
 
     def _describe(self, job: Job) -> str:
         if not job.losses:  # the data and the networks are still being prepared
-            return f"{self.job.label} …"
+            return self.job.default_line(job)
         eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""
         return f"Step {job.done}/{job.total}, loss {job.losses[-1][1]:.4f}{eta}"
 

@@ -177,3 +177,15 @@ def test_generation_slots_come_from_the_environment(monkeypatch):
     with pytest.raises(FinescaleError, match="FINESCALE_GENERATIONS 0: at least one"):
         jobs.generation_slots()
     monkeypatch.setattr(jobs, "_SLOTS", None)
+
+
+def test_the_train_tab_line_is_the_job_line_until_a_loss_then_steps_and_loss():
+    from finescale.app.state import TrainRequest
+    from finescale.app.tabs.train import TrainTab
+
+    tab = TrainTab(None, TrainRequest())
+    tab.job.label = "Training **unet** for area1 JJA"
+    job = jobs.Job("train")
+    assert tab._describe(job) == tab.job.default_line(job) == "Training **unet** for area1 JJA …"
+    job.on_event({"event": "step", "step": 3, "total": 40, "eta_s": 12.0, "loss": 0.25})
+    assert tab._describe(job) == "Step 3/40, loss 0.2500, ETA 12 s"
