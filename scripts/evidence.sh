@@ -41,8 +41,12 @@ for stage in $STAGES; do
          && echo "[$(date -u +%T)] trained $1 $0" || { echo "failed: $1 $0 (log: '"$CACHE"'/logs/$1-$0.log)"; exit 255; }'
     ;;
   evaluate)
-    echo "[$(date -u +%T)] evaluate: $WEIGHTS → $REPORT"
-    $FS evaluate --checkpoints "$WEIGHTS" --members 4 --days 0 --rollout 30 --steps 12 \
+    ckpts=()
+    for pair in $PAIRS; do for kind in $KINDS; do
+      [ ! -e "$WEIGHTS/$pair-$kind.safetensors" ] || ckpts+=("$WEIGHTS/$pair-$kind.safetensors")
+    done; done
+    echo "[$(date -u +%T)] evaluate: ${#ckpts[@]} models → $REPORT"
+    $FS evaluate --checkpoints "${ckpts[@]}" --members 4 --days 0 --rollout 30 --steps 12 \
       --precision bf16 --interp bilinear,bicubic --workers "$JOBS" --device "$DEVICE" \
       --cache "$CACHE/fields" --out "$REPORT" --overwrite
     ;;
