@@ -18,6 +18,19 @@ def _open(page, server):
     _wait_canvases(page, 3)
 
 
+# the view on the page: a region change leaves the old figures, same names, in the document
+MAP_BOX = """n => { const v = [...Bokeh.index.query(v => v.model.name == n)]
+    .find(v => v.el.isConnected && v.canvas_view.el.getBoundingClientRect().width > 0);
+  const c = v.canvas_view.el.getBoundingClientRect(), f = v.frame.bbox;
+  return {x: c.left + f.left, y: c.top + f.top, width: f.width, height: f.height} }"""
+
+
+def _map_box(page, name: str) -> dict:
+    """The page box of a map's frame (the image, no axes), found by the figure's name:
+    sturdier than counting canvases, whose order other plots on the page can change."""
+    return page.evaluate(MAP_BOX, f"figure-{name}")
+
+
 def _wait_canvases(page, n: int) -> None:
     """Bokeh draws into shadow DOM: Playwright's locators pierce it, querySelector does not."""
     for _ in range(WAIT // 500):
@@ -65,7 +78,7 @@ def test_zooming_a_map_redraws_every_map_for_the_view(server, page):
     _open(page, server)
     width = "n => Bokeh.documents[0].get_model_by_name(n).data.dw[0]"  # the image's extent
     whole = {n: page.evaluate(width, f"map-{n}") for n in ("coarse", "generated", "truth")}
-    box = page.locator(".bk-Canvas").nth(1).bounding_box()
+    box = _map_box(page, "generated")
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(6):  # wheel zoom in (the maps' active scroll tool)
         page.mouse.wheel(0, -150)

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from tests.app.conftest import SERVER_LOGS, SHOTS
-from tests.app.test_ui_dashboard import WAIT, _open, _select, _wait_canvases
+from tests.app.test_ui_dashboard import WAIT, _map_box, _open, _select, _wait_canvases
 
 pytestmark = pytest.mark.ui
 FRAME = """n => { const fig = Bokeh.documents[0].get_model_by_name(n);
@@ -56,8 +56,8 @@ def _open_diffusion(page, server: str) -> None:
 def test_maps_are_large_and_geographic_at_any_width(server, page):
     page.set_viewport_size({"width": 1600, "height": 1000})
     _open(page, server)
-    widths = [page.locator(".bk-Canvas").nth(i).bounding_box()["width"] for i in (0, 1, 2)]
-    assert min(widths) >= 380, widths  # three maps beside the sidebar at 1,600 px
+    widths = [_map_box(page, n)["width"] for n in ("coarse", "generated", "truth")]
+    assert min(widths) >= 330, widths  # three map frames (347 px) beside the sidebar
     for width in (1600, 1250):
         page.set_viewport_size({"width": width, "height": 1000})
         for name in ("coarse", "generated", "truth", "diff"):  # the layout settles, then
@@ -72,7 +72,7 @@ def test_maps_are_large_and_geographic_at_any_width(server, page):
 def test_probe_a_point_and_a_box(server, page):
     _open_diffusion(page, server)
     page.wait_for_timeout(1000)
-    canvas = page.locator(".bk-Canvas").nth(1).bounding_box()  # the generated map
+    canvas = _map_box(page, "generated")
     page.mouse.click(canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.5 * canvas["height"])
     page.wait_for_selector("text=/Probe: point .*°N/", timeout=WAIT)
     # the members of the days around the day are generated for the series, then drawn
