@@ -8,7 +8,8 @@
 # continues from its last epoch, and the evaluation reuses the fields it generated (CACHE).
 # Overridable: WEIGHTS, REPORT, DOC, CACHE, PAIRS, KINDS, JOBS (trainings and evaluation
 # workers at once, one process each), THREADS (each training's; default cores / JOBS),
-# STAGES ("train evaluate page"), DEVICE, FS, PY.
+# STAGES ("train evaluate page"), DEVICE, FS, PY; MEMBERS, DAYS, ROLLOUT (4, 0 = all, 30)
+# only for dry runs: the evidence is scored with the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WEIGHTS=${WEIGHTS:-assets/evidence/weights}
@@ -22,6 +23,7 @@ STAGES=${STAGES:-"train evaluate page"}
 DEVICE=${DEVICE:-auto}
 FS=${FS:-finescale}
 PY=${PY:-python}
+MEMBERS=${MEMBERS:-4} DAYS=${DAYS:-0} ROLLOUT=${ROLLOUT:-30}
 export DEVICE FS OUT="$WEIGHTS"
 mkdir -p "$WEIGHTS" "$CACHE/logs"
 threads=${THREADS:-$(( $(nproc) / JOBS ))}; [ "$threads" -ge 1 ] || threads=1
@@ -46,7 +48,8 @@ for stage in $STAGES; do
       [ ! -e "$WEIGHTS/$pair-$kind.safetensors" ] || ckpts+=("$WEIGHTS/$pair-$kind.safetensors")
     done; done
     echo "[$(date -u +%T)] evaluate: ${#ckpts[@]} models → $REPORT"
-    $FS evaluate --checkpoints "${ckpts[@]}" --members 4 --days 0 --rollout 30 --steps 12 \
+    $FS evaluate --checkpoints "${ckpts[@]}" --members "$MEMBERS" --days "$DAYS" \
+      --rollout "$ROLLOUT" --steps 12 \
       --precision bf16 --interp bilinear,bicubic --workers "$JOBS" --device "$DEVICE" \
       --cache "$CACHE/fields" --out "$REPORT" --overwrite
     ;;
