@@ -3,10 +3,10 @@ paper's evidence: eight pairs, six models, hours on a CPU) can be stopped and re
 grown by more checkpoints, without generating again what it already generated.
 
 An entry is one model's test days and roll-out for one area × season, keyed by everything
-that decides them: the checkpoint's weights (their sha256), the days, the ensemble size, the
-sampler, the seed and the device type. A changed setting is a new key, never a stale hit.
-Scores are not kept: they are recomputed from the fields (cheap), so a change in a score's
-definition applies to cached fields too.
+that decides them: the checkpoint's weights (the file's sha256), the data's identity, the
+days, the ensemble size, the sampler, the seed and the device type. A changed setting is a
+new key, never a stale hit. Scores are not kept: they are recomputed from the fields
+(cheap), so a change in a score's definition applies to cached fields too.
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ import xarray as xr
 
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import atomic_dir
-from finescale.model.checkpoints import read_manifest
+from finescale.model.checkpoints import sha256
 from finescale.model.config import SamplerConfig
 
 
-def entry_key(checkpoint: Path, days: pd.DatetimeIndex, roll_days: pd.DatetimeIndex | None,
-              members: int, sampler: SamplerConfig, seed: int, device: str) -> str:
-    """The identity of one model's generated fields (hex, 16 characters)."""
-    key = {"weights": read_manifest(checkpoint)["weights_sha256"],
+def entry_key(checkpoint: Path, data: str, days: pd.DatetimeIndex,
+              roll_days: pd.DatetimeIndex | None, members: int, sampler: SamplerConfig,
+              seed: int, device: str) -> str:
+    """The identity of one model's generated fields (hex, 16 characters). ``data``: the
+    identity of the data generated from (``model.datasets.fingerprint``)."""
+    key = {"weights": sha256(checkpoint), "data": data,
            "days": [f"{d:%Y-%m-%d}" for d in days],
            "roll": [] if roll_days is None else [f"{d:%Y-%m-%d}" for d in roll_days],
            "members": members, "sampler": dataclasses.asdict(sampler), "seed": seed,

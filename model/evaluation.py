@@ -38,6 +38,7 @@ from finescale.data.seasons import in_season, season_of
 from finescale.data.splits import SCORED, SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig
+from finescale.model.datasets import fingerprint
 from finescale.model.evalcache import GenerationCache, entry_key
 from finescale.model.generation import generate, generate_days, interpolate_region, load_model
 from finescale.model.kinds import KINDS
@@ -192,7 +193,8 @@ def _generated(ds: Dataset, path: Path, kind: str, region: str, season: str,
     roll_days = roll_days if roll_days is not None and roll_days.size else None
     key = None
     if cache is not None:
-        key = entry_key(path, days, roll_days, members, cfg.sampler, cfg.seed, str(device))
+        key = entry_key(path, fingerprint(ds.manifest, region), days, roll_days, members,
+                        cfg.sampler, cfg.seed, str(device))
         hit = cache.get(region, season, kind, key)
         if hit is not None:
             return hit
