@@ -285,6 +285,7 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
                       *[f"interp:{m}" for m in cfg.interp]]]
     results: list[PairResult] = []
     var = ds.variable
+    kept = None if cache is None else GenerationCache(cache)
     bar = tqdm(jobs, desc="evaluate", unit="model", disable=not progress)
     for i, (region, season, kind) in enumerate(bar):
         if callback is not None:
@@ -304,7 +305,6 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
                     if roll_days is not None and roll_days.size else None)
             name, source, seconds = f"interp-{method}", "none", time.perf_counter() - t0
         else:
-            kept = None if cache is None else GenerationCache(cache)
             test, roll, seconds = _generated(ds, models[kind], kind, region, season, days,
                                              roll_days, cfg, device, cancel, kept)
             name, source = kind, str(models[kind])
