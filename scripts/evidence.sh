@@ -32,7 +32,8 @@ for stage in $STAGES; do
   case $stage in
   train)
     tasks=()
-    for kind in $KINDS; do for pair in $PAIRS; do
+    # pair by pair: a pair's models are done early and can be scored while the next trains
+    for pair in $PAIRS; do for kind in $KINDS; do
       [ -e "$WEIGHTS/$pair-$kind.safetensors" ] || tasks+=("$kind" "$pair")
     done; done
     echo "[$(date -u +%T)] train: $(( ${#tasks[@]} / 2 )) models to train, $JOBS at once"
