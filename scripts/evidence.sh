@@ -60,4 +60,4 @@ for stage in $STAGES; do
     ;;
   *) echo "unknown stage $stage (train, evaluate, page)" >&2; exit 2 ;;
   esac
-done
+done; exit  # read whole with the loop: an edit of this file cannot reach a running copy

@@ -28,9 +28,14 @@ train_pair() {
   done
 }
 
-pids=()
-for pair in "$@"; do
-  if [ "$PARALLEL" = 1 ]; then train_pair "$pair" > "$OUT/train-$pair.log" 2>&1 & pids+=($!)
-  else train_pair "$pair"; fi
-done
-for pid in "${pids[@]}"; do wait "$pid"; done  # a failed pair fails the script
+# one block, read whole before it runs: an edit of this file cannot reach a running copy
+{
+  mkdir -p "$OUT"
+  pids=()
+  for pair in "$@"; do
+    if [ "$PARALLEL" = 1 ]; then train_pair "$pair" > "$OUT/train-$pair.log" 2>&1 & pids+=($!)
+    else train_pair "$pair"; fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done  # a failed pair fails the script
+  exit
+}
