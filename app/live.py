@@ -60,6 +60,7 @@ TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 MAP_WIDTH = 400  # px of a main map's frame at a 1,600-px window; the page scales it
 DIFF_WIDTH = 330  # px of the difference map's frame (fixed: the probe's plots sit beside)
 MEMBER_WIDTH = 260  # px of a member map's frame in the gallery
+MAX_MEMBERS = 8  # member maps in the gallery
 AXES = (52, 72)  # px around a frame: y axis, title + toolbar + x axis
 COLORBAR = 64  # px a colour bar adds below (below, not beside: side-by-side maps that
 # scale with the page then keep equal frames, with or without a bar)
@@ -260,10 +261,6 @@ class LiveMaps:
         """All four maps in one layout (the dashboard places ``top`` and ``diff`` itself)."""
         return pn.Column(self.top, self.diff, sizing_mode="stretch_width")
 
-    def matches(self, key: str, log: bool) -> bool:
-        """Whether these figures can show a region's maps on this colour scale."""
-        return (self.key, self.log) == (key, log)
-
     def frames(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
                clim: tuple[float, float]) -> dict[str, Frame]:
         """``clim``: the shared colour range of coarse, generated and truth (``shared_clim``)."""
@@ -288,20 +285,47 @@ class LiveMaps:
             self.maps[name].show(frame, view)
 
 
-def ensemble_maps(spread: xr.DataArray | None, members: xr.DataArray,
-                  clim: tuple[float, float], log: bool, max_members: int = 8,
-                  variable: str = "AOT") -> list[MapFigure]:
-    """The spread map (if any) and one small map per member on the maps' colour range, all
-    panning together; the members' pixels come from the same aggregation as the maps'."""
-    group = MapGroup(members.isel(member=0))
-    out = []
-    if spread is not None:
-        out.append(group.add("spread", Frame(spread, shared_clim(spread, log=False),
-                                             "ensemble spread (std)"),
-                             False, cmap=SPREAD_CMAP, clabel=f"std of {variable}"))
-    for m in members["member"].values[:max_members]:
-        out.append(group.add(f"member {int(m)}", Frame(members.sel(member=m), clim,
-                                                       f"member {int(m)}"),
-                             log, colorbar=False, width=MEMBER_WIDTH, axes=False,
-                             clabel=variable))
-    return out  # each figure's pan/zoom handler keeps the group alive
+class EnsembleMaps:
+    """The spread map (if any) over one small map per member on the maps' colour range, all
+    panning together; updated in place like :class:`LiveMaps` (the Ensemble tab keeps one
+    per region, colour scale and ensemble shape, :func:`ensemble_shape`)."""
+
+    def __init__(self, spread: xr.DataArray | None, members: xr.DataArray,
+                 clim: tuple[float, float], log: bool, variable: str = "AOT") -> None:
+        self.group = g = MapGroup(members.isel(member=0))
+        frames = self.frames(spread, members, clim)
+        if "spread" in frames:
+            g.add("spread", frames.pop("spread"), False, cmap=SPREAD_CMAP,
+                  clabel=f"std of {variable}")
+        for name, frame in frames.items():
+            g.add(name, frame, log, colorbar=False, width=MEMBER_WIDTH, axes=False,
+                  clabel=variable)
+        self.spread = g.maps.get("spread")
+        self.members = [m for name, m in g.maps.items() if name != "spread"]
+        self.top = (pn.pane.Markdown("Spread needs ≥ 2 members.") if self.spread is None
+                    else pn.Row(self.spread.pane, pn.Spacer(), sizing_mode="stretch_width"))
+        self.gallery = pn.GridBox(*[m.pane for m in self.members], ncols=4,
+                                  sizing_mode="stretch_width")
+
+    @staticmethod
+    def frames(spread: xr.DataArray | None, members: xr.DataArray,
+               clim: tuple[float, float]) -> dict[str, Frame]:
+        out = {}
+        if spread is not None:
+            out["spread"] = Frame(spread, shared_clim(spread, log=False),
+                                  "ensemble spread (std)")
+        for k, m in enumerate(members["member"].values[:MAX_MEMBERS]):
+            out[f"member {k}"] = Frame(members.sel(member=m), clim, f"member {int(m)}")
+        return out
+
+    def show(self, spread: xr.DataArray | None, members: xr.DataArray,
+             clim: tuple[float, float]) -> None:
+        view = self.group.view()
+        for name, frame in self.frames(spread, members, clim).items():
+            self.group.maps[name].show(frame, view)
+
+
+def ensemble_shape(spread: xr.DataArray | None, members: xr.DataArray) -> tuple[bool, int]:
+    """What decides an ensemble gallery's figures: a spread map or not, and how many
+    member maps."""
+    return spread is not None, min(members.sizes["member"], MAX_MEMBERS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from finescale.app.live import ensemble_maps
+from finescale.app.live import EnsembleMaps, ensemble_shape
 from finescale.app.tabs.shown import Shown
 
 
@@ -12,23 +12,31 @@ class EnsembleTab(pn.viewable.Viewer):
     def __init__(self, board, **params):
         super().__init__(**params)
         self.board = board
+        self.maps: EnsembleMaps | None = None
+        # every gallery built, kept: a new day or a region's return reuses its figures
+        # (BokehJS 3.9 never prunes the models the server dropped: ~130 per gallery)
+        self.built: dict[tuple, EnsembleMaps] = {}
+        self.head = pn.pane.Markdown()
         self.pane = pn.Column(sizing_mode="stretch_width")
 
     def draw(self, shown: Shown) -> None:
         s, f = self.board.state, shown.fields
         n = f["members"].sizes["member"]
-        items = [pn.pane.Markdown(f"Ensemble of **{n} member{'s' * (n > 1)}** · {s.model} · "
-                                  f"{s.date}: per-pixel spread, and each member on the maps' "
-                                  "colour scale")]
-        maps = ensemble_maps(f["spread"], f["members"], shown.clim, shown.log,
-                             variable=s.dataset.variable)
-        if f["spread"] is None:
-            items.append(pn.pane.Markdown("Spread needs ≥ 2 members."))
+        self.head.object = (f"Ensemble of **{n} member{'s' * (n > 1)}** · {s.model} · "
+                            f"{s.date}: per-pixel spread, and each member on the maps' "
+                            "colour scale")
+        args = (f["spread"], f["members"])
+        key = (s.region, shown.log, *ensemble_shape(*args))
+        m = self.built.get(key)
+        if m is not None:
+            m.show(*args, shown.clim)  # new data, same figures
         else:
-            items.append(pn.Row(maps.pop(0).pane, pn.Spacer(), sizing_mode="stretch_width"))
-        items.append(pn.GridBox(*[m.pane for m in maps], ncols=4,
-                                sizing_mode="stretch_width"))  # members zoom together
-        self.pane.objects = items
+            m = self.built[key] = EnsembleMaps(*args, shown.clim, shown.log,
+                                               variable=s.dataset.variable)
+        if m is self.maps:
+            return
+        self.maps = m
+        self.pane.objects = [self.head, m.top, m.gallery]  # the members zoom together
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.pane

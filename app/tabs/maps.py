@@ -16,6 +16,9 @@ class MapsTab(pn.viewable.Viewer):
         super().__init__(**params)
         self.board = board
         self.live: LiveMaps | None = None
+        # every region's figures, kept: going back to a region shows its figures again
+        # instead of new ones (BokehJS 3.9 never prunes the models the server dropped)
+        self.built: dict[tuple[str, bool], LiveMaps] = {}
         self._probed_in = ""  # the region key of the maps the probe belongs to
         self.pane = pn.Column(sizing_mode="stretch_width")
         self.probe = ProbePanel(board)
@@ -34,16 +37,19 @@ class MapsTab(pn.viewable.Viewer):
     def draw(self, shown: Shown) -> None:
         s = self.board.state
         key = f"_{s.region}"
-        if self.live is not None and self.live.matches(key, shown.log):
-            self.live.show(shown.fields, self.titles(), shown.clim)  # new data, same figures
+        live = self.built.get((key, shown.log))
+        if live is not None:
+            live.show(shown.fields, self.titles(), shown.clim)  # new data, same figures
         else:  # new region (other axes) or colour scale (other mapper): new figures
-            self.live = LiveMaps(shown.fields, self.titles(), shown.clim, key, shown.log,
-                                 scale=s.scale, label=s.scale_label,
-                                 units_label=f"{s.dataset.variable} [{s.dataset.units}]")
+            live = self.built[key, shown.log] = LiveMaps(
+                shown.fields, self.titles(), shown.clim, key, shown.log, scale=s.scale,
+                label=s.scale_label, units_label=f"{s.dataset.variable} [{s.dataset.units}]")
             for name in ("coarse", "generated", "truth", "diff"):
-                self.live.maps[name].on_probe(self.probe.point, self.probe.box)
-            self.pane.objects = [self.live.top]
-            self.lower.objects = [self.live.diff, self.probe]
+                live.maps[name].on_probe(self.probe.point, self.probe.box)
+        if live is not self.live:
+            self.live = live
+            self.pane.objects = [live.top]
+            self.lower.objects = [live.diff, self.probe]
         if key != self._probed_in:  # another region: the probed point is not on its maps
             self.probe.reset()
             self._probed_in = key

@@ -141,12 +141,6 @@ def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document,
     assert _by_title(root)["gen d3"].shape == (7, 7)
 
 
-def test_panes_are_rebuilt_only_for_another_region_or_scale():
-    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
-    assert live.matches("_a", True)
-    assert not live.matches("_b", True) and not live.matches("_a", False)
-
-
 @pytest.fixture
 def document():
     from bokeh.document import Document
@@ -169,10 +163,19 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     assert maps.live is live and maps.pane.objects == shown
     assert "2006-07-04" in board.status.object
     s.log_scale = False  # another colour mapper: new figures
-    assert maps.live is not live and maps.live.matches("_area1", False)
+    assert maps.live is not live and maps.live.key == "_area1" and not maps.live.log
+    s.region = "area0"  # another region: new figures, on its own box
+    area0 = maps.live
+    assert area0 not in (live,) and area0.key == "_area0"
+    s.region, s.log_scale = "area1", True  # back: the figures already built, not new ones
+    assert maps.live is live and maps.pane.objects == shown
+    assert maps.built == {("_area1", True): live, ("_area1", False): maps.built["_area1", False],
+                          ("_area0", False): area0}
 
 
 def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
+    import datetime as dt
+
     from finescale.app.dashboard import Dashboard
     from finescale.app.state import Explorer, TrainRequest
 
@@ -186,6 +189,17 @@ def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
     assert "2 members" in caption.object
     assert isinstance(spread[0], pn.pane.Bokeh)  # the std map (not "needs ≥ 2 members")
     assert len(gallery.objects) == 2  # one map per member
+    built, figures = ens.maps, [m.figure for m in ens.maps.group.maps.values()]
+    before = ens.maps.members[0].frame.field
+    s.date = s.date + dt.timedelta(days=1)  # a new day: new data in the same figures
+    assert ens.maps is built and ens.pane.objects == [caption, spread, gallery]
+    assert [m.figure for m in ens.maps.group.maps.values()] == figures
+    assert str(s.date) in caption.object
+    assert not np.array_equal(ens.maps.members[0].frame.field, before)
+    s.members = 3  # another ensemble shape: a gallery of three
+    assert ens.maps is not built and len(ens.pane.objects[2].objects) == 3
+    s.members = 2  # back: the gallery of two already built
+    assert ens.maps is built and ens.pane.objects[2] is gallery
 
 
 def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,

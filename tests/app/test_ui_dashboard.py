@@ -105,6 +105,25 @@ def test_ensemble_tab_shows_spread_and_members(server, page):
     _wait_canvases(page, 3)  # spread map and one map per member (2 by default)
     page.wait_for_timeout(1500)  # let Bokeh paint the gallery before the screenshot
     page.screenshot(path=str(SHOTS / "ensemble.png"))
+    # new days and a region's return reuse the figures: BokehJS 3.9 keeps every model the
+    # server ever sent, so figures rebuilt per day would grow the page for good
+    models = page.evaluate("() => Bokeh.documents[0].all_models.size")
+    for day in ("2006-07-11", "2006-07-12"):
+        page.locator("input.flatpickr-input").first.evaluate(
+            f"e => e._flatpickr.setDate('{day}', true)")
+        page.wait_for_selector(f"text=/Ensemble of 2 members · diffusion · {day}/",
+                               timeout=WAIT)
+    _select(page, "Region", "area0")  # no diffusion model there: bilinear, one member
+    page.wait_for_selector("text=/^Showing .* · area0/", timeout=WAIT)
+    _select(page, "Region", "area1")
+    _select(page, "Model", "diffusion")
+    page.wait_for_selector("text=/^Showing diffusion · area1/", timeout=WAIT)
+    # a region change opens on its first fine day: the gallery shows another day
+    page.wait_for_selector("text=/Ensemble of 2 members · diffusion · (?!2006-07-12)/",
+                           timeout=WAIT)
+    grown = page.evaluate("() => Bokeh.documents[0].all_models.size") - models
+    area0 = 250  # the first visit's maps and gallery (~190 + ~40 models)
+    assert grown < area0, grown
     assert page.errors == []
 
 
