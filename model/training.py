@@ -88,6 +88,7 @@ class LoopState:
     best: float = float("inf")
     bad_epochs: int = 0
     history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the earlier runs a resumed training continues
 
 
 class Trainer:
@@ -107,6 +108,7 @@ class Trainer:
         self.resume_path, self.progress, self.callback = resume_path, progress, callback
         self.cancel, self.desc = cancel or threading.Event(), desc
         self.state = LoopState()
+        self._started = time.perf_counter()
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.shard = current()
         self.progress = progress and self.shard.main
@@ -145,7 +147,8 @@ class Trainer:
                 t[f"opt.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
         meta = {"kind": "resume", "epoch": self.state.epoch, "best": self.state.best,
                 "bad_epochs": self.state.bad_epochs, "history": self.state.history,
-                "lr": self.opt.param_groups[0]["lr"], "loop": self.cfg.__dict__}
+                "lr": self.opt.param_groups[0]["lr"], "loop": self.cfg.__dict__,
+                "seconds": self.state.seconds + time.perf_counter() - self._started}
         save_checkpoint(self.resume_path, t, meta)
 
     def try_resume(self) -> bool:
@@ -169,7 +172,7 @@ class Trainer:
         for g in self.opt.param_groups:
             g["lr"] = m["lr"]
         self.state = LoopState(epoch=m["epoch"], best=m["best"], bad_epochs=m["bad_epochs"],
-                               history=m["history"])
+                               history=m["history"], seconds=m.get("seconds", 0.0))
         return True
 
     def run(self, step: Callable[[nn.Module, int], torch.Tensor],
@@ -265,7 +268,8 @@ def _finish(spec: TrainSpec, tensors: dict, sd: SeasonData, fp: str, state: Loop
         "downscaler_config": to_dict(spec.preset.downscaler),
         "transform": sd.transform.to_dict(), "split": sd.split.to_dict()["config"],
         "data_fingerprint": fp, "history": state.history,
-        "training": {"command": spec.command, "seconds": round(seconds, 1),
+        # a resumed training's seconds include its earlier runs'
+        "training": {"command": spec.command, "seconds": round(state.seconds + seconds, 1),
                      "device": str(spec.device), "epochs": state.epoch, "seed": spec.seed,
                      "finished": pd.Timestamp.now("UTC").isoformat()},
         **extra,

@@ -122,12 +122,17 @@ def test_resume_after_interruption(small, ckpts, tmp_path: Path, device):
 
     with pytest.raises(Cancelled):
         train_downscaler(small, spec, progress=False, callback=cb, cancel=cancel)
-    assert list(tmp_path.glob(".area1-JJA-unet.resume.safetensors"))
+    resume = tmp_path / ".area1-JJA-unet.resume.safetensors"
+    state = json.loads(manifest_path(resume).read_text())
+    assert state["epoch"] == 1 and state["seconds"] > 0
+    state["seconds"] = 1000.0  # as if the first run had taken that long
+    manifest_path(resume).write_text(json.dumps(state))
     seen.clear()
     path = train_downscaler(small, spec, progress=False, callback=cb)
     assert seen == [2, 3]  # continued from epoch 1, not from scratch
     m = json.loads(manifest_path(path).read_text())
     assert [h["epoch"] for h in m["history"]] == [1, 2, 3]
+    assert 1000 < m["training"]["seconds"] < 1000 + 600  # both runs' time, not the last's
 
 
 def test_time_budget_stops_after_the_epoch_that_crosses_it(small, tmp_path: Path, device):
