@@ -94,11 +94,19 @@ class SeasonTab(pn.viewable.Viewer):
                  f"members, {LIVE['rollout']}-day roll-out)")
         self.button.on_click(self._evaluate)
         self.job = JobView(on_result=self._evaluated)
+        self._drawn: tuple | None = None  # what the tab shows now (see draw)
 
     def draw(self, _shown=None) -> None:
         s = self.board.state
         pair = (s.region, s.season)
         found = find_reports(report_dirs(s.dataset.path), s.dataset.manifest.get("generator"))
+        # the season's tables and curves do not depend on the day: a new day, same figures
+        # (each redraw would send the browser ~350 new models, which BokehJS 3.9 keeps)
+        drawn = (pair, s.scale_label, tuple((str(p), (p / "metrics.json").stat().st_mtime_ns)
+                                            for p, _, _ in found))
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
         head = pn.pane.Markdown(f"### {s.region} · {s.season}: every model on the held-out "
                                 "test days")
         items: list = [head]
@@ -157,6 +165,7 @@ class SeasonTab(pn.viewable.Viewer):
 
         pair, results = result
         self.live[pair] = (curves_dataset(results, *pair), records(results))
+        self._drawn = None  # new rows and curves: draw again
         self.draw()
 
     def __panel__(self) -> pn.viewable.Viewable:

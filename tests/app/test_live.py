@@ -202,6 +202,26 @@ def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
     assert ens.maps is built and ens.pane.objects[2] is gallery
 
 
+def test_the_seasonal_tab_is_not_redrawn_for_a_new_day(small, ckpts):
+    import datetime as dt
+
+    from finescale.app.dashboard import Dashboard
+    from finescale.app.state import Explorer, TrainRequest
+
+    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s.region, s.model = "area1", "interp:bilinear"
+    board = Dashboard(state=s, train=TrainRequest())
+    season = board.pages["Seasonal"]
+    board.tabs.active = list(board.pages).index("Seasonal")
+    shown = list(season.pane.objects)
+    assert "area1 · JJA" in shown[0].object
+    s.date = dt.date(2006, 7, 4)  # the season's tables and curves do not change
+    assert season.pane.objects == shown and all(
+        a is b for a, b in zip(season.pane.objects, shown, strict=True))
+    s.season = "DJF"
+    assert "area1 · DJF" in season.pane.objects[0].object
+
+
 def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
                                                                    monkeypatch):
     import datetime as dt
