@@ -108,8 +108,10 @@ def scatter_density(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = lo
     r2 = r2_pearson(y[ok], x[ok])
     lo, hi = float(min(x[ok].min(), y[ok].min())), float(max(x[ok].max(), y[ok].max()))
     line = hv.Curve(([lo, hi], [lo, hi])).opts(color="white", line_dash="dashed")
-    img = rasterize(pts, precompute=True).opts(cmap="viridis", cnorm="log", colorbar=True,
-                                               width=PLOT_WIDTH, height=PLOT_HEIGHT + 60)
+    # rasterized here, once, at the plot's size: a dynamic operation (re-rasterized on zoom)
+    # is a DynamicMap, which cannot sit inside the DynamicMap that updates it in place
+    img = rasterize(pts, dynamic=False, width=PLOT_WIDTH, height=PLOT_HEIGHT).opts(
+        cmap="viridis", cnorm="log", colorbar=True, width=PLOT_WIDTH, height=PLOT_HEIGHT + 60)
     return (img * line).opts(title=f"generated vs truth: R² = {r2:.3f}")
 
 

@@ -12,6 +12,7 @@ import panel as pn
 from finescale.app.jobview import JobView, notify, session_waker
 from finescale.app.plots import acf_plot, lead_plot, scatter_density, spectrum_plot, variogram_plot
 from finescale.app.state import INTERP, cached, metrics_for
+from finescale.app.streamed import StreamedPlot
 from finescale.app.tables import similarity, table
 from finescale.app.tabs.shown import Shown
 from finescale.data.evaluation import lead_skill
@@ -27,11 +28,22 @@ class DiagnosticsTab(pn.viewable.Viewer):
         super().__init__(**params)
         self.board = board
         self.rollout = None
-        self.pane = pn.Column(sizing_mode="stretch_width")
-        self.sim_pane = pn.Column()
         self.button = pn.widgets.Button(name=f"Roll out {ROLLOUT_DAYS} days from this date")
         self.button.on_click(self._start_rollout)
         self.job = JobView(on_result=self._rolled_out)
+        # built once, updated in place for each day (app.streamed)
+        self.head, self.scores_head, self.sim_head = (pn.pane.Markdown() for _ in range(3))
+        self.variogram, self.spectrum = StreamedPlot(variogram_plot), StreamedPlot(spectrum_plot)
+        self.acf = StreamedPlot(acf_plot)
+        self.pacf = StreamedPlot(lambda series, label: acf_plot(series, partial=True,
+                                                                 label=label))
+        self.lead, self.scatter = StreamedPlot(lead_plot), StreamedPlot(scatter_density)
+        self.scores = table(pd.DataFrame())
+        self.plots = [pn.Row(self.variogram.pane, self.spectrum.pane),
+                      pn.Row(self.acf.pane, self.pacf.pane), pn.Row(self.button, self.job)]
+        self.sim_pane = pn.Column()
+        self._sim_shown = False  # the finished similarity table is in sim_pane
+        self.pane = pn.Column(sizing_mode="stretch_width")
 
     def draw(self, shown: Shown) -> None:
         s, f = self.board.state, shown.fields
@@ -41,27 +53,27 @@ class DiagnosticsTab(pn.viewable.Viewer):
         fields = {"coarse": f["coarse"], "bilinear": bilinear, "truth": f["truth"],
                   "generated": f["generated"]}
         series = self._season_series()
-        items = [pn.pane.Markdown(f"### {s.region} · {s.season} · {s.date}: this day"),
-                 pn.Row(pn.pane.HoloViews(variogram_plot(fields, scale=scale, label=label)),
-                        pn.pane.HoloViews(spectrum_plot({k: v for k, v in fields.items()
-                                                         if k != "coarse"}, scale=scale))),
-                 pn.Row(pn.pane.HoloViews(acf_plot(series, label=label)),
-                        pn.pane.HoloViews(acf_plot(series, partial=True, label=label))),
-                 pn.Row(self.button, self.job)]
+        self.head.object = f"### {s.region} · {s.season} · {s.date}: this day"
+        self.variogram.show(fields, scale=scale, label=label)
+        self.spectrum.show({k: v for k, v in fields.items() if k != "coarse"}, scale=scale)
+        self.acf.show(series, label=label)
+        self.pacf.show(series, label=label)
+        items = [self.head, *self.plots]
         lead = lead_skill(self.rollout, s.dataset.variable) if self.rollout is not None \
             else None
         if lead is not None:
-            items.append(pn.pane.HoloViews(lead_plot(lead["lead"], lead["rmse"], label=s.model,
-                                                     scale_label=label)))
+            self.lead.show(lead["lead"], lead["rmse"], label=s.model, scale_label=label)
+            items.append(self.lead.pane)
         if f["truth"] is not None:
-            items += [pn.pane.HoloViews(scatter_density(f["generated"], f["truth"], scale,
-                                                        label)),
-                      pn.pane.Markdown(f"#### Scores of this day ({label})"),
-                      table(self.day_scores())]
-        items += [pn.pane.Markdown(f"#### Domain similarity (Wasserstein, {label} min–max "
-                                   "scaled)"), self.sim_pane]
+            self.scatter.show(f["generated"], f["truth"], scale, label)
+            self.scores_head.object = f"#### Scores of this day ({label})"
+            self.scores.object = self.day_scores()
+            items += [self.scatter.pane, self.scores_head, self.scores]
+        self.sim_head.object = f"#### Domain similarity (Wasserstein, {label} min–max scaled)"
+        items += [self.sim_head, self.sim_pane]
         self._fill_similarity()
-        self.pane.objects = items
+        if [id(o) for o in items] != [id(o) for o in self.pane.objects]:
+            self.pane.objects = items
 
     def _season_series(self) -> dict:
         """Area means of the season's fine days (truth, coarse) and of the last roll-out."""
@@ -97,13 +109,16 @@ class DiagnosticsTab(pn.viewable.Viewer):
 
     def _fill_similarity(self) -> None:
         """The similarity table, or a note while it is computed; called again when it ends."""
+        if self._sim_shown:
+            return
         sim = similarity(str(self.board.state.dataset.path),
                          session_waker(self._fill_similarity))
+        self._sim_shown = sim.finished
         if sim.finished and sim.error:
             self.sim_pane.objects = [pn.pane.Alert(sim.error, alert_type="warning")]
         elif sim.finished:
             self.sim_pane.objects = [table(sim.result, max_height=320)]
-        else:
+        elif not self.sim_pane.objects:
             self.sim_pane.objects = [pn.pane.Markdown(
                 "*computing … (shown here when it is ready, about 2 minutes on first use)*")]
 
