@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 
 from finescale.data.layout import CHUNK_CACHE, open_dataset
 
 
-def test_a_dataset_read_day_by_day_keeps_its_fine_chunks_cached(small_dir):
-    on, whole = open_dataset(small_dir, on_disk=True), open_dataset(small_dir)
+def test_a_dataset_read_day_by_day_keeps_its_fine_chunks_cached(small_dir, tmp_path):
+    # a copy: HDF5 gives a file opened again in the process the first opening's chunk cache,
+    # and earlier tests may still hold the fixture's files open without one
+    copy = shutil.copytree(small_dir, tmp_path / "small")
+    on, whole = open_dataset(copy, on_disk=True), open_dataset(copy)
     for name in on.regions:
         handle = on.region(name).handles[0]  # what keeps HDF5's chunk cache alive
         assert handle.name == f"/{on.variable}"
