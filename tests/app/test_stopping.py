@@ -22,11 +22,17 @@ SIGNALS = [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 130)]
 pytestmark = pytest.mark.slow
 
 
+def _default_sigint() -> None:
+    # a suite started in the background by a script (`cmd &`) inherits SIGINT ignored, and so
+    # would the command: give it Ctrl-C's default, as a terminal does
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str], log: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with open(log, "w") as fh:
         return subprocess.Popen([FINESCALE, *args], stdout=fh, stderr=subprocess.STDOUT,
-                                env=env)
+                                env=env, preexec_fn=_default_sigint)
 
 
 def _wait_for(cond, what: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
