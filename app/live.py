@@ -241,9 +241,9 @@ class LiveMaps:
     """
 
     def __init__(self, fields: dict[str, xr.DataArray | None], titles: dict[str, str],
-                 clim: tuple[float, float], key: str, log: bool, scale: Callable = log10,
+                 clim: tuple[float, float], log: bool, scale: Callable = log10,
                  label: str = "log10 AOT", units_label: str = "dust AOT") -> None:
-        self.key, self.log, self.scale, self.label = key, log, scale, label
+        self.scale, self.label = scale, label
         frames = self.frames(fields, titles, clim)
         self.group = g = MapGroup(fields["generated"])
         g.add("coarse", frames["coarse"], log, colorbar=False, clabel=units_label)

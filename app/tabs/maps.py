@@ -42,7 +42,7 @@ class MapsTab(pn.viewable.Viewer):
             live.show(shown.fields, self.titles(), shown.clim)  # new data, same figures
         else:  # new region (other axes) or colour scale (other mapper): new figures
             live = self.built[key, shown.log] = LiveMaps(
-                shown.fields, self.titles(), shown.clim, key, shown.log, scale=s.scale,
+                shown.fields, self.titles(), shown.clim, shown.log, scale=s.scale,
                 label=s.scale_label, units_label=f"{s.dataset.variable} [{s.dataset.units}]")
             for name in ("coarse", "generated", "truth", "diff"):
                 live.maps[name].on_probe(self.probe.point, self.probe.box)

@@ -54,7 +54,7 @@ def _texts(root) -> list[str]:
 
 
 def test_a_new_day_updates_the_same_figures(document):
-    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), log=True)
     root = live.layout.get_root(document)
     figs = _figures(root)
     before = _by_title(root)
@@ -74,7 +74,7 @@ def test_a_new_day_updates_the_same_figures(document):
 def test_each_map_draws_its_coastlines_and_borders_with_one_renderer(document):
     from bokeh.models import GlyphRenderer, MultiLine
 
-    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), log=True)
     root = live.layout.get_root(document)
     for fig in _figures(root):
         lines = [r for r in fig.renderers
@@ -90,7 +90,7 @@ def test_each_map_draws_its_coastlines_and_borders_with_one_renderer(document):
 
 
 def test_a_day_without_truth_says_so_on_the_truth_and_difference_maps(document):
-    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), log=True)
     root = live.layout.get_root(document)
     assert not any(_texts(root))
     live.show(_fields(0.3, truth=False), _titles("d9"), _clim(_fields(0.3, truth=False)))
@@ -111,7 +111,7 @@ def test_a_zoom_in_the_browser_reaggregates_every_map_for_the_new_view(document,
     import finescale.app.live as live_mod
     from finescale.app.plots import raster
 
-    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), "_a", log=True)
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), log=True)
     root = live.layout.get_root(document)
     fig = _figures(root)[0]
     whole = _by_title(root)
@@ -163,10 +163,10 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     assert maps.live is live and maps.pane.objects == shown
     assert "2006-07-04" in board.status.object
     s.log_scale = False  # another colour mapper: new figures
-    assert maps.live is not live and maps.live.key == "_area1" and not maps.live.log
+    assert maps.live is not live and maps.live is maps.built["_area1", False]
     s.region = "area0"  # another region: new figures, on its own box
     area0 = maps.live
-    assert area0 not in (live,) and area0.key == "_area0"
+    assert area0 not in (live,) and area0 is maps.built["_area0", False]
     s.region, s.log_scale = "area1", True  # back: the figures already built, not new ones
     assert maps.live is live and maps.pane.objects == shown
     assert maps.built == {("_area1", True): live, ("_area1", False): maps.built["_area1", False],
