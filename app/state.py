@@ -21,6 +21,7 @@ from finescale.app.jobs import generation_slots
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import mean_field
 from finescale.data.layout import Dataset, default_data_dir, open_dataset
+from finescale.data.probe import box_series
 from finescale.data.seasons import SEASONS, in_season, season_of
 from finescale.data.splits import make_split
 from finescale.data.transforms import analysis, analysis_label
@@ -77,6 +78,29 @@ def remember(key: tuple, value: xr.Dataset) -> None:
     _CACHE[key] = value
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
+
+
+_SEASON_MEANS: OrderedDict[tuple[int, str], tuple[object, xr.Dataset]] = OrderedDict()
+
+
+def season_means(reg, season: str) -> xr.Dataset:
+    """Area means of a region's fine days of ``season`` (coarse, truth), shared by every page
+    of the process: a read of the whole season's record (seconds), which no day change
+    alters. Keyed by the opened region itself, so a re-prepared dataset is read again."""
+    key = (id(reg), season)
+    hit = _SEASON_MEANS.get(key)
+    if hit is not None and hit[0] is reg:
+        _SEASON_MEANS.move_to_end(key)
+        return hit[1]
+    days = pd.DatetimeIndex(reg.fine["time"].values)
+    days = days[in_season(days, season)]
+    grid = reg.fine.isel(time=0)
+    whole = (float(grid.lon.min()), float(grid.lon.max()), float(grid.lat.min()),
+             float(grid.lat.max()))
+    _SEASON_MEANS[key] = (reg, box_series(reg.coarse, reg.fine, whole, days))
+    while len(_SEASON_MEANS) > 16:
+        _SEASON_MEANS.popitem(last=False)
+    return _SEASON_MEANS[key][1]
 
 
 class Explorer(param.Parameterized):

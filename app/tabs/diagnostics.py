@@ -11,14 +11,13 @@ import panel as pn
 
 from finescale.app.jobview import JobView, notify, session_waker
 from finescale.app.plots import acf_plot, lead_plot, scatter_density, spectrum_plot, variogram_plot
-from finescale.app.state import INTERP, cached, metrics_for
+from finescale.app.state import INTERP, cached, metrics_for, season_means
 from finescale.app.streamed import StreamedPlot
 from finescale.app.tables import similarity, table
 from finescale.app.tabs.shown import Shown
 from finescale.data.evaluation import lead_skill
-from finescale.data.probe import box_series
 from finescale.data.regrid import regrid
-from finescale.data.seasons import in_season, season_of
+from finescale.data.seasons import season_of
 
 ROLLOUT_DAYS = 30
 
@@ -78,12 +77,7 @@ class DiagnosticsTab(pn.viewable.Viewer):
     def _season_series(self) -> dict:
         """Area means of the season's fine days (truth, coarse) and of the last roll-out."""
         s = self.board.state
-        reg = s.region_data
-        days = s.fine_days[in_season(s.fine_days, s.season)]
-        grid = reg.fine.isel(time=0)
-        whole = (float(grid.lon.min()), float(grid.lon.max()), float(grid.lat.min()),
-                 float(grid.lat.max()))
-        ser = box_series(reg.coarse, reg.fine, whole, days)
+        ser = season_means(s.region_data, s.season)
         out = {"truth": s.scale(ser["truth"].values), "coarse": s.scale(ser["coarse"].values)}
         if self.rollout is not None:
             out["generated"] = s.scale(self.rollout[s.dataset.variable].values).mean(

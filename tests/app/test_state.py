@@ -205,3 +205,25 @@ def test_samplers_wait_for_a_free_slot_and_one_pass_models_do_not(explorer, monk
         with pytest.raises(FinescaleError, match="generation cancelled"):
             explorer.generate(cancel=cancel)
     explorer.generate()  # the slot is free again
+
+
+def test_season_means_are_read_once_per_region_and_season(small, small_dir, monkeypatch):
+    """The Diagnostics tab's season series: a read of the whole season, done once per
+    process for a region and season, not on every new day; a re-opened dataset is read again."""
+    from finescale.app import state
+    from finescale.data.layout import open_dataset
+
+    reads = []
+    real = state.box_series
+    monkeypatch.setattr(state, "box_series", lambda *a: reads.append(a) or real(*a))
+    reg = small.region("area1")
+    first = state.season_means(reg, "JJA")
+    days = pd.DatetimeIndex(reg.fine["time"].values)
+    assert first["truth"].sizes["time"] == in_season(days, "JJA").sum() > 0
+    np.testing.assert_allclose(first["truth"].values,
+                               reg.fine.sel(time=first["time"]).mean(("lat", "lon")).values,
+                               rtol=1e-5)
+    assert state.season_means(reg, "JJA") is first and len(reads) == 1
+    assert state.season_means(reg, "DJF") is not first and len(reads) == 2
+    again = open_dataset(small_dir).region("area1")
+    assert state.season_means(again, "JJA") is not first and len(reads) == 3
