@@ -144,6 +144,7 @@ class Explorer(param.Parameterized):
         self.checkpoint_dirs = checkpoint_dirs or (SHIPPED_DIR, user_checkpoint_dir())
         self.checkpoints: list[CheckpointInfo] = []
         self._syncing = False
+        self._wanted: str | None = params.get("model")  # the user's pick; None: the default
         if "precision" not in params:
             from finescale.model.device import interactive_precision, resolve_device
 
@@ -171,11 +172,13 @@ class Explorer(param.Parameterized):
                  and c.kind != "encoder"}
         options = [k for k in MODEL_KINDS if k in kinds] + list(INTERP)
         self.param.model.objects = options
-        if self.model not in options:
-            # a distilled student where one exists for the season: its skill holds against
-            # its teacher at ~6× the speed (docs/distillation.md)
-            student = self.checkpoint_for("distilled", self.season) is not None
-            self.model = "distilled" if student else options[0]
+        model = self._model_for(self.season)
+        if model != self.model:
+            self._syncing = True
+            try:
+                self.model = model
+            finally:
+                self._syncing = False
 
     def checkpoint_for(self, kind: str, season: str) -> Path | None:
         """Newest matching checkpoint: user-trained ones win over shipped ones."""
@@ -240,15 +243,32 @@ class Explorer(param.Parameterized):
         self.refresh_models()
         self._season_changed()
 
-    def _model_for(self, season: str) -> dict[str, str]:
-        """Distilled students exist for some seasons only (docs/distillation.md): leaving
-        them falls back to the student's teacher, with a note, not to an error."""
-        if self.model != "distilled" or self.checkpoint_for("distilled", season) is not None \
-                or self.checkpoint_for("diffusion", season) is None:
-            return {}
-        self.note = (f"No distilled model for {self.region} {season}: showing its teacher, "
-                     "the diffusion model (train one with `finescale train distilled`).")
-        return {"model": "diffusion"}
+    def _model_for(self, season: str) -> str:
+        """The model to show in ``season``: the user's pick where this region has it, else
+        the default — the distilled student where the region has students (its skill holds
+        against its teacher at ~6× the speed, docs/distillation.md), else the first listed.
+        Students exist for some seasons only: there the student's teacher stands in (with a
+        note when it replaces a student on screen), and the student comes back with a season
+        or region that has one."""
+        options = self.param.model.objects
+        student = self.checkpoint_for("distilled", season) is not None
+        teacher = self.checkpoint_for("diffusion", season) is not None
+        if self._wanted in options:
+            wanted = self._wanted
+        else:
+            wanted = "distilled" if "distilled" in options else options[0]
+        if wanted != "distilled" or student or not teacher:
+            return wanted  # a distilled pick without student or teacher: validate() says so
+        if self.model == "distilled":  # the page changes what the user sees: say why
+            self.note = (f"No distilled model for {self.region} {season}: showing its "
+                         "teacher, the diffusion model (train one with `finescale train "
+                         "distilled`).")
+        return "diffusion"
+
+    @param.depends("model", watch=True)
+    def _model_picked(self) -> None:
+        if not self._syncing:  # the user's choice, not a default or a stand-in
+            self._wanted = self.model
 
     @param.depends("season", watch=True)
     def _season_changed(self) -> None:
@@ -261,7 +281,7 @@ class Explorer(param.Parameterized):
             day = days[len(days) // 2] if days.size else self.coarse_days[0]
         self._syncing = True
         try:  # one update: the page asks for the new day and model once
-            self.param.update(date=day.date(), **self._model_for(self.season))
+            self.param.update(date=day.date(), model=self._model_for(self.season))
         finally:
             self._syncing = False
 
@@ -273,7 +293,7 @@ class Explorer(param.Parameterized):
         if s != self.season:
             self._syncing = True
             try:
-                self.param.update(season=s, **self._model_for(s))
+                self.param.update(season=s, model=self._model_for(s))
             finally:
                 self._syncing = False
 

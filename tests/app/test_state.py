@@ -165,12 +165,21 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     s.season = "DJF"  # no student for DJF: its teacher, with a note
     assert s.model == "diffusion" and "No distilled model for area1 DJF" in s.note
     s.validate()
-    s.model, s.note = "distilled", ""
-    s.date = dt.date(2006, 7, 3)
+    s.note = ""
+    s.date = dt.date(2006, 7, 3)  # back in the student's season: the student is back
     assert (s.season, s.model, s.note) == ("JJA", "distilled", "")
     s.date = dt.date(2006, 1, 10)  # the date picker leaving the student's season does the same
     assert (s.season, s.model) == ("DJF", "diffusion") and "DJF" in s.note
     s.validate()
+    s.region = "area0"  # a region without these models: another model, then area1 again
+    assert s.model != "distilled"
+    s.region = "area1"
+    s.season = "JJA"
+    assert s.model == "distilled"
+    s.model = "diffusion"  # the user's own pick stays in every season
+    s.season = "DJF"
+    s.season = "JJA"
+    assert s.model == "diffusion"
     # no teacher for the season either: the choice stays, and validate() names what is missing
     only_jja = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,
                                                         student.parent), region="area1")
@@ -178,6 +187,13 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     assert only_jja.model == "distilled" and only_jja.note == ""
     with pytest.raises(FinescaleError, match="no distilled checkpoint for area1 DJF"):
         only_jja.validate()
+    # a model asked for by the API stays, as a pick in the sidebar does
+    asked = Explorer(dataset=small, checkpoint_dirs=(tmp_path,), region="area1",
+                     model="diffusion")
+    assert asked.model == "diffusion"
+    asked.season = "DJF"
+    asked.season = "JJA"
+    assert asked.model == "diffusion"
     # without a student the first listed model is the default
     plain = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,), region="area1")
     assert plain.model == "diffusion"
