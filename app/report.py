@@ -79,6 +79,13 @@ def table(recs: list[dict], key: str, fmt: str) -> str:
 
 CLAIMS = (("r2", "R²", "{:+.3f}"), ("crps", "CRPS (MAE if deterministic)", "{:+.4f}"),
           ("variogram_error", "variogram error", "{:+.3f}"))
+# a distilled student's difference to its own teacher is no claim of the paper (its targets
+# are in docs/distillation.md); its row keeps the intervals, the claim tables leave it out
+NOT_CLAIMS = ("distilled",)
+
+
+def _claim_rows(recs: list[dict]) -> list[dict]:
+    return [r for r in recs if r.get("r2_vs_diffusion_claim") and r["model"] not in NOT_CLAIMS]
 
 
 def claim_cell(rec: dict, key: str, fmt: str, verdict: bool = True) -> str | None:
@@ -94,7 +101,7 @@ def claim_cell(rec: dict, key: str, fmt: str, verdict: bool = True) -> str | Non
 def claims_table(recs: list[dict]) -> str:
     """Markdown: for every model but diffusion, diffusion − model with its 95 % paired
     bootstrap interval and the verdict of the paper's claim (diffusion is better)."""
-    rows = [r for r in recs if r.get("r2_vs_diffusion_claim")]
+    rows = _claim_rows(recs)
     if not rows:
         return "No intervals (no diffusion model, or `--boot 0`)."
     head = ["area", "season", "model", *[t for _, t, _ in CLAIMS]]
@@ -109,7 +116,7 @@ def claims_table(recs: list[dict]) -> str:
 def claims_summary(recs: list[dict]) -> str:
     """Markdown: per model and score, in how many pairs the claim holds / fails / is
     undecided."""
-    df = pd.DataFrame([r for r in recs if r.get("r2_vs_diffusion_claim")])
+    df = pd.DataFrame(_claim_rows(recs))
     if df.empty:
         return ""
     lines = ["| model | " + " | ".join(t for _, t, _ in CLAIMS) + " |",

@@ -58,9 +58,9 @@ def table(report: Path) -> str:
     return "\n".join(out)
 
 
-ORDER = ("diffusion", "ablation", "unet", "transfer", "vae", "interp-bilinear",
+ORDER = ("diffusion", "distilled", "ablation", "unet", "transfer", "vae", "interp-bilinear",
          "interp-bicubic")
-NAMES = {"ablation": "ablation (no encoder features)",
+NAMES = {"distilled": "distilled (its student)", "ablation": "ablation (no encoder features)",
          "transfer": "transfer (U-Net + encoder features)", "unet": "U-Net",
          "vae": "VAE", "interp-bilinear": "bilinear", "interp-bicubic": "bicubic"}
 

@@ -285,3 +285,16 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
         assert [w for w in line.split() if w in ("holds", "fails", "undecided")] == verdicts
     best_r2 = max(r["r2"] for r in recs)
     assert f"**{best_r2:.3f}**" in page
+
+
+def test_a_student_is_scored_but_is_no_claim_of_the_paper(results):
+    """A distilled student's row keeps its intervals to its teacher, but the claim tables
+    (the paper's claims: diffusion beats each baseline) leave it out."""
+    from finescale.app.report import claims_summary, claims_table, records
+
+    recs = records(results)
+    student = {**next(r for r in recs if r["model"] == "unet"), "model": "distilled"}
+    both = [*recs, student]
+    for text in (claims_table(both), claims_summary(both)):
+        assert "unet" in text and "distilled" not in text
+    assert claims_table([recs[0], student]).startswith("No intervals")

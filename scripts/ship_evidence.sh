@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The evidence becomes what finescale ships, once scripts/evidence.sh has trained every
+# model of every pair (docs/evaluation.md, "The paper's evidence"):
+#   1. the five trained models of each pair go from FROM into TO, replacing the shipped
+#      diffusion and U-Net weights (refused while any model is missing: a partial ship
+#      would mix two budgets in one report);
+#   2. each distilled student whose teacher changed is distilled again from its new teacher
+#      (the old one stays until the new one is written);
+#   3. the shipped report (REPORT) and docs/evidence.md come from one evidence.sh run over
+#      TO — the evaluation cache (CACHE) makes the already-scored models' fields free.
+# Usage: scripts/ship_evidence.sh   (FROM, TO, REPORT, DOC, CACHE, PAIRS, STUDENTS, DEVICE,
+# JOBS, FS, PY overridable)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FROM=${FROM:-assets/evidence/weights}
+TO=${TO:-assets/weights}
+export REPORT=${REPORT:-assets/report}
+export CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
+PAIRS=${PAIRS:-"area0-DJF area0-MAM area0-JJA area0-SON area1-DJF area1-MAM area1-JJA area1-SON"}
+KINDS="diffusion vae unet ablation transfer"
+STUDENTS=${STUDENTS:-"area0-DJF area0-JJA area1-JJA"}
+DEVICE=${DEVICE:-auto}
+FS=${FS:-finescale}
+PY=${PY:-python}
+export FS PY DEVICE PAIRS
+
+# one block, read whole before it runs: an edit of this file cannot reach a running copy
+{
+  missing=()
+  for pair in $PAIRS; do for kind in $KINDS; do
+    [ -e "$FROM/$pair-$kind.safetensors" ] || missing+=("$pair-$kind")
+  done; done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "not trained yet in $FROM: ${missing[*]} (scripts/evidence.sh trains them)" >&2
+    exit 2
+  fi
+
+  for pair in $PAIRS; do for kind in $KINDS; do
+    for ext in json safetensors; do  # each file whole or not at all
+      cp "$FROM/$pair-$kind.$ext" "$TO/.$pair-$kind.$ext.tmp"
+      mv "$TO/.$pair-$kind.$ext.tmp" "$TO/$pair-$kind.$ext"
+    done
+  done; done
+  echo "[$(date -u +%T)] shipped the models of $PAIRS into $TO"
+
+  for pair in $STUDENTS; do
+    teacher="$TO/$pair-diffusion.safetensors" student="$TO/$pair-distilled"
+    if [ -e "$student.json" ] && $PY - "$student.json" "$teacher" <<'EOF'
+import hashlib, json, sys
+recorded = json.load(open(sys.argv[1]))["teacher"]["weights_sha256"]
+sys.exit(recorded != hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest())
+EOF
+    then echo "[$(date -u +%T)] $pair student: its teacher is unchanged"; continue; fi
+    tmp=$(mktemp -d "$TO/.distil-XXXXXX")
+    echo "[$(date -u +%T)] $pair student: distilling from $teacher"
+    # the shipped students' settings (docs/distillation.md), without a wall-clock budget
+    $FS train distilled --region "${pair%-*}" --season "${pair#*-}" --teacher "$teacher" \
+      --epochs 30 --steps 40 --batch 32 --half --seed 0 --device "$DEVICE" --out "$tmp"
+    mv "$tmp/$pair-distilled.safetensors" "$student.safetensors"
+    mv "$tmp/$pair-distilled.json" "$student.json"
+    rm -rf "$tmp"
+  done
+
+  WEIGHTS="$TO" KINDS="$KINDS distilled" STAGES="evaluate page" scripts/evidence.sh
+  exit
+}
