@@ -15,6 +15,7 @@ from finescale.app.jobview import JobView
 from finescale.app.plots import PLOT_HEIGHT, PLOT_WIDTH
 from finescale.app.report import (
     CLAIMS,
+    NOT_CLAIMS,
     claim_cell,
     curves_dataset,
     find_reports,
@@ -42,6 +43,7 @@ def interval_cells(rec: dict) -> dict[str, str]:
     r2 = claim_cell(rec, "r2", "{:+.3f}", verdict=False)
     if r2 is not None:
         out[INTERVAL_COLUMNS[1]] = r2
+    if r2 is not None and rec.get("model") not in NOT_CLAIMS:
         out[INTERVAL_COLUMNS[2]] = " · ".join(rec.get(f"{k}_vs_diffusion_claim") or "—"
                                               for k, _, _ in CLAIMS)
     return out

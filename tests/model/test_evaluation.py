@@ -298,3 +298,7 @@ def test_a_student_is_scored_but_is_no_claim_of_the_paper(results):
     for text in (claims_table(both), claims_summary(both)):
         assert "unet" in text and "distilled" not in text
     assert claims_table([recs[0], student]).startswith("No intervals")
+    from finescale.app.tabs.season import INTERVAL_COLUMNS, interval_cells
+
+    cells = interval_cells(student)  # the season table: its interval, no claim verdict
+    assert INTERVAL_COLUMNS[1] in cells and INTERVAL_COLUMNS[2] not in cells
