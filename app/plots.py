@@ -32,8 +32,12 @@ from finescale.data.transforms import analysis
 
 PLOT_WIDTH, PLOT_HEIGHT = 520, 300  # line plots
 View = tuple[float, float, float, float]  # visible box: lon0, lon1, lat0, lat1
+# one colour per series in every plot: a model keeps its colour from figure to figure
 PALETTE = {"coarse": "#7f7f7f", "truth": "#000000", "generated": "#d62728",
-           "bilinear": "#1f77b4"}
+           "bilinear": "#1f77b4", "diffusion": "#d62728", "distilled": "#ff9896",
+           "ablation": "#ff7f0e", "unet": "#2ca02c", "transfer": "#17becf", "vae": "#9467bd",
+           "interp-bilinear": "#1f77b4", "interp-bicubic": "#8c564b",
+           "interp-nearest": "#bcbd22"}
 
 
 def raster(da: xr.DataArray, view: View, size: tuple[int, int]) -> dict[str, list]:

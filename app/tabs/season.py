@@ -12,7 +12,7 @@ import panel as pn
 import xarray as xr
 
 from finescale.app.jobview import JobView
-from finescale.app.plots import PLOT_HEIGHT, PLOT_WIDTH
+from finescale.app.plots import PALETTE, PLOT_HEIGHT, PLOT_WIDTH
 from finescale.app.report import (
     CLAIMS,
     NOT_CLAIMS,
@@ -63,9 +63,11 @@ def _curves(cv: xr.Dataset, key: str, x: str, xlabel: str, ylabel: str, title: s
     for m in cv["model"].values:
         y = cv[key].sel(model=m).values
         if np.isfinite(y).any():
-            els.append(hv.Curve((cv[x].values, y), xlabel, ylabel, label=str(m)))
-    return hv.Overlay(els).opts(title=title, width=PLOT_WIDTH, height=PLOT_HEIGHT,
-                                legend_position="bottom_right", **opts)
+            els.append(hv.Curve((cv[x].values, y), xlabel, ylabel, label=str(m)).opts(
+                color=PALETTE.get(str(m))))
+    # up to eight series: the legend goes below the frame, where it hides no curve
+    return hv.Overlay(els).opts(title=title, width=PLOT_WIDTH, height=PLOT_HEIGHT + 60,
+                                legend_position="bottom", legend_cols=4, **opts)
 
 
 def figures(cv: xr.Dataset, label: str) -> list[hv.Overlay]:
