@@ -285,6 +285,15 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
         assert [w for w in line.split() if w in ("holds", "fails", "undecided")] == verdicts
     best_r2 = max(r["r2"] for r in recs)
     assert f"**{best_r2:.3f}**" in page
+    # the paper's table: R², RMSE, MAE, NSE, KGE of every model, as in the report
+    paper = page.split("## The paper's table")[1].split("## ")[0]
+    assert "| R² | RMSE | MAE | NSE | KGE |" in paper
+    for r in recs:
+        line = next(x for x in paper.splitlines()
+                    if x.startswith(f"| area1 | JJA | {rt.NAMES.get(r['model'], r['model'])} |"))
+        cells = [c.strip("* ") for c in line.split(" | ")[3:]]
+        cells[-1] = cells[-1].rstrip(" |*")
+        assert cells == [f"{r[k]:.3f}" for k in ("r2", "rmse", "mae", "nse", "kge")]
 
 
 def test_a_student_is_scored_but_is_no_claim_of_the_paper(results):
