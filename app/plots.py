@@ -84,8 +84,9 @@ def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0,
                              da["lat"].values, da["lon"].values, seed=seed)
         curves.append(hv.Curve((h, g), "distance (km)", f"semivariance ({label})²",
                                label=name).opts(color=PALETTE.get(name, None)))
+    # a semivariogram rises with distance: its top left is where no curve runs
     return hv.Overlay(curves).opts(title="semivariogram", width=PLOT_WIDTH, height=PLOT_HEIGHT,
-                                   legend_position="bottom_right")
+                                   legend_position="top_left")
 
 
 def spectrum_plot(fields: dict[str, xr.DataArray | None], scale: Callable = log10
@@ -100,7 +101,8 @@ def spectrum_plot(fields: dict[str, xr.DataArray | None], scale: Callable = log1
         curves.append(hv.Curve((k[ok] / step_km, p[ok]), "wavenumber (1/km)", "power",
                                label=name).opts(color=PALETTE.get(name, None)))
     return hv.Overlay(curves).opts(title="radially averaged power spectrum", logx=True,
-                                   logy=True, width=PLOT_WIDTH, height=PLOT_HEIGHT)
+                                   logy=True, width=PLOT_WIDTH, height=PLOT_HEIGHT,
+                                   legend_position="bottom_left")  # power falls with k
 
 
 def scatter_density(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = log10,
