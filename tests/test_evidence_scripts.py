@@ -1,6 +1,7 @@
-"""scripts/ship_evidence.sh, run with a stand-in `finescale` that records what it is asked
-to do: it refuses a partial ship, copies every model, re-distils only the students whose
-teacher changed, and scores what it shipped in one evaluate run."""
+"""scripts/evidence.sh and scripts/ship_evidence.sh, run with a stand-in `finescale` that
+records what it is asked to do. evidence.sh trains what is missing, pair by pair, and scores
+everything in one evaluate run; ship_evidence.sh refuses a partial ship, copies every model,
+re-distils only the students whose teacher changed, and scores what it shipped."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ PAIRS = ("area0-DJF", "area1-JJA")
 
 FAKE_FS = """#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
-if [ "$1 $2" = "train distilled" ]; then
+if [ "$1" = train ] && [ "$2" != distilled ]; then
+  k=$2; while [ $# -gt 0 ]; do
+    case $1 in --region) r=$2;; --season) s=$2;; --out) o=$2;; esac; shift
+  done
+  echo weights > "$o/$r-$s-$k.safetensors"; echo "{}" > "$o/$r-$s-$k.json"
+elif [ "$1 $2" = "train distilled" ]; then
   while [ $# -gt 0 ]; do
     case $1 in --region) r=$2;; --season) s=$2;; --teacher) t=$2;; --out) o=$2;; esac; shift
   done
@@ -105,3 +111,30 @@ def test_ship_copies_redistils_changed_teachers_and_scores_once(folders):
                                    for k in (*KINDS, "distilled"))
     assert evals[0][evals[0].index("--out") + 1] == env["REPORT"]
     assert any(c.startswith(f"page scripts/report_table.py {env['REPORT']}") for c in calls)
+
+
+def test_evidence_trains_what_is_missing_pair_by_pair_then_scores_all(folders):
+    src, _dst, env, log = folders
+    for kind in ("vae", "transfer"):  # area1-JJA lacks two models
+        (src / f"area1-JJA-{kind}.safetensors").unlink()
+    (src / "area0-DJF-unet.safetensors").unlink()
+    env = {**env, "WEIGHTS": str(src), "JOBS": "1"}
+    run = subprocess.run(["bash", str(ROOT / "scripts/evidence.sh")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    calls = log.read_text().splitlines()
+    trained = [c.split()[1:6:2] for c in calls if c.startswith("train ")]
+    assert trained == [["unet", "area0", "DJF"], ["vae", "area1", "JJA"],
+                       ["transfer", "area1", "JJA"]]  # pair by pair, the longest first
+    assert all(f"--out {src}" in c and "--epochs 18 --steps 100 --batch 64" in c
+               for c in calls if c.startswith("train "))
+    evals = [c.split() for c in calls if c.startswith("evaluate")]
+    assert len(evals) == 1
+    ckpts = evals[0][evals[0].index("--checkpoints") + 1:evals[0].index("--members")]
+    assert sorted(ckpts) == sorted(f"{src}/{p}-{k}.safetensors" for p in PAIRS for k in KINDS)
+    assert "--members 4 --days 0 --rollout 30" in " ".join(evals[0])
+    # run again: nothing left to train
+    log.unlink()
+    subprocess.run(["bash", str(ROOT / "scripts/evidence.sh")], env=env, check=True,
+                   capture_output=True, timeout=120)
+    assert not [c for c in log.read_text().splitlines() if c.startswith("train ")]
