@@ -12,8 +12,13 @@
 # only for dry runs: the evidence is scored with the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WEIGHTS=${WEIGHTS:-assets/evidence/weights}
-REPORT=${REPORT:-assets/evidence/report}
+# while the evidence is collected it has its own folders; once scripts/ship_evidence.sh has
+# shipped it (and removed them), the command regenerates the shipped weights' report
+if [ -d assets/evidence/weights ]; then
+  WEIGHTS=${WEIGHTS:-assets/evidence/weights} REPORT=${REPORT:-assets/evidence/report}
+else
+  WEIGHTS=${WEIGHTS:-assets/weights} REPORT=${REPORT:-assets/report}
+fi
 DOC=${DOC:-docs/evidence.md}
 CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
 PAIRS=${PAIRS:-"area0-DJF area0-MAM area0-JJA area0-SON area1-DJF area1-MAM area1-JJA area1-SON"}

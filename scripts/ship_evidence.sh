@@ -7,14 +7,17 @@
 #   2. each distilled student whose teacher changed is distilled again from its new teacher
 #      (the old one stays until the new one is written);
 #   3. the shipped report (REPORT) and docs/evidence.md come from one evidence.sh run over
-#      TO — the evaluation cache (CACHE) makes the already-scored models' fields free.
-# Usage: scripts/ship_evidence.sh   (FROM, TO, REPORT, DOC, CACHE, PAIRS, STUDENTS, DEVICE,
-# JOBS, FS, PY overridable)
+#      TO — the evaluation cache (CACHE) makes the already-scored models' fields free;
+#   4. the evidence's own folders (FROM and its report, OLD_REPORT) are removed: their
+#      content now lives in TO and REPORT, and evidence.sh then works on those.
+# Usage: scripts/ship_evidence.sh   (FROM, TO, REPORT, OLD_REPORT, DOC, CACHE, PAIRS,
+# STUDENTS, DEVICE, JOBS, FS, PY overridable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FROM=${FROM:-assets/evidence/weights}
 TO=${TO:-assets/weights}
 export REPORT=${REPORT:-assets/report}
+OLD_REPORT=${OLD_REPORT:-assets/evidence/report}
 export CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
 PAIRS=${PAIRS:-"area0-DJF area0-MAM area0-JJA area0-SON area1-DJF area1-MAM area1-JJA area1-SON"}
 KINDS="diffusion vae unet ablation transfer"
@@ -62,5 +65,7 @@ EOF
   done
 
   WEIGHTS="$TO" KINDS="$KINDS distilled" STAGES="evaluate page" scripts/evidence.sh
+  rm -rf "$FROM" "$OLD_REPORT"
+  echo "[$(date -u +%T)] shipped: weights in $TO, report in $REPORT ($FROM, $OLD_REPORT removed)"
   exit
 }

@@ -65,7 +65,9 @@ def folders(tmp_path):
     fs.write_text(FAKE_FS)
     py.write_text(FAKE_PY.format(python=sys.executable))
     fs.chmod(0o755), py.chmod(0o755)
+    (tmp_path / "old-report").mkdir()
     env = {**os.environ, "FROM": str(src), "TO": str(dst), "REPORT": str(tmp_path / "report"),
+           "OLD_REPORT": str(tmp_path / "old-report"),
            "DOC": str(tmp_path / "evidence.md"), "CACHE": str(tmp_path / "cache"),
            "PAIRS": " ".join(PAIRS), "STUDENTS": " ".join(PAIRS), "FS": str(fs),
            "PY": str(py), "FAKE_LOG": str(tmp_path / "calls.log"), "JOBS": "1"}
@@ -84,17 +86,21 @@ def test_a_partial_ship_is_refused_and_changes_nothing(folders):
     run = _ship(env)
     assert run.returncode == 2 and "area1-JJA-transfer" in run.stderr
     assert {p.name: p.read_bytes() for p in dst.iterdir()} == before and not log.exists()
+    assert src.exists() and Path(env["OLD_REPORT"]).exists()
 
 
 def test_ship_copies_redistils_changed_teachers_and_scores_once(folders):
     src, dst, env, log = folders
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
     run = _ship(env)
     assert run.returncode == 0, run.stderr
     for pair in PAIRS:
         for kind in KINDS:
             for ext in ("safetensors", "json"):
                 f = f"{pair}-{kind}.{ext}"
-                assert (dst / f).read_bytes() == (src / f).read_bytes(), f
+                assert (dst / f).read_bytes() == before[f], f
+    # the evidence's own folders are gone once shipped: one copy of the weights, one report
+    assert not src.exists() and not Path(env["OLD_REPORT"]).exists()
     assert not [p for p in dst.iterdir() if p.name.startswith(".")]  # no temporary left
     calls = log.read_text().splitlines()
     distils = [c for c in calls if c.startswith("train distilled")]
