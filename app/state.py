@@ -257,6 +257,8 @@ class Explorer(param.Parameterized):
             wanted = self._wanted
         else:
             wanted = "distilled" if "distilled" in options else options[0]
+        if wanted == "distilled" and student and self.model == "diffusion":
+            self.note = f"Showing the distilled model of {self.region} {season} again."
         if wanted != "distilled" or student or not teacher:
             return wanted  # a distilled pick without student or teacher: validate() says so
         if self.model == "distilled":  # the page changes what the user sees: say why
