@@ -12,14 +12,7 @@
 # only for dry runs: the evidence is scored with the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# while the evidence is collected it has its own folders; once scripts/ship_evidence.sh has
-# shipped it (and removed them), the command regenerates the shipped weights' report
-if [ -d assets/evidence/weights ]; then
-  WEIGHTS=${WEIGHTS:-assets/evidence/weights} REPORT=${REPORT:-assets/evidence/report}
-else
-  WEIGHTS=${WEIGHTS:-assets/weights} REPORT=${REPORT:-assets/report}
-fi
-DOC=${DOC:-docs/evidence.md}
+source scripts/evidence_paths.sh  # WEIGHTS, REPORT, DOC
 CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
 PAIRS=${PAIRS:-"area0-DJF area0-MAM area0-JJA area0-SON area1-DJF area1-MAM area1-JJA area1-SON"}
 KINDS=${KINDS:-"diffusion vae unet ablation transfer"}  # longest first: the cores stay busy

@@ -18,12 +18,9 @@ log() { echo "[$(date -u +%T) +${SECONDS}s] $*" | tee -a "$OUT/run.log"; }
 source scripts/gpu_env.sh
 
 export DEVICE=${DEVICE:-cuda} JOBS=${JOBS:-16} THREADS=${THREADS:-1} FS PY=python3
-if [ -d assets/evidence/weights ]; then  # the same folders as evidence.sh would choose
-  export WEIGHTS=${WEIGHTS:-assets/evidence/weights} REPORT=${REPORT:-assets/evidence/report}
-else
-  export WEIGHTS=${WEIGHTS:-assets/weights} REPORT=${REPORT:-assets/report}
-fi
-export DOC=${DOC:-docs/evidence.md} CACHE=${CACHE:-$W/cache}
+source scripts/evidence_paths.sh  # the same folders as evidence.sh chooses
+export WEIGHTS REPORT DOC
+export CACHE=${CACHE:-$W/cache}
 log "evidence: train what is missing ($JOBS at once on $DEVICE)"
 timeout "$LIMIT" scripts/evidence.sh > "$LOGS/evidence.log" 2>&1; log "evidence rc=$?"
 cp -r "$CACHE/logs" "$LOGS/train" 2>/dev/null

@@ -144,3 +144,27 @@ def test_evidence_trains_what_is_missing_pair_by_pair_then_scores_all(folders):
     subprocess.run(["bash", str(ROOT / "scripts/evidence.sh")], env=env, check=True,
                    capture_output=True, timeout=120)
     assert not [c for c in log.read_text().splitlines() if c.startswith("train ")]
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_evidence_folders_follow_the_ship_step(tmp_path, collecting):
+    """evidence.sh and gpu_evidence.sh share one choice of folders: the evidence folders
+    while they exist, the shipped ones once ship_evidence.sh removed them; WEIGHTS wins."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts/evidence_paths.sh").write_text(
+        (ROOT / "scripts/evidence_paths.sh").read_text())
+    if collecting:
+        (tmp_path / "assets/evidence/weights").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("WEIGHTS", "REPORT", "DOC")}
+    show = 'source scripts/evidence_paths.sh; echo "$WEIGHTS $REPORT $DOC"'
+    out = subprocess.run(["bash", "-c", show], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    where = "assets/evidence" if collecting else "assets"
+    assert out == [f"{where}/weights", f"{where}/report", "docs/evidence.md"]
+    out = subprocess.run(["bash", "-c", show], cwd=tmp_path, env={**env, "WEIGHTS": "/w"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "/w"
+    for script in ("evidence.sh", "gpu_evidence.sh"):  # both read it, neither decides again
+        text = (ROOT / "scripts" / script).read_text()
+        assert "source scripts/evidence_paths.sh" in text
+        assert "assets/evidence/weights" not in text
