@@ -245,6 +245,14 @@ def describe_region(reg: RegionData) -> dict:
     }
 
 
+def read_json(path: Path) -> dict:
+    """A JSON manifest; a broken one is one clear error naming the file."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise FinescaleError(f"{path} is not valid JSON: {err}") from None
+
+
 def _open_nc(path: Path, cache: bool = False) -> xr.Dataset:
     """``cache``: give the file an HDF5 chunk cache (:data:`CHUNK_CACHE`) for day-by-day reads."""
     if not path.exists():
@@ -277,10 +285,7 @@ def open_dataset(path: Path | str | None = None, on_disk: bool = False) -> Datas
         raise FinescaleError(f"no dataset at {root}{hint}")
     if not mpath.exists():
         raise FinescaleError(f"{root} is not a finescale dataset: manifest.json is missing")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as err:
-        raise FinescaleError(f"{mpath} is not valid JSON: {err}") from None
+    manifest = read_json(mpath)
     if manifest.get("format") != FORMAT_NAME:
         raise FinescaleError(f"{mpath}: format is {manifest.get('format')!r}, not {FORMAT_NAME!r}")
     var = manifest["variable"]

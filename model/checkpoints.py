@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from finescale.data.errors import FinescaleError
+from finescale.data.layout import read_json
 
 FORMAT = "finescale-checkpoint"
 VERSION = 1
@@ -95,10 +96,7 @@ def read_manifest(path: Path) -> dict:
     mpath = manifest_path(path)
     if not mpath.exists():
         raise FinescaleError(f"checkpoint manifest missing: {mpath}")
-    try:
-        m = json.loads(mpath.read_text())
-    except json.JSONDecodeError as err:
-        raise FinescaleError(f"{mpath} is not valid JSON: {err}") from None
+    m = read_json(mpath)
     if m.get("format") != FORMAT:
         raise FinescaleError(f"{mpath} is not a finescale checkpoint manifest")
     return m

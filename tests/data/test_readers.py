@@ -337,3 +337,17 @@ def test_transform_must_match(tmp_path, small_dir, ckpts):
 
     with pytest.raises(FinescaleError, match=r"trained with the 'log' transform.*'standard'"):
         load_model(ckpts["diffusion"], open_dataset(copy))
+
+
+def test_dataset_manifest_errors_name_the_file(tmp_path):
+    with pytest.raises(FinescaleError, match="no dataset at"):
+        open_dataset(tmp_path / "missing")
+    (tmp_path / "ds").mkdir()
+    with pytest.raises(FinescaleError, match="manifest.json is missing"):
+        open_dataset(tmp_path / "ds")
+    (tmp_path / "ds" / "manifest.json").write_text("{not json")
+    with pytest.raises(FinescaleError, match=r"ds/manifest\.json is not valid JSON"):
+        open_dataset(tmp_path / "ds")
+    (tmp_path / "ds" / "manifest.json").write_text('{"format": "other"}')
+    with pytest.raises(FinescaleError, match="format is 'other'"):
+        open_dataset(tmp_path / "ds")

@@ -84,6 +84,12 @@ def test_refuses_bad_checkpoints(ckpts, small, tmp_path: Path):
     pk.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(FinescaleError, match="pickle"):
         load_model(pk, small)
+    # a broken manifest: one error naming it
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(good.read_bytes())
+    manifest_path(broken).write_text('{"format": ')
+    with pytest.raises(FinescaleError, match=r"broken\.json is not valid JSON"):
+        load_model(broken, small)
     # wrong region / season / kind
     with pytest.raises(FinescaleError, match="expected season 'DJF'"):
         load_checkpoint(good, season="DJF")
