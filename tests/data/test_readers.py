@@ -343,7 +343,7 @@ def test_dataset_manifest_errors_name_the_file(tmp_path):
     with pytest.raises(FinescaleError, match="no dataset at"):
         open_dataset(tmp_path / "missing")
     (tmp_path / "ds").mkdir()
-    with pytest.raises(FinescaleError, match="manifest.json is missing"):
+    with pytest.raises(FinescaleError, match=r"manifest\.json is missing"):
         open_dataset(tmp_path / "ds")
     (tmp_path / "ds" / "manifest.json").write_text("{not json")
     with pytest.raises(FinescaleError, match=r"ds/manifest\.json is not valid JSON"):
