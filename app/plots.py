@@ -26,7 +26,13 @@ from finescale.app.figures import (  # noqa: F401  (re-exported: the dashboard's
     palette,
     shared_clim,
 )
-from finescale.data.diagnostics import acf, pacf, radial_spectrum, semivariogram
+from finescale.data.diagnostics import (
+    acf,
+    grid_step_km,
+    pacf,
+    radial_spectrum,
+    semivariogram,
+)
 from finescale.data.scores import r2_pearson
 from finescale.data.transforms import analysis
 
@@ -73,6 +79,20 @@ def difference(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = log10
     return d, (-m, m)
 
 
+def log_ticks(x) -> list[float] | None:
+    """1-2-5 ticks over the positive values ``x`` for a log axis spanning about a decade,
+    where Bokeh's own log ticker labels every minor step and the labels run into each other;
+    None (Bokeh's ticks) where fewer than two fall in the range."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x) & (x > 0)]
+    if x.size == 0:
+        return None
+    lo, hi = x.min(), x.max()
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    ticks = [m * 10.0**e for e in decades for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
+    return ticks if len(ticks) >= 2 else None
+
+
 def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0,
                    scale: Callable = log10, label: str = "log10 AOT") -> hv.Overlay:
     """Semivariograms on the analysis scale (≤ 600 km, 24 bins, 30 k sampled pairs)."""
@@ -96,13 +116,15 @@ def spectrum_plot(fields: dict[str, xr.DataArray | None], scale: Callable = log1
         if da is None or da.shape[0] < 8:
             continue
         k, p = radial_spectrum(scale(np.asarray(da.values, dtype=np.float64)))
-        step_km = abs(float(da["lat"][1] - da["lat"][0])) * 111.2
+        step_km = grid_step_km(da["lat"].values)
         ok = (np.arange(k.size) > 0) & np.isfinite(p) & (p > 0)  # bin 0 holds only the mean
         curves.append(hv.Curve((k[ok] / step_km, p[ok]), "wavenumber (1/km)", "power",
                                label=name).opts(color=PALETTE.get(name, None)))
     return hv.Overlay(curves).opts(title="radially averaged power spectrum", logx=True,
                                    logy=True, width=PLOT_WIDTH, height=PLOT_HEIGHT,
-                                   legend_position="bottom_left")  # power falls with k
+                                   legend_position="bottom_left",  # power falls with k
+                                   xticks=log_ticks(np.concatenate(
+                                       [c.dimension_values(0) for c in curves] or [[]])))
 
 
 def scatter_density(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = log10,

@@ -12,7 +12,7 @@ import panel as pn
 import xarray as xr
 
 from finescale.app.jobview import JobView
-from finescale.app.plots import PALETTE, PLOT_HEIGHT, PLOT_WIDTH
+from finescale.app.plots import PALETTE, PLOT_HEIGHT, PLOT_WIDTH, log_ticks
 from finescale.app.report import (
     CLAIMS,
     NOT_CLAIMS,
@@ -23,6 +23,7 @@ from finescale.app.report import (
     sampler_label,
 )
 from finescale.app.tables import table
+from finescale.data.diagnostics import grid_step_km
 from finescale.data.resources import asset_dir
 
 COLUMNS = {"R²": "r2", "RMSE": "rmse", "CRPS": "crps", "spread/skill": "spread_skill",
@@ -70,13 +71,20 @@ def _curves(cv: xr.Dataset, key: str, x: str, xlabel: str, ylabel: str, title: s
                                 legend_position="bottom", legend_cols=4, **opts)
 
 
-def figures(cv: xr.Dataset, label: str) -> list[hv.Overlay]:
-    """The paper's figures of one area × season from a report's curves."""
+def figures(cv: xr.Dataset, label: str, step_km: float | None = None) -> list[hv.Overlay]:
+    """The paper's figures of one area × season from a report's curves. ``step_km``: the
+    region's grid step (``data.diagnostics.grid_step_km``), to show the spectrum per km as
+    the Diagnostics tab does; without it, per grid step as the report stores it."""
+    spec = cv.isel(wavenumber=slice(1, None))  # bin 0 holds only the mean
+    k_label = "wavenumber (cycles / grid step)"
+    if step_km:
+        spec = spec.assign_coords(wavenumber=spec["wavenumber"] / step_km)
+        k_label = "wavenumber (1/km)"
     out = [_curves(cv, "gamma", "distance", "distance (km)", f"semivariance ({label})²",
                    "semivariogram (members vs truth)"),
-           _curves(cv.isel(wavenumber=slice(1, None)), "power", "wavenumber",
-                   "wavenumber (cycles / grid step)", "power", "radial power spectrum",
-                   logx=True, logy=True)]
+           _curves(spec, "power", "wavenumber", k_label, "power",
+                   "radially averaged power spectrum", logx=True, logy=True,
+                   xticks=log_ticks(spec["wavenumber"].values))]
     if "pixel_acf" in cv:
         out += [_curves(cv, "pixel_acf", "lag", "lag (days)", "ACF",
                         "pixel ACF of the roll-out"),
@@ -127,7 +135,8 @@ class SeasonTab(pn.viewable.Viewer):
             "*no evaluation report for this dataset: run `finescale evaluate --out "
             "DATA/report`, or evaluate this season below*"))
         if cv is not None:
-            figs = [pn.pane.HoloViews(f) for f in figures(cv, s.scale_label)]
+            step = grid_step_km(s.region_data.fine["lat"].values)
+            figs = [pn.pane.HoloViews(f) for f in figures(cv, s.scale_label, step)]
             items += [pn.pane.Markdown(f"*curves from {where}*"),
                       pn.GridBox(*figs, ncols=2, sizing_mode="stretch_width")]
         items.append(pn.Row(self.button, self.job))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from finescale.app.plots import raster
+from finescale.app.plots import log_ticks, raster, spectrum_plot
 
 
 def _grid(ny: int, nx: int, step: float = 0.1) -> xr.DataArray:
@@ -40,6 +40,28 @@ def test_nan_stays_nan_and_outside_the_grid_is_empty():
     img = raster(da, (60.0, 90.0, 20.0, 40.0), (300, 200))["image"][0]
     assert np.isnan(img).any() and np.isfinite(img).any()
     assert np.isnan(img[:, :10]).all()  # west of the grid (lon < 69.95): nothing drawn
+
+
+def test_log_ticks_are_one_two_five_within_the_data():
+    assert log_ticks([0.0045, 0.03, 0.072]) == [0.005, 0.01, 0.02, 0.05]
+    np.testing.assert_allclose(log_ticks([0.0156, 0.5]), [0.02, 0.05, 0.1, 0.2, 0.5])
+    assert log_ticks([0.3, 0.4]) is None  # no two 1-2-5 values: Bokeh's own ticks
+    assert log_ticks([np.nan, -1.0, 0.0]) is None
+
+
+def test_the_spectrum_is_per_km_with_readable_ticks():
+    import holoviews as hv
+
+    hv.extension("bokeh")
+    rng = np.random.default_rng(0)
+    da = _grid(64, 64, step=0.0625).copy(data=np.exp(rng.normal(size=(64, 64))))
+    plot = spectrum_plot({"truth": da})
+    curve = next(iter(plot))
+    k = curve.dimension_values(0)
+    assert curve.kdims[0].name == "wavenumber (1/km)"
+    assert k.max() <= 0.5 / (0.0625 * 111.2) + 1e-9  # Nyquist of a 6.95 km grid
+    ticks = hv.renderer("bokeh").get_plot(plot).state.xaxis[0].ticker.ticks
+    assert ticks == log_ticks(k) and len(ticks) >= 2
 
 
 def test_the_train_tabs_loss_curve_follows_the_job_at_most_every_two_seconds():
