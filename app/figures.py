@@ -20,6 +20,20 @@ DIFF_CMAP = "RdBu_r"
 SPREAD_CMAP = "viridis"
 
 
+def log_ticks(x) -> list[float] | None:
+    """1-2-5 ticks over the positive values ``x`` for a log axis spanning about a decade,
+    where Bokeh's own log ticker labels every minor step and the labels run into each other;
+    None (Bokeh's ticks) where fewer than two fall in the range."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x) & (x > 0)]
+    if x.size == 0:
+        return None
+    lo, hi = x.min(), x.max()
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    ticks = [m * 10.0**e for e in decades for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
+    return ticks if len(ticks) >= 2 else None
+
+
 @cache
 def _lines() -> dict[str, np.ndarray]:
     with np.load(LINES_FILE, allow_pickle=False) as d:

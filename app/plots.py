@@ -22,6 +22,7 @@ from finescale.app.figures import (  # noqa: F401  (re-exported: the dashboard's
     extent,
     geo_aspect,
     lines_in,
+    log_ticks,
     maps_png,
     palette,
     shared_clim,
@@ -77,20 +78,6 @@ def difference(gen: xr.DataArray, truth: xr.DataArray, scale: Callable = log10
     d = scale(gen) - scale(truth)
     m = float(np.nanpercentile(np.abs(d.values), 99)) or 0.1
     return d, (-m, m)
-
-
-def log_ticks(x) -> list[float] | None:
-    """1-2-5 ticks over the positive values ``x`` for a log axis spanning about a decade,
-    where Bokeh's own log ticker labels every minor step and the labels run into each other;
-    None (Bokeh's ticks) where fewer than two fall in the range."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x[np.isfinite(x) & (x > 0)]
-    if x.size == 0:
-        return None
-    lo, hi = x.min(), x.max()
-    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-    ticks = [m * 10.0**e for e in decades for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
-    return ticks if len(ticks) >= 2 else None
 
 
 def variogram_plot(fields: dict[str, xr.DataArray | None], seed: int = 0,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from finescale.data.diagnostics import grid_step_km
 from finescale.data.layout import atomic_dir, generator_identity
 from finescale.model.evaluation import PairResult
 
@@ -148,7 +149,9 @@ def _fig(path: Path, draw) -> None:
 
 def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
              variable: str, scale: str, log: bool) -> dict[str, str]:
-    from finescale.app.figures import maps_png
+    from matplotlib.ticker import NullFormatter
+
+    from finescale.app.figures import log_ticks, maps_png
 
     rs = [r for r in results if r.region == region and r.season == season]
     stem = f"{region}-{season}"
@@ -161,13 +164,16 @@ def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
             ax.plot(r.spatial["h_km"], r.spatial["gamma"], label=r.model)
         ax.set(xlabel="distance (km)", ylabel=f"γ ({scale})²", title=f"semivariogram {stem}")
 
-    def spec(ax):
-        k = first.spatial["k"]
+    def spec(ax):  # per km, as the dashboard shows it
+        k = first.spatial["k"] / grid_step_km(first.example["lat"].values)
         ax.loglog(k[1:], first.spatial["power_truth"][1:], "k-", lw=2, label="truth")
         for r in rs:
             ax.loglog(k[1:], r.spatial["power"][1:], label=r.model)
-        ax.set(xlabel="wavenumber (cycles / grid step)", ylabel="power",
-               title=f"radial spectrum {stem}")
+        ax.set(xlabel="wavenumber (1/km)", ylabel="power", title=f"radial spectrum {stem}")
+        ticks = log_ticks(k[1:])
+        if ticks:  # matplotlib labels the minor ticks of a short log axis into each other
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
 
     def acfs(ax):
         tm = [r for r in rs if r.temporal is not None]
