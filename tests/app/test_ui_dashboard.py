@@ -202,6 +202,10 @@ def test_export_downloads_netcdf_and_png(server, page, tmp_path):
     page.get_by_text("Export", exact=True).first.click()
     with page.expect_download(timeout=WAIT) as nc:
         page.get_by_text("Download ensemble (NetCDF)").first.click()
+    # named by what it holds (model · region · day · members), described on the tab
+    assert re.fullmatch(r"finescale-[\w.-]+-area\d-\d{4}-\d\d-\d\d-\d+m\.nc",
+                        nc.value.suggested_filename), nc.value.suggested_filename
+    assert page.get_by_text("open with").count() >= 1
     path = tmp_path / "dl.nc"
     nc.value.save_as(path)
     ds = xr.open_dataset(path, engine="h5netcdf")
@@ -209,6 +213,7 @@ def test_export_downloads_netcdf_and_png(server, page, tmp_path):
     assert "DUEXTTAU_truth" in ds and ds.attrs["Conventions"].startswith("CF")
     with page.expect_download(timeout=WAIT) as png:
         page.get_by_text("Download maps (PNG)").first.click()
+    assert png.value.suggested_filename == nc.value.suggested_filename[:-3] + ".png"
     png.value.save_as(tmp_path / "dl.png")
     assert (tmp_path / "dl.png").read_bytes()[:4] == b"\x89PNG"
     assert page.errors == []
