@@ -140,8 +140,10 @@ class MapFigure:
         fig.name = f"figure-{name}"
         img = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
                         color_mapper=self.mapper)
+        # three significant digits: a spread of 1.2e-4 is not "0.0001", an AOT of 2.5 not 2.5000
         fig.add_tools(HoverTool(renderers=[img], tooltips=[
-            ("lon", "$x{0.00}"), ("lat", "$y{0.00}"), (clabel, "@image{0.0000}")]))
+            ("lon", "$x{0.00}"), ("lat", "$y{0.00}"), (clabel, "@image{%.3g}")],
+            formatters={"@image": "printf"}))
         fig.multi_line("xs", "ys", source=group.lines, line_color="color", line_width="width",
                        line_alpha="alpha", line_dash="dash")
         self.text = Label(x=0.0, y=0.0, text=first.message, text_align="center",

@@ -243,3 +243,15 @@ def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
     assert board.status.object.startswith("Showing **interp:bilinear · area1")
     board.state.date = dt.date(2006, 7, 9)  # not cached: generated in the background
     assert started == ["generate"] and "2006-07-09" in board.status.object
+
+
+def test_hovering_a_map_reads_three_significant_digits(document):
+    """A spread of 1.2e-4 must not read "0.0001": the value's tooltip is %.3g."""
+    from bokeh.models import HoverTool
+
+    live = LiveMaps(_fields(0.2), _titles("d1"), _clim(_fields(0.2)), log=True)
+    root = live.layout.get_root(document)
+    hovers = list(root.select({"type": HoverTool}))
+    assert len(hovers) == 4
+    for h in hovers:
+        assert h.tooltips[2][1] == "@image{%.3g}" and h.formatters == {"@image": "printf"}
