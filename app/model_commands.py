@@ -92,6 +92,10 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-overlap", type=float, default=SamplerConfig.window_overlap,
                    help="overlap of neighbouring windows' cores as a fraction of a core "
                         "(default 0: they abut; 0.25 costs ~1.7x)")
+    p.add_argument("--noise-rho", type=float, default=SamplerConfig.noise_rho,
+                   help="day-to-day correlation of each member's initial noise in a "
+                        f"roll-out, 0 to <1 (default {SamplerConfig.noise_rho}; fast and "
+                        "distilled samplers)")
     p.add_argument("--calls", type=int, default=SamplerConfig.calls,
                    help="network calls per map of a distilled model (1 or 2; default "
                         f"{SamplerConfig.calls})")
@@ -105,7 +109,8 @@ def _sampler_config(a: argparse.Namespace):
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     windows = SamplerConfig.windows if a.windows is None else a.windows
     return SamplerConfig(kind=a.sampler, steps=steps, solver=a.solver, precision=a.precision,
-                         windows=windows, window_overlap=a.window_overlap, calls=a.calls)
+                         windows=windows, window_overlap=a.window_overlap, calls=a.calls,
+                         noise_rho=a.noise_rho)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -144,7 +149,8 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "sampler": a.sampler, "steps": sampler.steps, "solver": sampler.solver,
                 "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
-                "calls": sampler.calls, "seed": a.seed, "boot": a.boot, "device": str(device),
+                "calls": sampler.calls, "noise_rho": sampler.noise_rho, "seed": a.seed,
+                "boot": a.boot, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"),

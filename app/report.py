@@ -340,11 +340,14 @@ def find_reports(dirs: Sequence[Path], dataset: dict | None
 def sampler_label(settings: dict) -> str:
     """How a report's diffusion models sampled (reports from before ``windows`` existed
     sampled on the whole map; windowed ones from before ``window_overlap`` overlapped by a
-    quarter of a core; reports from before ``solver`` used Heun)."""
+    quarter of a core; reports from before ``solver`` used Heun; reports from before
+    ``noise_rho`` drew each day's noise independently)."""
     if not settings.get("windows", False):
         label = "whole map"
     else:
         overlap = settings.get("window_overlap", 0.25)
         label = "windows" if overlap == 0 else f"windows, overlap {overlap:g}"
     steps = settings.get("steps")
-    return f"{label} · {settings.get('solver', 'heun')}" + (f" {steps}" if steps else "")
+    rho = settings.get("noise_rho", 0)
+    return (f"{label} · {settings.get('solver', 'heun')}" + (f" {steps}" if steps else "")
+            + (f" · noise ρ {rho:g}" if rho else ""))

@@ -147,8 +147,16 @@ class SamplerConfig:
     # vs ≥ 0.0200; two calls re-noise to where the shipped teacher's ODE adds too much
     # texture, roughness 1.2-1.3× the truth's); docs/distillation.md
     calls: int = 1
+    # day-to-day correlation of each member's initial noise in a roll-out (AR(1) over days,
+    # unit variance every day): the truth's fine detail persists from one day to the next,
+    # a member's is drawn afresh each day unless its noise remembers (scripts/acf_gap.py,
+    # docs/evaluation.md). 0 = independent days. Fast and distilled samplers; the paper's
+    # ancestral sampler draws new noise at every step, so it changes little there
+    noise_rho: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.noise_rho < 1.0:
+            raise FinescaleError(f"noise_rho must be in [0, 1), got {self.noise_rho}")
         if self.kind not in ("fast", "paper"):
             raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.kind!r}")
         if self.precision not in PRECISIONS:

@@ -88,10 +88,37 @@ def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
 
 
 def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
-            gen: torch.Generator, members: int) -> torch.Tensor:
+            gen: torch.Generator, members: int, noise: torch.Tensor | None = None
+            ) -> torch.Tensor:
     with torch.autocast(cond.device.type, dtype=torch.bfloat16,
                         enabled=sampler.precision == "bf16"):
-        return get_kind(lm.kind).sample(lm.model, cond, sampler, lm.cfg, gen, members).float()
+        return get_kind(lm.kind).sample(lm.model, cond, sampler, lm.cfg, gen, members,
+                                        noise).float()
+
+
+def day_generator(seed: int, day: pd.Timestamp, device: torch.device) -> torch.Generator:
+    """The random stream of one day: the same whatever period or start day asks for it."""
+    return torch.Generator(device=device).manual_seed(int(seed) * 1_000_003 + day.toordinal())
+
+
+NOISE_TAIL = 1e-3  # day_noise sums past days' noise until its weight ρ^k falls below this
+
+
+def day_noise(shape: tuple[int, ...], day: pd.Timestamp, seed: int, rho: float,
+              device: torch.device) -> tuple[torch.Tensor, torch.Generator]:
+    """(initial noise of ``day``, the day's generator after drawing it). Each day draws its
+    own innovation first from its own stream; with ``rho`` > 0 the noise is the AR(1) sum
+    Σ ρ^k · innovation(day − k), scaled to unit variance: consecutive days' noise correlates
+    by ρ, and any day's noise is the same whichever roll-out reaches it (no state)."""
+    gen = day_generator(seed, day, device)
+    noise = torch.randn(shape, generator=gen, device=device)
+    if rho > 0:
+        terms = max(2, int(np.ceil(np.log(NOISE_TAIL) / np.log(rho))))
+        for k in range(1, terms):
+            past = day_generator(seed, day - pd.Timedelta(days=k), device)
+            noise = noise + rho**k * torch.randn(shape, generator=past, device=device)
+        noise = noise * float(np.sqrt((1 - rho**2) / (1 - rho ** (2 * terms))))
+    return noise, gen
 
 
 Checkpoint = Path | str | LoadedModel
@@ -132,9 +159,13 @@ class Run:
             feats = lm.encoder.features(hist[:1] if same else hist,
                                         size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
             cond = torch.cat([feats, cond.expand(feats.shape[0], -1, -1, -1)], dim=1)
-        gen = torch.Generator(device=self.device).manual_seed(
-            int(seed) * 1_000_003 + int(day.toordinal()))
-        x = _sample(lm, cond, sampler, gen, members)[:, 0]
+        noise = None
+        if sampler.noise_rho > 0 and get_kind(lm.kind).uses_sampler:
+            noise, gen = day_noise((members, 1, *cond.shape[-2:]), day, seed,
+                                   sampler.noise_rho, self.device)
+        else:
+            gen = day_generator(seed, day, self.device)
+        x = _sample(lm, cond, sampler, gen, members, noise)[:, 0]
         if lm.cfg.residual:
             x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
         return x.clamp(*lm.transform.bounds)  # the training range, widened by half

@@ -54,9 +54,11 @@ class Kind:
         return ((model(cond) - target) ** 2).mean()
 
     def sample(self, model: nn.Module, cond: torch.Tensor, sampler: SamplerConfig,
-               cfg: DownscalerConfig, gen: torch.Generator, members: int) -> torch.Tensor:
+               cfg: DownscalerConfig, gen: torch.Generator, members: int,
+               noise: torch.Tensor | None = None) -> torch.Tensor:
         """``members`` fields (member, 1, lat, lon) from ``cond``: one row per member, or one
-        row that every member shares (:meth:`model.inference.Run.step`)."""
+        row that every member shares (:meth:`model.inference.Run.step`). ``noise``: the
+        samplers' initial noise (member, 1, lat, lon) if not drawn from ``gen`` here."""
         out = model(cond)
         return out.expand(members, -1, -1, -1).clone() if out.shape[0] < members else out
 
@@ -77,8 +79,10 @@ class DiffusionKind(Kind):
     def loss(self, model, target, cond, cfg):
         return model.loss(target, cond, p_mean=cfg.noise_mean, p_std=cfg.p_std)
 
-    def sample(self, model, cond, sampler, cfg, gen, members):
-        noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen, device=cond.device)
+    def sample(self, model, cond, sampler, cfg, gen, members, noise=None):
+        if noise is None:
+            noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen,
+                                device=cond.device)
         sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max,
                                sampler.rho, device=cond.device)
         if sampler.kind == "fast":
@@ -99,13 +103,15 @@ class DistilledKind(DiffusionKind):
         raise FinescaleError("a distilled model learns from its teacher: train it with "
                              "`finescale train distilled` (model.distill), not as a downscaler")
 
-    def sample(self, model, cond, sampler, cfg, gen, members):
+    def sample(self, model, cond, sampler, cfg, gen, members, noise=None):
         trained = len(cfg.student_sigmas)
         if not 1 <= sampler.calls <= trained:
             raise FinescaleError(f"this distilled model samples in 1 to {trained} network "
                                  f"calls; got {sampler.calls}")
         sig = torch.tensor(cfg.student_sigmas[: sampler.calls], device=cond.device)
-        noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen, device=cond.device)
+        if noise is None:
+            noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen,
+                                device=cond.device)
         net = windowed(model, cond, sampler, cfg, overlap=cfg.student_overlap,
                        halo=cfg.student_halo)
         return sample_consistency(net, noise, cond, sig, sampler.sigma_min, generator=gen)
@@ -138,7 +144,7 @@ class VAEKind(Kind):
         rec, kl = model(target, cond)
         return ((rec - target) ** 2).mean() + cfg.kl_weight * kl
 
-    def sample(self, model, cond, sampler, cfg, gen, members):
+    def sample(self, model, cond, sampler, cfg, gen, members, noise=None):
         return model.sample(cond.expand(members, -1, -1, -1), generator=gen)
 
 

@@ -68,6 +68,7 @@ def to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.
                  "sampler_steps": sampler.steps, "precision": sampler.precision,
                  "sampler_windows": int(sampler.windows),
                  "sampler_window_overlap": sampler.window_overlap,
+                 "sampler_noise_rho": sampler.noise_rho,
                  "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,
                  "history_days": lm.enc_cfg.history, "transform": lm.transform.kind}

@@ -245,6 +245,8 @@ def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_p
     assert [p for p, _, _ in found] == [win, lap, old]
     assert [sampler_label(st) for _, st, _ in found] == [
         "windows · dpm2m 12", "windows, overlap 0.25 · heun 12", "whole map · heun"]
+    assert sampler_label({"windows": True, "window_overlap": 0, "solver": "dpm2m", "steps": 12,
+                          "noise_rho": 0.5}) == "windows · dpm2m 12 · noise ρ 0.5"
     assert find_reports([win, old], {**ident, "config": {}}) == []
 
 

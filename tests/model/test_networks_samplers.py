@@ -245,3 +245,34 @@ def test_windows_batch_shrinks_on_out_of_memory_and_gives_the_same_field():
     calls.clear()
     tiled(x, sigma, cond)
     assert max(calls) <= 12  # and remembered what fits
+
+
+def test_day_noise_is_unit_variance_ar1_over_days_and_stateless():
+    """Each member's initial noise remembers the previous day's by ρ (AR(1)), keeps unit
+    variance, is the same whichever roll-out reaches the day, and ρ = 0 is the day's own
+    draw (the independent noise of before)."""
+    import pandas as pd
+    import torch
+
+    from finescale.model.inference import day_generator, day_noise
+
+    cpu = torch.device("cpu")
+    shape = (2, 1, 64, 64)
+    days = pd.date_range("2006-07-01", periods=12)
+    for rho in (0.3, 0.6):
+        z = torch.stack([day_noise(shape, d, 7, rho, cpu)[0] for d in days])
+        assert abs(float(z.std()) - 1) < 0.02
+        r1 = float(torch.corrcoef(torch.stack([z[:-1].flatten(), z[1:].flatten()]))[0, 1])
+        r2 = float(torch.corrcoef(torch.stack([z[:-2].flatten(), z[2:].flatten()]))[0, 1])
+        assert abs(r1 - rho) < 0.02 and abs(r2 - rho**2) < 0.02
+        # members stay independent of each other
+        members = torch.corrcoef(torch.stack([z[:, 0].flatten(), z[:, 1].flatten()]))
+        assert abs(float(members[0, 1])) < 0.02
+    again, gen = day_noise(shape, days[5], 7, 0.6, cpu)
+    assert torch.equal(again, torch.stack([day_noise(shape, d, 7, 0.6, cpu)[0]
+                                           for d in days])[5])  # no state: same day, same noise
+    plain = day_generator(7, days[5], cpu)
+    assert torch.equal(day_noise(shape, days[5], 7, 0.0, cpu)[0],
+                       torch.randn(shape, generator=plain))
+    # the generator goes on where the day's own draw left it (a distilled model's re-noising)
+    assert torch.equal(torch.randn(3, generator=gen), torch.randn(3, generator=plain))
