@@ -97,6 +97,13 @@ def radial_spectrum(field: np.ndarray, bins: int = 32) -> tuple[np.ndarray, np.n
         return 0.5 * (edges[1:] + edges[:-1]), np.where(counts > 0, sums / counts, np.nan)
 
 
+def grid_step_km(lat: np.ndarray) -> float:
+    """The north–south grid step in km: the length that turns :func:`radial_spectrum`'s
+    cycles per grid step into cycles per km, the same for every plot of a region."""
+    lat = np.asarray(lat, dtype=np.float64)
+    return abs(float(lat[1] - lat[0])) * 111.2
+
+
 def spherical(h: np.ndarray, nugget: float, sill: float, range_km: float) -> np.ndarray:
     """Spherical variogram model: nugget + (sill − nugget)(1.5 h/a − 0.5 (h/a)³), flat past a.
 
