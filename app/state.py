@@ -110,9 +110,9 @@ class Explorer(param.Parameterized):
     requests follow it); ``CONTROLS`` what the sidebar offers, in order."""
 
     GENERATED_BY = ("region", "date", "model", "members", "sampler", "steps", "solver",
-                    "calls", "precision", "windows", "seed")
+                    "calls", "precision", "windows", "noise_rho", "seed")
     CONTROLS = ("region", "season", "model", "members", "sampler", "steps", "solver", "calls",
-                "precision", "windows", "show", "log_scale", "seed")
+                "precision", "windows", "noise_rho", "show", "log_scale", "seed")
 
     region = param.Selector(default=None, objects=[], doc="study region")
     season = param.Selector(default="JJA", objects=list(SEASONS), doc="season (one model each)")
@@ -133,6 +133,11 @@ class Explorer(param.Parameterized):
     windows = param.Boolean(default=SamplerConfig.windows,
                             doc="fast sampler: run the denoiser on windows of its training patch, "
                                 "as trained (about 1.5–2× the time of one whole-map pass)")
+    noise_rho = param.Number(default=SamplerConfig.noise_rho, bounds=(0.0, 0.9), step=0.05,
+                             label="Noise memory ρ",
+                             doc="day-to-day correlation of each member's noise in a roll-out: "
+                                 "0 draws every day's fine detail afresh; the default keeps "
+                                 "the truth's day-to-day persistence (docs/evaluation.md)")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
@@ -345,7 +350,8 @@ class Explorer(param.Parameterized):
     def sampler_config(self) -> SamplerConfig:
         """The sampler settings chosen in the page (one place for day and roll-out)."""
         return SamplerConfig(kind=self.sampler, steps=self.steps, solver=self.solver,
-                             calls=self.calls, precision=self.precision, windows=self.windows)
+                             calls=self.calls, precision=self.precision, windows=self.windows,
+                             noise_rho=self.noise_rho)
 
     def generate(self, callback=None, cancel=None, start: pd.Timestamp | None = None,
                  end: pd.Timestamp | None = None, checkpoint: Path | None = None

@@ -125,6 +125,16 @@ def test_windowed_sampling_is_part_of_the_choice(explorer):
     assert not np.allclose(a["DUEXTTAU"].values, b["DUEXTTAU"].values)  # another sampler
 
 
+def test_noise_memory_is_part_of_the_choice(explorer):
+    explorer.region, explorer.model = "area1", "diffusion"
+    explorer.date, explorer.steps, explorer.noise_rho = dt.date(2006, 7, 3), 2, 0.0
+    a = explorer.generate()
+    explorer.noise_rho = 0.5
+    b = explorer.generate()
+    assert a is not b and (a.attrs["sampler_noise_rho"], b.attrs["sampler_noise_rho"]) == (0, 0.5)
+    assert not np.allclose(a["DUEXTTAU"].values, b["DUEXTTAU"].values)  # other noise
+
+
 def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
     from finescale.app.dashboard import Dashboard
     from finescale.app.state import TrainRequest

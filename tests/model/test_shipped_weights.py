@@ -18,7 +18,7 @@ SHIPPED = find_checkpoints(SHIPPED_DIR)
 def test_weights_are_shipped_with_provenance():
     assert SHIPPED, "no weights in assets/weights"
     total = sum(c.path.stat().st_size for c in SHIPPED)
-    assert total < 60 * 2**20
+    assert total <= 80 * 2**20  # issue 17's bound: all six models × eight pairs, fp16
     for c in SHIPPED:
         m = json.loads(c.path.with_suffix(".json").read_text())
         assert c.path.name == f"{c.region}-{c.season}-{c.kind}.safetensors"
