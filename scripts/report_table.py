@@ -123,6 +123,12 @@ def claims(report: Path) -> str:
     return claims_summary(recs) + "\n\n" + claims_table(recs)
 
 
+def _noise(settings: dict) -> str:
+    """Reports from before noise memory drew every day's noise afresh."""
+    rho = settings.get("noise_rho", 0)
+    return f"noise memory ρ {rho:g}" if rho else "independent days' noise"
+
+
 def page(report: Path) -> str:
     """A docs page of the evidence: how it was made, every model's scores per pair, and each
     claim's verdict."""
@@ -136,7 +142,8 @@ def page(report: Path) -> str:
         f"Scored: {st.get('split', 'test')} days ({'all' if not st.get('days') else st['days']} "
         f"per pair), {st.get('members')} members, {st.get('rollout')}-day strict roll-out, "
         f"{st.get('solver')} {st.get('steps')} steps, {st.get('precision')}, "
-        f"{st.get('boot')} paired bootstrap resamples of the days, on {st.get('device')}.", "",
+        f"{_noise(st)}, {st.get('boot')} paired bootstrap resamples of the days, on "
+        f"{st.get('device')}.", "",
         "```", st.get("command", ""), "```", "",
         "## Scores per pair", "",
         "R² with its 95 % interval; CRPS for ensembles, MAE for deterministic models (the "

@@ -282,6 +282,8 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
     assert rows[:6] == ["diffusion", "ablation (no encoder features)", "U-Net",
                         "transfer (U-Net + encoder features)", "VAE", "bilinear"]
     assert "finescale evaluate X" in page and "2 members, 4-day strict roll-out" in page
+    assert "independent days' noise" in page  # a report from before noise memory
+    assert rt._noise({"noise_rho": 0.3}) == "noise memory ρ 0.3"
     recs = json.loads((out / "metrics.json").read_text())
     for r in recs[1:]:
         verdicts = [r[f"{k}_vs_diffusion_claim"] for k in ("r2", "crps", "variogram_error")]
