@@ -92,10 +92,10 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-overlap", type=float, default=SamplerConfig.window_overlap,
                    help="overlap of neighbouring windows' cores as a fraction of a core "
                         "(default 0: they abut; 0.25 costs ~1.7x)")
-    p.add_argument("--noise-rho", type=float, default=SamplerConfig.noise_rho,
+    p.add_argument("--noise-rho", type=float, default=None,
                    help="day-to-day correlation of each member's initial noise in a "
-                        f"roll-out, 0 to <1 (default {SamplerConfig.noise_rho}; fast and "
-                        "distilled samplers)")
+                        "roll-out, 0 to <1 (default: each model's own, chosen on validation "
+                        "windows: diffusion and ablation 0.3, distilled 0)")
     p.add_argument("--calls", type=int, default=SamplerConfig.calls,
                    help="network calls per map of a distilled model (1 or 2; default "
                         f"{SamplerConfig.calls})")
@@ -134,6 +134,8 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from finescale.data.transforms import analysis_label
     from finescale.model.device import resolve_device
     from finescale.model.evaluation import EvalConfig, evaluate
+    from finescale.model.kinds import KINDS, noise_rho
+    from finescale.model.kinds import kind as get_kind
     from finescale.model.registry import SHIPPED_DIR
 
     sampler = _sampler_config(a)
@@ -149,7 +151,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "sampler": a.sampler, "steps": sampler.steps, "solver": sampler.solver,
                 "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
-                "calls": sampler.calls, "noise_rho": sampler.noise_rho, "seed": a.seed,
+                "calls": sampler.calls, "noise_rho": sampler.noise_rho,
+                "noise_rho_by_kind": {k: noise_rho(sampler, k) for k in KINDS
+                                      if get_kind(k).uses_sampler}, "seed": a.seed,
                 "boot": a.boot, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,

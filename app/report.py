@@ -348,6 +348,6 @@ def sampler_label(settings: dict) -> str:
         overlap = settings.get("window_overlap", 0.25)
         label = "windows" if overlap == 0 else f"windows, overlap {overlap:g}"
     steps = settings.get("steps")
-    rho = settings.get("noise_rho", 0)
-    return (f"{label} · {settings.get('solver', 'heun')}" + (f" {steps}" if steps else "")
-            + (f" · noise ρ {rho:g}" if rho else ""))
+    rho = settings.get("noise_rho", 0)  # absent: independent days; None: each model's own
+    noise = "" if rho == 0 else " · noise memory" if rho is None else f" · noise ρ {rho:g}"
+    return f"{label} · {settings.get('solver', 'heun')}" + (f" {steps}" if steps else "") + noise

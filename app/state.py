@@ -133,11 +133,13 @@ class Explorer(param.Parameterized):
     windows = param.Boolean(default=SamplerConfig.windows,
                             doc="fast sampler: run the denoiser on windows of its training patch, "
                                 "as trained (about 1.5–2× the time of one whole-map pass)")
-    noise_rho = param.Number(default=SamplerConfig.noise_rho, bounds=(0.0, 0.9), step=0.05,
-                             label="Noise memory ρ",
-                             doc="day-to-day correlation of each member's noise in a roll-out: "
-                                 "0 draws every day's fine detail afresh; the default keeps "
-                                 "the truth's day-to-day persistence (docs/evaluation.md)")
+    noise_rho = param.Selector(
+        default="own", objects={"each model's own": "own", "0 (independent days)": 0.0,
+                                **{f"{r:g}": r for r in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)}},
+        label="Noise memory ρ",
+        doc="day-to-day correlation of each member's noise in a roll-out: 0 draws every "
+            "day's fine detail afresh; each model's own (diffusion 0.3, distilled 0) keeps "
+            "the truth's day-to-day persistence (docs/evaluation.md, Persistence)")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
@@ -351,7 +353,7 @@ class Explorer(param.Parameterized):
         """The sampler settings chosen in the page (one place for day and roll-out)."""
         return SamplerConfig(kind=self.sampler, steps=self.steps, solver=self.solver,
                              calls=self.calls, precision=self.precision, windows=self.windows,
-                             noise_rho=self.noise_rho)
+                             noise_rho=None if self.noise_rho == "own" else self.noise_rho)
 
     def generate(self, callback=None, cancel=None, start: pd.Timestamp | None = None,
                  end: pd.Timestamp | None = None, checkpoint: Path | None = None

@@ -149,15 +149,14 @@ class SamplerConfig:
     calls: int = 1
     # day-to-day correlation of each member's initial noise in a roll-out (AR(1) over days,
     # unit variance every day): the truth's fine detail persists from one day to the next,
-    # a member's was drawn afresh each day (roll-out pixel ACF lag 1 0.38 vs the truth's
-    # 0.50). 0.3, chosen on a validation window of area0 JJA (ACF error 0.201 → 0.051) and
-    # checked on area1 DJF; 0 = independent days (scripts/acf_gap.py, docs/evaluation.md
-    # "Persistence"). Fast and distilled samplers; the paper's ancestral sampler draws new
-    # noise at every step, so it changes little there
-    noise_rho: float = 0.3
+    # a diffusion model's members drew theirs afresh each day. None: each model's own,
+    # chosen on validation windows (model.kinds: diffusion and ablation 0.3, distilled 0;
+    # scripts/acf_gap.py, docs/evaluation.md "Persistence"); 0 = independent days. Fast
+    # and distilled samplers; the paper's ancestral sampler draws new noise at every step
+    noise_rho: float | None = None
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.noise_rho < 1.0:
+        if self.noise_rho is not None and not 0.0 <= self.noise_rho < 1.0:
             raise FinescaleError(f"noise_rho must be in [0, 1), got {self.noise_rho}")
         if self.kind not in ("fast", "paper"):
             raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.kind!r}")

@@ -25,6 +25,7 @@ from finescale.model.checkpoints import load_checkpoint, load_into
 from finescale.model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
 from finescale.model.datasets import SeasonData, fingerprints, season_data
 from finescale.model.kinds import kind as get_kind
+from finescale.model.kinds import noise_rho
 from finescale.model.training import build_encoder, freeze
 
 
@@ -159,10 +160,10 @@ class Run:
             feats = lm.encoder.features(hist[:1] if same else hist,
                                         size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
             cond = torch.cat([feats, cond.expand(feats.shape[0], -1, -1, -1)], dim=1)
-        noise = None
-        if sampler.noise_rho > 0 and get_kind(lm.kind).uses_sampler:
-            noise, gen = day_noise((members, 1, *cond.shape[-2:]), day, seed,
-                                   sampler.noise_rho, self.device)
+        noise, rho = None, noise_rho(sampler, lm.kind)
+        if rho > 0:
+            noise, gen = day_noise((members, 1, *cond.shape[-2:]), day, seed, rho,
+                                   self.device)
         else:
             gen = day_generator(seed, day, self.device)
         x = _sample(lm, cond, sampler, gen, members, noise)[:, 0]

@@ -14,6 +14,7 @@ from finescale.data.layout import Dataset, ensure_writable, groom, write_netcdf
 from finescale.model.config import SamplerConfig
 from finescale.model.inference import Checkpoint, LoadedModel
 from finescale.model.kinds import kind as get_kind
+from finescale.model.kinds import noise_rho
 
 
 def truth_of(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
@@ -68,7 +69,7 @@ def to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.
                  "sampler_steps": sampler.steps, "precision": sampler.precision,
                  "sampler_windows": int(sampler.windows),
                  "sampler_window_overlap": sampler.window_overlap,
-                 "sampler_noise_rho": sampler.noise_rho,
+                 "sampler_noise_rho": noise_rho(sampler, lm.kind),
                  "members": int(values.shape[0]), "seed": seed,
                  "strict_autoregressive": int(strict), "spinup_days": spinup,
                  "history_days": lm.enc_cfg.history, "transform": lm.transform.kind}

@@ -124,8 +124,12 @@ def claims(report: Path) -> str:
 
 
 def _noise(settings: dict) -> str:
-    """Reports from before noise memory drew every day's noise afresh."""
+    """Reports from before noise memory drew every day's noise afresh; ``None`` is each
+    model's own (model.kinds)."""
     rho = settings.get("noise_rho", 0)
+    if rho is None:
+        own = ", ".join(f"{k} {r:g}" for k, r in settings.get("noise_rho_by_kind", {}).items())
+        return f"each model's own noise memory ρ ({own})"
     return f"noise memory ρ {rho:g}" if rho else "independent days' noise"
 
 

@@ -247,6 +247,8 @@ def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_p
         "windows · dpm2m 12", "windows, overlap 0.25 · heun 12", "whole map · heun"]
     assert sampler_label({"windows": True, "window_overlap": 0, "solver": "dpm2m", "steps": 12,
                           "noise_rho": 0.5}) == "windows · dpm2m 12 · noise ρ 0.5"
+    assert sampler_label({"windows": True, "window_overlap": 0, "solver": "dpm2m", "steps": 12,
+                          "noise_rho": None}) == "windows · dpm2m 12 · noise memory"
     assert find_reports([win, old], {**ident, "config": {}}) == []
 
 
@@ -284,6 +286,8 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
     assert "finescale evaluate X" in page and "2 members, 4-day strict roll-out" in page
     assert "independent days' noise" in page  # a report from before noise memory
     assert rt._noise({"noise_rho": 0.3}) == "noise memory ρ 0.3"
+    own = {"noise_rho": None, "noise_rho_by_kind": {"diffusion": 0.3, "distilled": 0.0}}
+    assert rt._noise(own) == "each model's own noise memory ρ (diffusion 0.3, distilled 0)"
     recs = json.loads((out / "metrics.json").read_text())
     for r in recs[1:]:
         verdicts = [r[f"{k}_vs_diffusion_claim"] for k in ("r2", "crps", "variogram_error")]

@@ -276,3 +276,15 @@ def test_day_noise_is_unit_variance_ar1_over_days_and_stateless():
                        torch.randn(shape, generator=plain))
     # the generator goes on where the day's own draw left it (a distilled model's re-noising)
     assert torch.equal(torch.randn(3, generator=gen), torch.randn(3, generator=plain))
+
+
+def test_each_model_samples_with_its_own_noise_memory_unless_the_sampler_sets_one():
+    from finescale.model.config import SamplerConfig
+    from finescale.model.kinds import noise_rho
+
+    own = SamplerConfig()
+    assert own.noise_rho is None
+    assert [noise_rho(own, k) for k in ("diffusion", "ablation", "distilled")] == [0.3, 0.3, 0.0]
+    assert noise_rho(own, "unet") == noise_rho(own, "vae") == 0.0  # no sampler noise to keep
+    assert noise_rho(SamplerConfig(noise_rho=0.5), "distilled") == 0.5
+    assert noise_rho(SamplerConfig(noise_rho=0.0), "diffusion") == 0.0
