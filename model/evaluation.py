@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
@@ -41,7 +41,7 @@ from finescale.model.config import SamplerConfig
 from finescale.model.datasets import fingerprint
 from finescale.model.evalcache import GenerationCache, entry_key
 from finescale.model.generation import generate, generate_days, interpolate_region, load_model
-from finescale.model.kinds import KINDS
+from finescale.model.kinds import KINDS, noise_rho
 from finescale.model.registry import find_checkpoints
 from finescale.model.workers import die_with_parent
 
@@ -193,8 +193,11 @@ def _generated(ds: Dataset, path: Path, kind: str, region: str, season: str,
     roll_days = roll_days if roll_days is not None and roll_days.size else None
     key = None
     if cache is not None:
+        # the noise memory the model samples with, not "its own": a changed kind default is
+        # a new key, never a stale hit
+        used = replace(cfg.sampler, noise_rho=noise_rho(cfg.sampler, kind))
         key = entry_key(path, fingerprint(ds.manifest, region), days, roll_days, members,
-                        cfg.sampler, cfg.seed, str(device))
+                        used, cfg.seed, str(device))
         hit = cache.get(region, season, kind, key)
         if hit is not None:
             return hit

@@ -219,6 +219,13 @@ def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, resu
     with pytest.raises(AssertionError, match="generated again"):
         evaluate(small, paths, dataclasses.replace(CFG, members=3), progress=False,
                  cache=tmp_path / "c")
+    # the noise memory a model samples with is in the key, also when it is the kind's own
+    import finescale.model.kinds as mk
+
+    monkeypatch.setitem(mk.KINDS, "diffusion",
+                        dataclasses.replace(mk.KINDS["diffusion"], noise_rho=0.5))
+    with pytest.raises(AssertionError, match="generated again"):
+        evaluate(small, paths, CFG, progress=False, cache=tmp_path / "c")
     # other data or other weights are other entries too
     from finescale.model.evalcache import entry_key
 
