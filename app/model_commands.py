@@ -135,7 +135,6 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from finescale.model.device import resolve_device
     from finescale.model.evaluation import EvalConfig, evaluate
     from finescale.model.kinds import KINDS, noise_rho
-    from finescale.model.kinds import kind as get_kind
     from finescale.model.registry import SHIPPED_DIR
 
     sampler = _sampler_config(a)
@@ -152,8 +151,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
                 "calls": sampler.calls, "noise_rho": sampler.noise_rho,
-                "noise_rho_by_kind": {k: noise_rho(sampler, k) for k in KINDS
-                                      if get_kind(k).uses_sampler}, "seed": a.seed,
+                "noise_rho_by_kind": {k.name: noise_rho(sampler, k.name)
+                                      for k in KINDS.values() if k.uses_sampler},
+                "seed": a.seed,
                 "boot": a.boot, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,

@@ -4,8 +4,9 @@ carries and the fine residual the model generates, for the members and the truth
 
     python scripts/acf_gap.py area0-JJA-diffusion.nc area0-JJA-ablation.nc [--lags 5]
 
-Per file, on the analysis scale (log10 for log-transformed data), with ``base`` the coarse
-field bilinearly regridded to the fine grid (the diffusion model's residual base):
+Per file, on the analysis scale of the file's ``transform`` attribute (log10 for
+log-transformed data), with ``base`` the coarse field bilinearly regridded to the fine grid
+(the diffusion model's residual base):
 
 * ``acf_total``: pixel ACF of the fields (what ``finescale evaluate`` scores), members
   averaged, beside the truth's;
@@ -51,9 +52,10 @@ def _pattern_r1(res: np.ndarray) -> float:
     return float(np.mean(out))
 
 
-def gap(path: Path, lags: int, kind: str = "log") -> dict:
+def gap(path: Path, lags: int) -> dict:
     with xr.open_dataset(path) as f:
         ds = f.load()
+    kind = ds.attrs.get("transform", "log")  # the analysis scale the generating model used
     var = _variable(ds)
     coarse = ds[f"{var}_coarse"].rename({"lat_coarse": "lat", "lon_coarse": "lon"})
     base = regrid(analysis(kind, coarse), ds["lat"].values, ds["lon"].values, "bilinear")
