@@ -71,18 +71,15 @@ def _curves(cv: xr.Dataset, key: str, x: str, xlabel: str, ylabel: str, title: s
                                 legend_position="bottom", legend_cols=4, **opts)
 
 
-def figures(cv: xr.Dataset, label: str, step_km: float | None = None) -> list[hv.Overlay]:
+def figures(cv: xr.Dataset, label: str, step_km: float) -> list[hv.Overlay]:
     """The paper's figures of one area × season from a report's curves. ``step_km``: the
-    region's grid step (``data.diagnostics.grid_step_km``), to show the spectrum per km as
-    the Diagnostics tab does; without it, per grid step as the report stores it."""
+    region's grid step (``data.diagnostics.grid_step_km``): the report stores the spectrum
+    per grid step, the page shows it per km as the Diagnostics tab does."""
     spec = cv.isel(wavenumber=slice(1, None))  # bin 0 holds only the mean
-    k_label = "wavenumber (cycles / grid step)"
-    if step_km:
-        spec = spec.assign_coords(wavenumber=spec["wavenumber"] / step_km)
-        k_label = "wavenumber (1/km)"
+    spec = spec.assign_coords(wavenumber=spec["wavenumber"] / step_km)
     out = [_curves(cv, "gamma", "distance", "distance (km)", f"semivariance ({label})²",
                    "semivariogram (members vs truth)"),
-           _curves(spec, "power", "wavenumber", k_label, "power",
+           _curves(spec, "power", "wavenumber", "wavenumber (1/km)", "power",
                    "radially averaged power spectrum", logx=True, logy=True,
                    xticks=log_ticks(spec["wavenumber"].values))]
     if "pixel_acf" in cv:
