@@ -33,8 +33,8 @@ from finescale.data.splits import SplitConfig, make_split
 from finescale.data.transforms import analysis
 from finescale.model.config import PRESETS, SamplerConfig
 from finescale.model.datasets import season_data
-from finescale.model.inference import load_model, prepare_run
-from finescale.model.kinds import KINDS
+from finescale.model.inference import day_noise, load_model, prepare_run
+from finescale.model.kinds import KINDS, noise_rho
 from finescale.model.registry import find_checkpoints
 from finescale.model.rollout import warm_history
 from finescale.model.training import build_encoder, downscaler_batch
@@ -236,6 +236,11 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
         used = SamplerConfig(kind="fast", steps=cfg.fast_steps)
         t_used = [_timed(lambda d=d: run.step(d, hist(d), used, cfg.seed), device)[0]
                   for d in days[: cfg.fast_days]]
+        # the day-correlated noise's share of it, against one independent draw per day
+        rho = noise_rho(used, lm.kind)
+        t_noise = {r: float(np.mean([_timed(lambda d=d, r=r: day_noise(
+            (1, 1, h, w), d, cfg.seed, r, device), device)[0] for d in days[: cfg.fast_days]]))
+            for r in (0.0, rho)}
         students = {}
         if student is not None:  # timed as it is used: windows, its own overlap
             srun = prepare_run(ds, [student], days[:1], device, None)
@@ -294,6 +299,8 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     rows.append({**base, "method": "fast_windows", "steps": cfg.fast_steps,
                  "solver": used.solver, "nfe": used.network_calls, "windows": True,
                  "window_overlap": used.window_overlap, "seconds_per_map_member": used_s,
+                 "noise_rho": rho, "noise_seconds": t_noise[rho],
+                 "noise_seconds_independent": t_noise[0.0],
                  "extrapolated": False, "speedup_vs_paper_protocol": t_paper_full / used_s,
                  **qm["fast_windows"]})
     for name, (s, r, sec) in students.items():

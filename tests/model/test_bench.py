@@ -28,6 +28,10 @@ def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
         assert d["speedup_vs_paper_protocol"] == (
             rows["paper_protocol"]["seconds_per_map_member"] / d["seconds_per_map_member"])
         assert 0 <= d["r2"] <= 1 and d["variogram_error"] >= 0
+    used = rows["fast_windows"]  # the teacher's own noise memory, and what it costs
+    assert used["noise_rho"] == 0.3
+    assert 0 < used["noise_seconds_independent"] and 0 < used["noise_seconds"]
+    assert used["noise_seconds"] < 0.1 * used["seconds_per_map_member"]
     rec = rows["reconstruct"]  # the public reconstruct, timed: its rate and projection agree
     assert rec["nfe"] == 12 and rec["members"] == 2 and rec["days"] == 2
     assert rec["member_days_per_s"] == 4 / rec["seconds"]
