@@ -74,8 +74,8 @@ def folders(tmp_path):
     return src, dst, env, tmp_path / "calls.log"
 
 
-def _ship(env) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(ROOT / "scripts/ship_evidence.sh")], env=env,
+def _ship(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "scripts/ship_evidence.sh"), *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -117,6 +117,29 @@ def test_ship_copies_redistils_changed_teachers_and_scores_once(folders):
                                    for k in (*KINDS, "distilled"))
     assert evals[0][evals[0].index("--out") + 1] == env["REPORT"]
     assert any(c.startswith(f"page scripts/report_table.py {env['REPORT']}") for c in calls)
+
+
+def test_students_distilled_ahead_are_shipped_not_distilled_again(folders):
+    src, dst, env, log = folders
+    (src / "area1-JJA-diffusion.safetensors").rename(src / "held")  # its teacher not trained
+    run = _ship(env, "--ahead")
+    assert run.returncode == 0, run.stderr
+    assert "area1-JJA: no teacher" in run.stdout and not (dst / ".distil").exists()
+    (src / "held").rename(src / "area1-JJA-diffusion.safetensors")
+    assert _ship(env, "--ahead").returncode == 0  # the second call distils only area1-JJA
+    distils = [c for c in log.read_text().splitlines() if c.startswith("train distilled")]
+    assert [d.split()[3:6:2] for d in distils] == [["area0", "DJF"], ["area1", "JJA"]]
+    assert all(f"--out {src}" in d for d in distils)
+    assert (dst / "area1-JJA-distilled.safetensors").read_bytes() == b"old student"
+    ahead = {p.name: p.read_bytes() for p in src.glob("*-distilled.*")}
+    assert len(ahead) == 4
+    log.unlink()
+    run = _ship(env)
+    assert run.returncode == 0, run.stderr
+    calls = log.read_text().splitlines()
+    assert not [c for c in calls if c.startswith("train ")]  # nothing distilled twice
+    assert {n: (dst / n).read_bytes() for n in ahead} == ahead
+    assert run.stdout.count("distilled ahead from this teacher") == 2
 
 
 def test_evidence_trains_what_is_missing_pair_by_pair_then_scores_all(folders):
