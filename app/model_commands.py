@@ -10,7 +10,7 @@ from pathlib import Path
 from finescale.data.errors import FinescaleError
 from finescale.data.seasons import SEASONS
 from finescale.data.splits import SCORED
-from finescale.model.config import STAGES
+from finescale.model.config import STAGES, own_noise_rho
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
 
@@ -95,7 +95,7 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise-rho", type=float, default=None,
                    help="day-to-day correlation of each member's initial noise in a "
                         "roll-out, 0 to <1 (default: each model's own, chosen on validation "
-                        "windows: diffusion and ablation 0.3, distilled 0)")
+                        f"windows: {own_noise_rho()})")
     p.add_argument("--calls", type=int, default=SamplerConfig.calls,
                    help="network calls per map of a distilled model (1 or 2; default "
                         f"{SamplerConfig.calls})")

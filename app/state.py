@@ -32,6 +32,7 @@ from finescale.model.config import (
     SOLVERS,
     STAGES,
     SamplerConfig,
+    own_noise_rho,
 )
 from finescale.model.registry import (
     SHIPPED_DIR,
@@ -138,7 +139,7 @@ class Explorer(param.Parameterized):
                                 **{f"{r:g}": r for r in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)}},
         label="Noise memory ρ",
         doc="day-to-day correlation of each member's noise in a roll-out: 0 draws every "
-            "day's fine detail afresh; each model's own (diffusion 0.3, distilled 0) keeps "
+            f"day's fine detail afresh; each model's own ({own_noise_rho()}) keeps "
             "the truth's day-to-day persistence (docs/evaluation.md, Persistence)")
     show = param.Selector(default="mean", objects=["mean"], doc="ensemble mean or one member")
     log_scale = param.Boolean(default=True, doc="logarithmic colour scale")

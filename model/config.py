@@ -16,6 +16,17 @@ from finescale.data.errors import FinescaleError
 # behaviour is in :mod:`finescale.model.kinds`)
 MODEL_KINDS = ("diffusion", "distilled", "ablation", "unet", "transfer", "vae")
 STAGES = ("encoder", *MODEL_KINDS)
+# Day-to-day correlation of each member's initial noise in a roll-out for the kinds that
+# sample from noise, when the sampler leaves it to the model (SamplerConfig.noise_rho None);
+# chosen on validation windows (docs/evaluation.md, "Persistence"). Independent days' noise
+# lost the truth's persistence (pixel-ACF error 0.20 / 0.23 diffusion, 0.36 ablation, 0.20 /
+# 0.19 students); the ablation, without the encoder's history features, needs more memory.
+OWN_NOISE_RHO = {"diffusion": 0.3, "distilled": 0.3, "ablation": 0.5}
+
+
+def own_noise_rho() -> str:
+    """The kinds' own noise memory for help texts: "diffusion 0.3, distilled 0.3, …"."""
+    return ", ".join(f"{k} {r:g}" for k, r in OWN_NOISE_RHO.items())
 
 N_STATIC = 6  # conditioning planes besides features: coarse, elevation, lat, lon, year, season
 N_TIME = 3

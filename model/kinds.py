@@ -15,7 +15,13 @@ import torch
 from torch import nn
 
 from finescale.data.errors import FinescaleError
-from finescale.model.config import MODEL_KINDS, DownscalerConfig, EncoderConfig, SamplerConfig
+from finescale.model.config import (
+    MODEL_KINDS,
+    OWN_NOISE_RHO,
+    DownscalerConfig,
+    EncoderConfig,
+    SamplerConfig,
+)
 from finescale.model.datasets import N_COND
 from finescale.model.diffusion import Denoiser
 from finescale.model.networks import ConditionalVAE, UNet
@@ -41,10 +47,6 @@ class Kind:
     stochastic: bool = False
     ema: bool = False
     uses_sampler: bool = False  # the diffusion samplers' settings apply
-    # day-to-day correlation of each member's initial noise in a roll-out when the sampler
-    # leaves it to the model (SamplerConfig.noise_rho None), chosen on validation windows
-    # (docs/evaluation.md, "Persistence"); only models that sample from noise use it
-    noise_rho: float = 0.0
 
     def cond_channels(self, enc: EncoderConfig) -> int:
         return N_COND + (enc.features if self.uses_features else 0)
@@ -74,9 +76,6 @@ class DiffusionKind(Kind):
     stochastic: bool = True
     ema: bool = True
     uses_sampler: bool = True
-    # independent days' noise left the members' fine detail without the truth's persistence
-    # (roll-out pixel-ACF error 0.201 / 0.229, area0 JJA / area1 DJF); 0.3: 0.051 / 0.054
-    noise_rho: float = 0.3
 
     def build(self, enc: EncoderConfig, cfg: DownscalerConfig) -> nn.Module:
         net = UNet(in_ch=1 + self.cond_channels(enc), out_ch=1, channels=cfg.channels,
@@ -105,10 +104,6 @@ class DistilledKind(DiffusionKind):
     """A consistency-distilled student of a diffusion model (:mod:`model.distill`): the same
     network, sampled in ``sampler.calls`` calls at the σ its training chose, on windows
     of its own overlap and halo (``cfg.student_overlap``, ``cfg.student_halo``)."""
-
-    # the shipped area0 JJA student keeps the truth's persistence from independent noise
-    # (residual lag-1 ACF 0.214 vs 0.231; pixel-ACF error 0.138), and 0.3 overshoots (0.148)
-    noise_rho: float = 0.0
 
     def loss(self, model, target, cond, cfg):
         raise FinescaleError("a distilled model learns from its teacher: train it with "
@@ -174,9 +169,7 @@ def window_batch(sampler: SamplerConfig, patch: int, device: torch.device) -> in
 KINDS: dict[str, Kind] = {k.name: k for k in (
     DiffusionKind("diffusion", uses_features=True),
     DistilledKind("distilled", uses_features=True),
-    # the same model without the encoder; without the encoder's history features its roll-out
-    # needs more noise memory (pixel-ACF error 0.169 at 0.3, 0.036 at 0.5; area0 JJA)
-    DiffusionKind("ablation", uses_features=False, noise_rho=0.5),
+    DiffusionKind("ablation", uses_features=False),  # the same model without the encoder
     Kind("unet", uses_features=False),
     Kind("transfer", uses_features=True),
     VAEKind("vae", uses_features=False),
@@ -186,11 +179,10 @@ assert tuple(KINDS) == MODEL_KINDS  # one order for tables, menus and reports
 
 def noise_rho(sampler: SamplerConfig, name: str) -> float:
     """The noise memory a model of kind ``name`` samples with: the sampler's if it sets one,
-    else the kind's own (0 for models that do not sample from noise)."""
-    k = kind(name)
-    if not k.uses_sampler:
+    else the kind's own (``OWN_NOISE_RHO``; 0 for models that do not sample from noise)."""
+    if not kind(name).uses_sampler:
         return 0.0
-    return k.noise_rho if sampler.noise_rho is None else sampler.noise_rho
+    return OWN_NOISE_RHO[name] if sampler.noise_rho is None else sampler.noise_rho
 
 
 def kind(name: str) -> Kind:

@@ -217,10 +217,9 @@ def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, resu
         evaluate(small, paths, dataclasses.replace(CFG, members=3), progress=False,
                  cache=tmp_path / "c")
     # the noise memory a model samples with is in the key, also when it is the kind's own
-    import finescale.model.kinds as mk
+    from finescale.model.config import OWN_NOISE_RHO
 
-    monkeypatch.setitem(mk.KINDS, "diffusion",
-                        dataclasses.replace(mk.KINDS["diffusion"], noise_rho=0.5))
+    monkeypatch.setitem(OWN_NOISE_RHO, "diffusion", 0.5)
     with pytest.raises(AssertionError, match="generated again"):
         evaluate(small, paths, CFG, progress=False, cache=tmp_path / "c")
     # other data or other weights are other entries too

@@ -284,7 +284,7 @@ def test_each_model_samples_with_its_own_noise_memory_unless_the_sampler_sets_on
 
     own = SamplerConfig()
     assert own.noise_rho is None
-    assert [noise_rho(own, k) for k in ("diffusion", "ablation", "distilled")] == [0.3, 0.5, 0.0]
+    assert [noise_rho(own, k) for k in ("diffusion", "ablation", "distilled")] == [0.3, 0.5, 0.3]
     assert noise_rho(own, "unet") == noise_rho(own, "vae") == 0.0  # no sampler noise to keep
     assert noise_rho(SamplerConfig(noise_rho=0.5), "distilled") == 0.5
     assert noise_rho(SamplerConfig(noise_rho=0.0), "diffusion") == 0.0
