@@ -175,6 +175,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     VAEKind("vae", uses_features=False),
 )}
 assert tuple(KINDS) == MODEL_KINDS  # one order for tables, menus and reports
+# every kind that samples from noise has its own noise memory, and only those
+assert set(OWN_NOISE_RHO) == {n for n, k in KINDS.items() if k.uses_sampler}
 
 
 def noise_rho(sampler: SamplerConfig, name: str) -> float:

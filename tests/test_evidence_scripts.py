@@ -122,9 +122,11 @@ def test_ship_copies_redistils_changed_teachers_and_scores_once(folders):
 def test_students_distilled_ahead_are_shipped_not_distilled_again(folders):
     src, dst, env, log = folders
     (src / "area1-JJA-diffusion.safetensors").rename(src / "held")  # its teacher not trained
+    shipped = {p.name: p.read_bytes() for p in dst.iterdir()}
     run = _ship(env, "--ahead")
     assert run.returncode == 0, run.stderr
-    assert "area1-JJA: no teacher" in run.stdout and not (dst / ".distil").exists()
+    assert "area1-JJA: no teacher" in run.stdout
+    assert {p.name: p.read_bytes() for p in dst.iterdir()} == shipped  # TO is not touched
     (src / "held").rename(src / "area1-JJA-diffusion.safetensors")
     assert _ship(env, "--ahead").returncode == 0  # the second call distils only area1-JJA
     distils = [c for c in log.read_text().splitlines() if c.startswith("train distilled")]
