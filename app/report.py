@@ -17,6 +17,7 @@ import xarray as xr
 
 from finescale.data.diagnostics import grid_step_km
 from finescale.data.layout import atomic_dir, generator_identity
+from finescale.data.seasons import SEASONS
 from finescale.model.evaluation import PairResult
 
 KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
@@ -130,6 +131,29 @@ def claims_summary(recs: list[dict]) -> str:
                                     ("holds", "fails", "undecided")))
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def claims_matrix(recs: list[dict]) -> str:
+    """Markdown: one row per model, one column per area × season, each cell the three
+    verdicts (R² · CRPS · variogram error) — every claim of the report at a glance."""
+    df = pd.DataFrame(_claim_rows(recs))
+    if df.empty:
+        return ""
+    pairs = sorted(set(zip(df["region"], df["season"], strict=True)),
+                   key=lambda p: (p[0], SEASONS.index(p[1]) if p[1] in SEASONS else len(SEASONS)))
+    lines = ["| diffusion − | " + " | ".join(f"{r} {s}" for r, s in pairs) + " |",
+             "|---|" + "---|" * len(pairs)]
+    for m, g in df.groupby("model", sort=False):
+        by = {(r["region"], r["season"]): r for r in g.to_dict("records")}
+        cells = [" · ".join(_verdict(by[p], k) for k, _, _ in CLAIMS) if p in by else "—"
+                 for p in pairs]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _verdict(rec: dict, key: str) -> str:
+    v = rec.get(f"{key}_vs_diffusion_claim") or "—"
+    return f"**{v}**" if v == "fails" else v
 
 
 def _fig(path: Path, draw) -> None:
@@ -308,7 +332,7 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
                "(higher R², lower CRPS and variogram error), *fails* when it favours the "
                "other model, and is *undecided* when it spans 0.", "",
                "Pairs where diffusion's claim holds / fails / is undecided:", "",
-               claims_summary(recs), "", claims_table(recs), ""]
+               claims_summary(recs), "", claims_matrix(recs), "", claims_table(recs), ""]
         md += ["## All scores", "", "See `metrics.csv` (one row per model, area and season) "
                "and `per_day.csv`.", "", "## Figures", ""]
         for (region, season), names in figs.items():

@@ -117,10 +117,10 @@ def paper_table(report: Path) -> str:
 
 
 def claims(report: Path) -> str:
-    from finescale.app.report import claims_summary, claims_table
+    from finescale.app.report import claims_matrix, claims_summary, claims_table
 
     recs = json.loads((report / "metrics.json").read_text())
-    return claims_summary(recs) + "\n\n" + claims_table(recs)
+    return "\n\n".join((claims_summary(recs), claims_matrix(recs), claims_table(recs)))
 
 
 def _noise(settings: dict) -> str:
@@ -161,7 +161,8 @@ def page(report: Path) -> str:
         "## The paper's claims: diffusion − each model", "",
         "Paired 95 % bootstrap intervals over the test days. *holds*: the interval lies on "
         "diffusion's better side; *fails*: on the other side; *undecided*: it contains 0. "
-        "The first table counts holds / fails / undecided over the pairs.", "",
+        "The first table counts holds / fails / undecided over the pairs, the second gives "
+        "each pair's verdicts (R² · CRPS · variogram error), the third the differences.", "",
         claims(report), ""])
 
 

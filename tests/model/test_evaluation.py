@@ -329,15 +329,34 @@ def test_the_committed_evidence_page_is_its_report(monkeypatch):
     assert _report_table().page(report) + "\n" == Path("docs/evidence.md").read_text()  # print()
 
 
+def test_the_verdict_matrix_has_a_pair_per_column_in_season_order():
+    """Each cell: the three verdicts of one model in one pair; a fail stands out; a pair
+    the model was not scored in is a dash, not a shifted column."""
+    from finescale.app.report import claims_matrix
+
+    def rec(model, season, r2="holds", crps="holds", vario="undecided"):
+        return {"model": model, "region": "area0", "season": season,
+                "r2_vs_diffusion_claim": r2, "crps_vs_diffusion_claim": crps,
+                "variogram_error_vs_diffusion_claim": vario}
+
+    text = claims_matrix([rec("unet", "JJA", r2="fails"), rec("unet", "DJF"),
+                          rec("vae", "DJF", vario="holds")])
+    head, _, unet, vae = text.splitlines()
+    assert head == "| diffusion − | area0 DJF | area0 JJA |"
+    assert unet == "| unet | holds · holds · undecided | **fails** · holds · undecided |"
+    assert vae == "| vae | holds · holds · holds | — |"
+    assert claims_matrix([]) == ""
+
+
 def test_a_student_is_scored_but_is_no_claim_of_the_paper(results):
     """A distilled student's row keeps its intervals to its teacher, but the claim tables
     (the paper's claims: diffusion beats each baseline) leave it out."""
-    from finescale.app.report import claims_summary, claims_table, records
+    from finescale.app.report import claims_matrix, claims_summary, claims_table, records
 
     recs = records(results)
     student = {**next(r for r in recs if r["model"] == "unet"), "model": "distilled"}
     both = [*recs, student]
-    for text in (claims_table(both), claims_summary(both)):
+    for text in (claims_table(both), claims_summary(both), claims_matrix(both)):
         assert "unet" in text and "distilled" not in text
     assert claims_table([recs[0], student]).startswith("No intervals")
     from finescale.app.tabs.season import INTERVAL_COLUMNS, interval_cells
