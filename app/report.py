@@ -133,14 +133,19 @@ def claims_summary(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def report_pairs(recs: list[dict]) -> list[tuple[str, str]]:
+    """The (region, season) pairs of a report's records, by region, then in season order."""
+    return sorted({(r["region"], r["season"]) for r in recs},
+                  key=lambda p: (p[0], SEASONS.index(p[1]) if p[1] in SEASONS else len(SEASONS)))
+
+
 def claims_matrix(recs: list[dict]) -> str:
     """Markdown: one row per model, one column per area × season, each cell the three
     verdicts (R² · CRPS · variogram error) — every claim of the report at a glance."""
-    df = pd.DataFrame(_claim_rows(recs))
-    if df.empty:
+    rows = _claim_rows(recs)
+    if not rows:
         return ""
-    pairs = sorted(set(zip(df["region"], df["season"], strict=True)),
-                   key=lambda p: (p[0], SEASONS.index(p[1]) if p[1] in SEASONS else len(SEASONS)))
+    df, pairs = pd.DataFrame(rows), report_pairs(rows)
     lines = ["| diffusion − | " + " | ".join(f"{r} {s}" for r, s in pairs) + " |",
              "|---|" + "---|" * len(pairs)]
     for m, g in df.groupby("model", sort=False):

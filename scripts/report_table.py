@@ -14,7 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-SEASONS = ("DJF", "MAM", "JJA", "SON")
+from finescale.app.report import claims_matrix, claims_summary, claims_table, report_pairs
+
 MODELS = ("diffusion", "unet", "interp-bilinear")
 
 
@@ -34,15 +35,10 @@ def cell(value: float | None, best: float | None, fmt: str = "{:.3f}") -> str:
     return f"**{fmt.format(value)}**" if value == best else fmt.format(value)
 
 
-def _pairs(recs: list[dict]) -> list[tuple[str, str]]:
-    return sorted({(r["region"], r["season"]) for r in recs},
-                  key=lambda p: (p[0], SEASONS.index(p[1])))
-
-
 def table(report: Path) -> str:
     recs = json.loads((report / "metrics.json").read_text())
     by = {(r["region"], r["season"], r["model"]): r for r in recs}
-    pairs = _pairs(recs)
+    pairs = report_pairs(recs)
 
     def cells(region: str, season: str, key: str) -> list[str]:
         vals = [by.get((region, season, m), {}).get(key) for m in MODELS]
@@ -71,7 +67,7 @@ NAMES = {"distilled": "distilled (its student)", "ablation": "ablation (no encod
 def models(report: Path) -> str:
     recs = json.loads((report / "metrics.json").read_text())
     out = []
-    for region, season in _pairs(recs):
+    for region, season in report_pairs(recs):
         rows = [r for r in recs if (r["region"], r["season"]) == (region, season)]
         rows.sort(key=lambda r: ORDER.index(r["model"]) if r["model"] in ORDER else len(ORDER))
         best = {k: best_of(k, (r.get(k) for r in rows))
@@ -105,7 +101,7 @@ def paper_table(report: Path) -> str:
     recs = json.loads((report / "metrics.json").read_text())
     out = ["| area | season | model | " + " | ".join(t for _, t in PAPER) + " |",
            "|---|---|---|" + "---|" * len(PAPER)]
-    for region, season in _pairs(recs):
+    for region, season in report_pairs(recs):
         rows = sorted((r for r in recs if (r["region"], r["season"]) == (region, season)),
                       key=lambda r: ORDER.index(r["model"]) if r["model"] in ORDER
                       else len(ORDER))
@@ -117,8 +113,6 @@ def paper_table(report: Path) -> str:
 
 
 def claims(report: Path) -> str:
-    from finescale.app.report import claims_matrix, claims_summary, claims_table
-
     recs = json.loads((report / "metrics.json").read_text())
     return "\n\n".join((claims_summary(recs), claims_matrix(recs), claims_table(recs)))
 
