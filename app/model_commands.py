@@ -127,7 +127,22 @@ def cmd_generate(a: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def cmd_evaluate_record(a: argparse.Namespace) -> None:
+    from finescale.app.record_report import write_record_report
+    from finescale.data.record import open_record
+    from finescale.data.record_evidence import year_rows
+
+    rows = year_rows(open_record(a.record),
+                     progress=lambda msg: print(f"evaluate: {msg}", file=sys.stderr))
+    out = write_record_report(rows, a.out, str(a.record))
+    flagged = [str(r["year"]) for r in rows if r.get("flag")]
+    print(f"wrote {out / 'record.json'} ({len(rows)} rows; flagged: "
+          f"{', '.join(flagged) or 'none'})")
+
+
 def cmd_evaluate(a: argparse.Namespace) -> None:
+    if a.record is not None:
+        return cmd_evaluate_record(a)
     from finescale.app.report import write_report
     from finescale.data.evaluation import CurveConfig
     from finescale.data.layout import open_dataset
@@ -266,6 +281,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="auto")
     e.add_argument("--out", type=Path, required=True, help="report directory")
     e.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    e.add_argument("--record", type=Path, default=None,
+                   help="instead: per-year evidence of a reconstruction store (coarse "
+                   "consistency, stationarity, scores where the truth exists, flags) as "
+                   "OUT/record.json, report.md and record.png")
     e.set_defaults(func=cmd_evaluate)
 
     b = sub.add_parser("bench", help="time the samplers (paper protocol vs fast), training "

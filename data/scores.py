@@ -163,3 +163,32 @@ def rank_histogram(ens, truth, seed: int = 0, m_axis: int = 0) -> np.ndarray:
     ties = (e == t).sum(axis=0)
     rank = below + np.floor(rng.random(t.size) * (ties + 1)).astype(int)
     return np.bincount(rank, minlength=e.shape[0] + 1)
+
+
+class PooledPearson:
+    """:func:`r2_pearson` over every pair of many blocks, from running sums (the same value
+    as on the blocks concatenated; memory does not grow with the number of blocks)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._s = np.zeros(5)  # Σp, Σt, Σp², Σt², Σpt
+
+    def add(self, pred, truth) -> None:
+        p, t = _pair(pred, truth)
+        ok = ~np.isnan(p)
+        p, t = p[ok], t[ok]
+        # shift by the first block's means so the sums do not lose precision
+        if self.n == 0 and p.size:
+            self._c = np.array([p.mean(), t.mean()])
+        if p.size:
+            p, t = p - self._c[0], t - self._c[1]
+            self._s += [p.sum(), t.sum(), (p * p).sum(), (t * t).sum(), (p * t).sum()]
+            self.n += p.size
+
+    def r2(self) -> float:
+        if self.n < 2:
+            return float("nan")
+        sp, st, spp, stt, spt = self._s / self.n
+        vp, vt = spp - sp**2, stt - st**2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float((spt - sp * st) ** 2 / (vp * vt))

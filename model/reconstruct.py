@@ -16,6 +16,7 @@ slab (independent); nothing is gathered.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -39,6 +40,7 @@ from finescale.data.record import (
     done_slabs,
     write_slab,
 )
+from finescale.data.record_evidence import CLIP_ATTR
 from finescale.data.seasons import season_of
 from finescale.model import distributed
 from finescale.model.checkpoints import sha256, versions
@@ -153,6 +155,10 @@ def _template(ds: Dataset, run: Run, cfg: RecordConfig, checkpoints: Sequence[Ch
     out = to_dataset(ds, run.first, lay.days, lazy, checkpoints, cfg.sampler, cfg.seed,
                       True, cfg.spinup, placeholders=True)
     out.attrs.update(segment_days=lay.segment_days, member_block=lay.block)
+    # the physical values each season's model clips to (the record evidence's `clipped`)
+    out[ds.variable].attrs[CLIP_ATTR] = json.dumps(
+        {s: [float(v) for v in m.transform.inverse(np.array(m.transform.bounds))]
+         for s, m in sorted(run.by_season.items())})
     rd, var = ds.region(run.first.region), ds.variable
     coarse = rd.coarse.rename(lat="lat_coarse", lon="lon_coarse")
     return out, {f"{var}_truth": rd.fine, f"{var}_coarse": coarse}
