@@ -21,6 +21,9 @@ if pn.state.served:
     if os.environ.get("FINESCALE_RECORD"):
         from finescale.app.record_view import RecordBrowser
 
-        RecordBrowser(Path(os.environ["FINESCALE_RECORD"])).servable(title="finescale record")
+        evidence = os.environ.get("FINESCALE_RECORD_EVIDENCE")
+        RecordBrowser(Path(os.environ["FINESCALE_RECORD"]),
+                      evidence=Path(evidence) if evidence else None
+                      ).servable(title="finescale record")
     else:
         create_app().servable(title="finescale")

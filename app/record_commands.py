@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from finescale.app.model_commands import _add_sampler_args, _sampler_config
@@ -15,27 +16,47 @@ def cmd_reconstruct(a: argparse.Namespace) -> None:
     from finescale.model import distributed
     from finescale.model.device import resolve_device
     from finescale.model.reconstruct import RecordConfig, reconstruct
-    from finescale.model.registry import SHIPPED_DIR, seasonal_checkpoints
+    from finescale.model.registry import SHIPPED_DIR, record_checkpoints
 
-    layout = RecordLayout(start=a.start, end=a.end, members=a.members,
-                          segment_days=a.segment_days, member_block=a.member_block,
-                          tile=a.tile)
-    cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a),
-                       chain=a.chain)
     device = resolve_device(a.device)
     if a.distributed:
         device = distributed.local_device(device)
         distributed.init(device)
+    layout = RecordLayout(start=a.start, end=a.end, members=a.members,
+                          segment_days=a.segment_days,
+                          member_block=default_member_block(a, distributed.current().world),
+                          tile=a.tile)
+    cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a),
+                       chain=a.chain)
     ds = open_dataset(a.data)
     seasons = sorted(set(season_of(layout.days)))
-    ckpts = seasonal_checkpoints(a.checkpoints or [SHIPPED_DIR], a.region, a.kind, seasons)
+    ckpts, kind = record_checkpoints(a.checkpoints or [SHIPPED_DIR], a.region, a.kind, seasons)
+    if distributed.current().main and a.kind == "auto":
+        print(f"finescale: {kind} models ({', '.join(p.stem for p in ckpts)})"
+              + ("; --kind diffusion for their teachers" if kind == "distilled" else
+                 "; not every season has a distilled student of them"), file=sys.stderr)
     out = reconstruct(ds, ckpts, cfg, a.out, device=device, region=a.region)
     if distributed.current().main:
         print(f"wrote {out}")
 
 
+def default_member_block(a: argparse.Namespace, world: int) -> int:
+    """``--member-block`` as given; unset (0): an existing store's own, else, chained on
+    several processes, as many members per block as give every process a block (a chained
+    record is parallel over member blocks only), else all members in one block."""
+    if a.member_block:
+        return a.member_block
+    if a.out.exists():
+        from finescale.data.record import read_layout
+
+        return read_layout(a.out).member_block
+    if a.chain and world > 1:
+        return -(-a.members // world)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    from finescale.model.config import MODEL_KINDS
+    from finescale.model.registry import RECORD_KINDS
 
     r = sub.add_parser("reconstruct", help="downscale a long period (e.g. 2000-2024) into a "
                        "zarr store, resumably, on one or many processes (torchrun)")
@@ -51,7 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--checkpoints", nargs="+", default=None,
                    help="checkpoint files, names or directories, one per season the period "
                    "touches (default: the shipped weights)")
-    r.add_argument("--kind", default="diffusion", choices=MODEL_KINDS)
+    r.add_argument("--kind", default="auto", choices=RECORD_KINDS,
+                   help="model kind; auto (default): the distilled students of the "
+                   "seasons' diffusion models where every season has one (one network call "
+                   "per map), else the diffusion models")
     _add_sampler_args(r)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--segment-days", type=int, default=60,
@@ -65,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "independent segments, each with a spin-up, parallel over segments too, "
                    "a measurable seam at each join (docs/reconstruct.md)")
     r.add_argument("--member-block", type=int, default=0,
-                   help="members generated together in one slab (default 0 = all)")
+                   help="members generated together in one slab (default: all; chained "
+                   "under torchrun, members / processes, so that every rank has a block; "
+                   "an existing store keeps its own)")
     r.add_argument("--tile", type=int, default=128,
                    help="spatial chunk side in grid points (default 128)")
     r.add_argument("--data", type=Path, default=None)

@@ -14,6 +14,7 @@ import param
 
 from finescale.app.figures import CMAP, DIFF_CMAP, extent, lines_in
 from finescale.app.page_assets import OfflineFast, skip_mathjax
+from finescale.app.record_evidence_view import EvidenceView
 from finescale.data import record
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import mean_field
@@ -33,8 +34,9 @@ class RecordBrowser(pn.viewable.Viewer):
     span = param.Selector(default="1 year", objects=list(SPANS))
     point = param.NumericTuple(default=(0.0, 0.0), length=2, doc="(lat, lon) of the series")
 
-    def __init__(self, path: Path, **params):
+    def __init__(self, path: Path, evidence: Path | None = None, **params):
         self.rec = record.open_record(path)
+        self.evidence = EvidenceView(evidence) if evidence is not None else None
         s = record.settings_of(self.rec)
         self.var, self.kind = s["variable"], s["transform"]
         self.label = analysis_label(self.kind, self.var, self.rec[self.var].attrs.get("units"))
@@ -175,6 +177,8 @@ class RecordBrowser(pn.viewable.Viewer):
                                 f"{self.days[-1]:%Y-%m-%d}, {self.rec.sizes['member']} members")
         return pn.template.FastListTemplate(
             title="finescale — reconstruction record", sidebar=[info, w],
-            main=[pn.Column(self.maps, self.message, self.series)], theme_toggle=False,
+            main=[pn.Column(self.maps, self.message, self.series,
+                            *([self.evidence] if self.evidence is not None else []))],
+            theme_toggle=False,
             design=OfflineFast)
 

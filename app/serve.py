@@ -31,6 +31,7 @@ def ensure_data(path: Path | None) -> Path:
 
 
 ENV_RECORD = "FINESCALE_RECORD"
+ENV_EVIDENCE = "FINESCALE_RECORD_EVIDENCE"
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
@@ -46,8 +47,16 @@ def cmd_serve(a: argparse.Namespace) -> int:
             raise FinescaleError(f"no reconstruction store at {record}")
         read_settings(record)  # one line if it is not a finescale record
         env[ENV_RECORD] = str(record)
+        env.pop(ENV_EVIDENCE, None)
+        if a.evidence is not None:
+            from finescale.app.record_evidence_view import read_evidence
+
+            read_evidence(a.evidence)  # one line if it is not `evaluate --record`'s output
+            env[ENV_EVIDENCE] = str(a.evidence.expanduser().resolve())
         served = f"record {record}"
     else:
+        if a.evidence is not None:
+            raise FinescaleError("--evidence goes with --record STORE")
         env.pop(ENV_RECORD, None)
         env[ENV_DATA_DIR] = str(ensure_data(a.data))
         served = env[ENV_DATA_DIR]
@@ -135,6 +144,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.add_argument("--record", type=Path, default=None,
                    help="browse a reconstruction store (finescale reconstruct) instead")
+    p.add_argument("--evidence", type=Path, default=None,
+                   help="with --record: the per-year evidence of that store (the folder "
+                   "`finescale evaluate --record STORE --out DIR` wrote)")
     p.set_defaults(func=cmd_serve)
 
 

@@ -113,6 +113,11 @@ def _open(path: Path, chunks=None) -> xr.Dataset:
     return rec
 
 
+def read_layout(path: Path) -> RecordLayout:
+    """The layout a record was made with (from its attributes)."""
+    return RecordLayout(**json.loads(_open(path).attrs["layout"]))
+
+
 def read_settings(path: Path) -> dict:
     return settings_of(_open(path))
 

@@ -35,7 +35,7 @@ from finescale.model.config import PRESETS, SamplerConfig
 from finescale.model.datasets import season_data
 from finescale.model.inference import day_noise, load_model, prepare_run
 from finescale.model.kinds import KINDS, noise_rho
-from finescale.model.registry import find_checkpoints
+from finescale.model.registry import find_checkpoints, is_student_of, record_checkpoints
 from finescale.model.rollout import warm_history
 from finescale.model.training import build_encoder, downscaler_batch
 
@@ -160,13 +160,6 @@ def _checkpoints(dirs: list[Path], region: str, season: str) -> dict[str, Path]:
     if "distilled" in found and not is_student_of(found["distilled"], found["diffusion"]):
         del found["distilled"]  # a student of another teacher says nothing about this one
     return found
-
-
-def is_student_of(student: Path, teacher: Path) -> bool:
-    from finescale.model.checkpoints import read_manifest
-
-    want = read_manifest(teacher).get("weights_sha256")
-    return read_manifest(student).get("teacher", {}).get("weights_sha256") == want
 
 
 def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarray,
@@ -334,7 +327,10 @@ def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: Ben
     mid = coarse[coarse.year == coarse[len(coarse) // 2].year]  # a year far from G5NR's
     start = mid[in_season(mid, cfg.season)][0]
     end = start + pd.Timedelta(days=cfg.record_days - 1)
-    ckpt = _checkpoints(checkpoint_dirs, region, cfg.season)["diffusion"]
+    # the record's default over a whole year: students where every season has one
+    ckpts, kind = record_checkpoints(list(checkpoint_dirs), region, "auto",
+                                     ["DJF", "MAM", "JJA", "SON"])
+    ckpt = ckpts[["DJF", "MAM", "JJA", "SON"].index(cfg.season)]
     lay = RecordLayout(f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", cfg.record_members,
                        segment_days=cfg.record_days)
     rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed)
@@ -347,9 +343,11 @@ def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: Ben
                                             device=device, progress=False), device)
     md = lay.days.size * cfg.record_members
     rate = md / sec
+    calls = rc.sampler.calls if kind == "distilled" else rc.sampler.network_calls
     return {"region": region, "season": cfg.season, "method": "reconstruct",
+            "kind": kind, "checkpoint": ckpt.name,
             "device": str(device), "grid": list(run.sds[run.first.season].shape),
-            "solver": rc.sampler.solver, "nfe": rc.sampler.network_calls,
+            "solver": rc.sampler.solver, "nfe": calls,
             "windows": rc.sampler.windows, "members": cfg.record_members,
             "days": lay.days.size, "seconds": sec, "member_days_per_s": rate,
             "seconds_per_map_member": sec / md, "gflops_per_map": flops / 1e9,

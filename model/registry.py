@@ -97,11 +97,52 @@ def seasonal_checkpoints(sources: list[str | Path], region: str, kind: str,
     return [found[s] for s in seasons]
 
 
-def _info(path: Path) -> CheckpointInfo:
+def is_student_of(student: Path, teacher: Path) -> bool:
+    """Was ``student`` distilled from exactly these ``teacher`` weights (SHA-256)?"""
+    want = _manifest(teacher).get("weights_sha256")
+    return want is not None and \
+        _manifest(student).get("teacher", {}).get("weights_sha256") == want
+
+
+def student_of(teacher: Path, sources: list[str | Path] | None = None) -> Path | None:
+    """The distilled student of ``teacher`` (its region and season, distilled from these very
+    weights), looked for beside the teacher, then in ``sources`` and the shipped weights."""
+    t = _info(Path(teacher))
+    name = f"{t.region}-{t.season}-distilled.safetensors"
+    dirs = [Path(teacher).parent, *(Path(s) for s in sources or [] if Path(s).is_dir()),
+            SHIPPED_DIR]
+    for d in dirs:
+        if (d / name).exists() and is_student_of(d / name, teacher):
+            return d / name
+    return None
+
+
+RECORD_KINDS = ("auto", *("diffusion", "distilled", "ablation", "unet", "transfer", "vae"))
+
+
+def record_checkpoints(sources: list[str | Path], region: str, kind: str,
+                       seasons: list[str]) -> tuple[list[Path], str]:
+    """The checkpoints of a record and their kind. ``auto``: the distilled students of the
+    seasons' diffusion models where every season has one (one network call per map),
+    else the diffusion models themselves."""
+    if kind != "auto":
+        return seasonal_checkpoints(sources, region, kind, seasons), kind
+    teachers = seasonal_checkpoints(sources, region, "diffusion", seasons)
+    students = [student_of(t, sources) for t in teachers]
+    if all(students):
+        return students, "distilled"
+    return teachers, "diffusion"
+
+
+def _manifest(path: Path) -> dict:
     try:
-        m = json.loads(path.with_suffix(".json").read_text())
+        return json.loads(Path(path).with_suffix(".json").read_text())
     except (OSError, ValueError) as err:
         raise FinescaleError(f"{path}: cannot read its manifest ({err})") from None
+
+
+def _info(path: Path) -> CheckpointInfo:
+    m = _manifest(path)
     return CheckpointInfo(path=path, kind=m.get("kind", "?"), region=m.get("region", "?"),
                           season=m.get("season", "?"), preset=m.get("preset", "?"),
                           source="user")

@@ -34,9 +34,12 @@ def store(small, ckpts, tmp_path_factory) -> Path:
 def record_url(store) -> Iterator[str]:
     port = free_port()
     log = store.parent / "serve.log"
+    evidence = store.parent / "evidence"
+    assert main(["evaluate", "--record", str(store), "--out", str(evidence)]) == 0
     with open(log, "w") as fh:
-        proc = subprocess.Popen([FINESCALE, "serve", "--record", str(store), "--port",
-                                 str(port)], stdout=fh, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([FINESCALE, "serve", "--record", str(store), "--evidence",
+                                 str(evidence), "--port", str(port)],
+                                stdout=fh, stderr=subprocess.STDOUT,
                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
     url = f"http://127.0.0.1:{port}/main"
     wait_http(url, proc)
@@ -70,6 +73,10 @@ def test_a_day_and_a_clicked_point(record_url, browser):
     assert re.search(r"\d+\.\d+°N, \d+\.\d+°E — 12 days, 2 members", _series(page))
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "record.png"))
+    # the per-year evidence (finescale evaluate --record): its table and its figure
+    page.wait_for_selector("text=/Evidence per year/", timeout=WAIT)
+    page.wait_for_selector("text=/0 flagged year\\(s\\) of 1/", timeout=WAIT)
+    assert page.locator("table >> text=truth year (part of the reference)").count() == 1
     _select(page, "View", "climatology")
     page.wait_for_selector("text=/JJA climatology/", timeout=WAIT)
     _select(page, "View", "anomaly")
@@ -85,3 +92,7 @@ def test_serve_refuses_what_is_not_a_record(small_dir, tmp_path, capsys):
     assert main(["serve", "--record", str(small_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "no reconstruction store" in err
+    bad = tmp_path / "evidence"
+    bad.mkdir()
+    assert main(["serve", "--record", str(small_dir), "--evidence", str(bad)]) == 2
+    assert main(["serve", "--evidence", str(bad)]) == 2

@@ -17,7 +17,7 @@ import xarray as xr
 from finescale.app.cli import main
 from finescale.data.info import describe
 from finescale.data.joins import join_statistics
-from finescale.data.record import RecordLayout, done_slabs, open_record
+from finescale.data.record import RecordLayout, done_slabs, open_record, read_layout
 from finescale.model.config import get_preset
 from finescale.model.training import TrainSpec, train_downscaler, train_encoder
 
@@ -192,3 +192,9 @@ def test_chained_blocks_resume_and_do_not_depend_on_workers(small_dir, record_ck
     _same(one, two)
     rec = open_record(one)
     assert rec.attrs["finescale_settings"].count('"chain": true') == 1
+    # no --member-block under torchrun: one block per rank, so both work; the same store
+    three = tmp_path / "three.zarr"
+    _torchrun(_args(small_dir, record_ckpts, three))
+    assert read_layout(three).member_block == 1
+    _same(one, three)
+    assert main(_args(small_dir, record_ckpts, three)) == 0  # resumed alone: its own layout

@@ -1,0 +1,85 @@
+"""The record browser's evidence section: ``finescale evaluate --record``'s rows per year —
+a statistic per year and season against the truth's years, and the table of years with
+their flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+
+from finescale.app.record_report import SEASON_COLOURS
+from finescale.data.errors import FinescaleError
+from finescale.data.record_evidence import RELATIVE_TO_COARSE, STATS, judged
+
+TABLE = ["year", "days", "truth_days", "coarse_r2", "coarse_bias", "spread",
+         "semivariance_short", "lag1", "clipped", "r2", "crps", "flag", "reason"]
+
+
+def read_evidence(path: Path) -> list[dict]:
+    """The rows of ``DIR/record.json`` (or that file); one line if they are not there."""
+    path = Path(path).expanduser()
+    f = path / "record.json" if path.is_dir() else path
+    try:
+        rows = json.loads(f.read_text())
+        assert isinstance(rows, list) and all("year" in r and "level" in r for r in rows)
+    except (OSError, ValueError, AssertionError):
+        raise FinescaleError(f"{f} is not the record.json of `finescale evaluate --record`") \
+            from None
+    return [{k: float("nan") if v is None and k in STATS else v for k, v in r.items()}
+            for r in rows]
+
+
+class EvidenceView(pn.viewable.Viewer):
+    stat = param.Selector(default="coarse_bias", objects=list(STATS),
+                          doc="the statistic drawn per year")
+
+    def __init__(self, path: Path, **params):
+        super().__init__(**params)
+        self.rows = read_evidence(path)
+
+    @param.depends("stat")
+    def plot(self):
+        curves = []
+        for season, colour in SEASON_COLOURS.items():
+            gen = [r for r in self.rows if r["source"] == "generated"
+                   and r["level"] == "season" and r["season"] == season]
+            tru = [r for r in self.rows if r["source"] == "truth"
+                   and r["level"] == "season" and r["season"] == season]
+            curves.append(hv.Curve([(r["year"], judged(r, self.stat)) for r in gen],
+                                   "year", self.stat, label=season).opts(color=colour))
+            bad = [(r["year"], judged(r, self.stat)) for r in gen
+                   if r.get("flag") and self.stat in r.get("reason", "")]
+            if bad:
+                curves.append(hv.Scatter(bad, "year", self.stat, label=f"{season} flagged")
+                              .opts(color=colour, marker="x", size=14, line_width=3))
+            curves.append(hv.Scatter([(r["year"], judged(r, self.stat)) for r in tru],
+                                     "year", self.stat, label="truth" if season == "DJF"
+                                     else "").opts(color="black", marker="square",
+                                                   fill_alpha=0, size=8))
+        name = f"{self.stat} − coarse {self.stat}" if self.stat in RELATIVE_TO_COARSE \
+            else self.stat
+        years = sorted({r["year"] for r in self.rows})
+        step = max(1, len(years) // 12)
+        return hv.Overlay(curves).opts(width=870, height=260, legend_position="right",
+                                       xticks=years[::step],
+                                       title=f"{name} per year and season (truth: squares)",
+                                       show_grid=True)
+
+    def table(self):
+        years = pd.DataFrame([r for r in self.rows if r["level"] == "year"
+                              and r["source"] == "generated"])
+        years = years[[c for c in TABLE if c in years]]
+        flagged = int(years["flag"].fillna(False).astype(bool).sum())
+        return pn.Column(f"**{flagged} flagged year(s)** of {len(years)}",
+                         pn.pane.DataFrame(years, index=False, float_format="{:.4g}".format,
+                                           sizing_mode="stretch_width", max_height=360))
+
+    def __panel__(self):
+        return pn.Column("### Evidence per year (where there is no truth)",
+                         pn.widgets.Select.from_param(self.param.stat, width=240),
+                         self.plot, self.table())
