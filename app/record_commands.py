@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from finescale.app.model_commands import _add_sampler_args, _sampler_config
@@ -11,10 +10,10 @@ from finescale.app.model_commands import _add_sampler_args, _sampler_config
 
 def cmd_reconstruct(a: argparse.Namespace) -> None:
     from finescale.data.layout import open_dataset
-    from finescale.data.record import RecordLayout
+    from finescale.data.record import RecordLayout, read_settings
     from finescale.data.seasons import season_of
     from finescale.model import distributed
-    from finescale.model.device import resolve_device
+    from finescale.model.device import fast_precision, resolve_device
     from finescale.model.reconstruct import RecordConfig, reconstruct
     from finescale.model.registry import SHIPPED_DIR, record_checkpoints
 
@@ -26,18 +25,18 @@ def cmd_reconstruct(a: argparse.Namespace) -> None:
                           segment_days=a.segment_days,
                           member_block=default_member_block(a, distributed.current().world),
                           tile=a.tile)
+    if a.precision is None:  # an existing store's own, else the device's fast arithmetic
+        a.precision = read_settings(a.out)["sampler"]["precision"] if a.out.exists() \
+            else fast_precision(device)
     cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a),
                        chain=a.chain)
     ds = open_dataset(a.data)
     seasons = sorted(set(season_of(layout.days)))
     ckpts, kind = record_checkpoints(a.checkpoints or [SHIPPED_DIR], a.region, a.kind, seasons)
-    if distributed.current().main and a.kind == "auto":
-        print(f"finescale: {kind} models ({', '.join(p.stem for p in ckpts)})"
-              + ("; --kind diffusion for their teachers" if kind == "distilled" else
-                 "; not every season has a distilled student of them"), file=sys.stderr)
     out = reconstruct(ds, ckpts, cfg, a.out, device=device, region=a.region)
     if distributed.current().main:
-        print(f"wrote {out}")
+        print(f"wrote {out} ({kind} models: {', '.join(p.stem for p in ckpts)}"
+              + ("; --kind diffusion for their teachers)" if kind == "distilled" else ")"))
 
 
 def default_member_block(a: argparse.Namespace, world: int) -> int:
@@ -77,6 +76,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "seasons' diffusion models where every season has one (one network call "
                    "per map), else the diffusion models")
     _add_sampler_args(r)
+    r.set_defaults(precision=None)  # the device's fast arithmetic, or the store's own
+    next(x for x in r._actions if x.dest == "precision").help = (
+        "network arithmetic (default: bf16 where the device computes it natively — CUDA, "
+        "AVX512-BF16/AMX CPUs — else fp32; an existing store keeps its own)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--segment-days", type=int, default=60,
                    help="days per independent segment and per time chunk (default 60)")

@@ -154,9 +154,9 @@ class Explorer(param.Parameterized):
         self._syncing = False
         self._wanted: str | None = params.get("model")  # the user's pick; None: the default
         if "precision" not in params:
-            from finescale.model.device import interactive_precision, resolve_device
+            from finescale.model.device import fast_precision, resolve_device
 
-            params["precision"] = interactive_precision(resolve_device("auto"))
+            params["precision"] = fast_precision(resolve_device("auto"))
         if "log_scale" not in params:  # a log colour scale only for log-transformed data
             params["log_scale"] = self.dataset.transform == "log"
         super().__init__(**params)

@@ -33,6 +33,7 @@ from finescale.data.splits import SplitConfig, make_split
 from finescale.data.transforms import analysis
 from finescale.model.config import PRESETS, SamplerConfig
 from finescale.model.datasets import season_data
+from finescale.model.device import fast_precision
 from finescale.model.inference import day_noise, load_model, prepare_run
 from finescale.model.kinds import KINDS, noise_rho
 from finescale.model.registry import find_checkpoints, is_student_of, record_checkpoints
@@ -333,7 +334,8 @@ def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: Ben
     ckpt = ckpts[["DJF", "MAM", "JJA", "SON"].index(cfg.season)]
     lay = RecordLayout(f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", cfg.record_members,
                        segment_days=cfg.record_days)
-    rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed)
+    rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed,
+                      sampler=SamplerConfig(precision=fast_precision(device)))
     run = prepare_run(ds, [ckpt], lay.days, device, region)
     day1 = lay.days[:1]
     roll_slab(run, day1, cfg.record_members, 0, cfg.seed, rc.sampler)  # warm-up
@@ -347,7 +349,7 @@ def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: Ben
     return {"region": region, "season": cfg.season, "method": "reconstruct",
             "kind": kind, "checkpoint": ckpt.name,
             "device": str(device), "grid": list(run.sds[run.first.season].shape),
-            "solver": rc.sampler.solver, "nfe": calls,
+            "solver": rc.sampler.solver, "nfe": calls, "precision": rc.sampler.precision,
             "windows": rc.sampler.windows, "members": cfg.record_members,
             "days": lay.days.size, "seconds": sec, "member_days_per_s": rate,
             "seconds_per_map_member": sec / md, "gflops_per_map": flops / 1e9,

@@ -88,11 +88,15 @@ def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
                              f"{ds.path} uses {ds.transform!r}")
 
 
+def _autocast(device: torch.device, sampler: SamplerConfig):
+    return torch.autocast(device.type, dtype=torch.bfloat16,
+                          enabled=sampler.precision == "bf16")
+
+
 def _sample(lm: LoadedModel, cond: torch.Tensor, sampler: SamplerConfig,
             gen: torch.Generator, members: int, noise: torch.Tensor | None = None
             ) -> torch.Tensor:
-    with torch.autocast(cond.device.type, dtype=torch.bfloat16,
-                        enabled=sampler.precision == "bf16"):
+    with _autocast(cond.device, sampler):
         return get_kind(lm.kind).sample(lm.model, cond, sampler, lm.cfg, gen, members,
                                         noise).float()
 
@@ -157,8 +161,10 @@ class Run:
             # members share their history on a day that follows true fields (the roll-out
             # then passes it expanded, one row seen ``members`` times): encode it once
             same = members > 1 and hist.stride(0) == 0
-            feats = lm.encoder.features(hist[:1] if same else hist,
-                                        size=tuple(cond.shape[-2:]), patch=lm.cfg.patch)
+            with _autocast(cond.device, sampler):  # half of a 1-call student's day
+                feats = lm.encoder.features(hist[:1] if same else hist,
+                                            size=tuple(cond.shape[-2:]),
+                                            patch=lm.cfg.patch).float()
             cond = torch.cat([feats, cond.expand(feats.shape[0], -1, -1, -1)], dim=1)
         noise, rho = None, noise_rho(sampler, lm.kind)
         if rho > 0:

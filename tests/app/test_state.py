@@ -103,9 +103,9 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
 
 
 def test_precision_is_part_of_the_choice(explorer):
-    from finescale.model.device import interactive_precision, resolve_device
+    from finescale.model.device import fast_precision, resolve_device
 
-    assert explorer.precision == interactive_precision(resolve_device("auto"))
+    assert explorer.precision == fast_precision(resolve_device("auto"))
     explorer.region, explorer.model = "area1", "diffusion"
     explorer.date, explorer.steps = dt.date(2006, 7, 3), 2
     explorer.precision = "fp32"
