@@ -129,9 +129,14 @@ def cmd_generate(a: argparse.Namespace) -> None:
 
 def cmd_evaluate_record(a: argparse.Namespace) -> None:
     from finescale.app.record_report import write_record_report
-    from finescale.data.record import open_record
+    from finescale.data.record import damaged_slabs, open_record
     from finescale.data.record_evidence import year_rows
 
+    damaged = damaged_slabs(a.record, deep=True)
+    if damaged:
+        raise FinescaleError(f"{a.record}: {len(damaged)} finished slab(s) have missing or "
+                             "altered chunks; run the same reconstruct command to make them "
+                             "again, then evaluate")
     rows = year_rows(open_record(a.record),
                      progress=lambda msg: print(f"evaluate: {msg}", file=sys.stderr))
     out = write_record_report(rows, a.out, str(a.record))

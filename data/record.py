@@ -18,9 +18,12 @@ store is resumed only with the same settings.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -177,8 +180,11 @@ def create_store(path: Path, template: xr.Dataset, layout: RecordLayout, setting
                     g[name][layout.segment(k)] = np.asarray(
                         src.reindex(time=days).values, dtype=np.float32)
         tmp.replace(path)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise FinescaleError(f"no space left writing {path} (its template): free some "
+                                 "and run the same command again") from None
         raise
 
 
@@ -197,14 +203,135 @@ def done_slabs(path: Path) -> np.ndarray:
 
 def write_slab(path: Path, variable: str, layout: RecordLayout, slab: tuple[int, int],
                values: np.ndarray) -> None:
-    """Write one slab's fields (members of the block, days of the segment, lat, lon), then
-    mark it done."""
+    """Write one slab's fields (members of the block, days of the segment, lat, lon), seal
+    it (each chunk file's size and SHA-256), then mark it done. A full disk is one line;
+    the slab stays not done, so the same command resumes it once space is freed."""
     import zarr
 
     k, b = slab
+    with disk_errors(path, f"slab {k}, member block {b}"):
+        g = zarr.open_group(str(path), mode="r+")
+        g[variable][layout.members_of(b), layout.segment(k)] = values.astype(np.float32)
+        seal_slab(path, variable, layout, slab)
+        g[DONE][k, b] = 1
+
+
+@contextmanager
+def disk_errors(path: Path, what: str) -> Iterator[None]:
+    """A full disk or quota while writing ``path`` becomes one line."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise FinescaleError(f"no space left writing {path} ({what}): free some and run the "
+                             "same command again; every finished slab is kept") from None
+
+
+# --- integrity: each slab's chunk files, sealed when written ------------------------------
+
+SEALS = ".finescale-slabs"
+
+
+def slab_chunks(path: Path, variable: str, layout: RecordLayout, slab: tuple[int, int]
+                ) -> list[Path]:
+    """The chunk files that hold one slab of the generated variable (zarr format 2)."""
+    meta = json.loads((Path(path) / variable / ".zarray").read_text())
+    sep = meta.get("dimension_separator") or "."
+    ny, nx = meta["shape"][2:]
+    ty, tx = meta["chunks"][2:]
+    k, b = slab
+    m = layout.members_of(b)
+    return [Path(path) / variable / sep.join(map(str, (i, k, y, x)))
+            for i in range(m.start, m.stop) for y in range(-(-ny // ty))
+            for x in range(-(-nx // tx))]
+
+
+def _digest(f: Path) -> str:
+    h = hashlib.sha256()
+    with open(f, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def seal_slab(path: Path, variable: str, layout: RecordLayout, slab: tuple[int, int]) -> None:
+    """Record each chunk file's size and SHA-256 (atomically) before the slab is marked
+    done: a chunk lost or altered afterwards is found by :func:`damaged_slabs`."""
+    d = Path(path) / SEALS
+    d.mkdir(exist_ok=True)
+    seal = {f.name: [f.stat().st_size, _digest(f)]
+            for f in slab_chunks(path, variable, layout, slab)}
+    tmp = d / f".{slab[0]}-{slab[1]}.json.tmp"
+    tmp.write_text(json.dumps(seal))
+    tmp.replace(d / f"{slab[0]}-{slab[1]}.json")
+
+
+def damaged_slabs(path: Path, deep: bool = False) -> list[tuple[int, int]]:
+    """Slabs marked done whose chunk files are missing or differ from their seal (size; with
+    ``deep`` also SHA-256). Slabs of stores made before seals existed are checked for
+    missing chunks only."""
+    path = Path(path)
+    s = read_settings(path)
+    layout = read_layout(path)
+    done = done_slabs(path)
+    bad = []
+    for k, b in layout.slabs():
+        if not done[k, b]:
+            continue
+        files = slab_chunks(path, s["variable"], layout, (k, b))
+        sealed = path / SEALS / f"{k}-{b}.json"
+        seal = json.loads(sealed.read_text()) if sealed.exists() else {}
+        for f in files:
+            if not f.exists() or (f.name in seal and (
+                    f.stat().st_size != seal[f.name][0]
+                    or (deep and _digest(f) != seal[f.name][1]))):
+                bad.append((k, b))
+                break
+    return bad
+
+
+def unmark(path: Path, slabs: list[tuple[int, int]]) -> None:
+    """Mark slabs not done (their chunks are rewritten by the next run)."""
+    import zarr
+
     g = zarr.open_group(str(path), mode="r+")
-    g[variable][layout.members_of(b), layout.segment(k)] = values.astype(np.float32)
-    g[DONE][k, b] = 1
+    for k, b in slabs:
+        g[DONE][k, b] = 0
+        (Path(path) / SEALS / f"{k}-{b}.json").unlink(missing_ok=True)
+
+
+@contextmanager
+def record_lock(path: Path) -> Iterator[None]:
+    """One run per store at a time: an exclusive lock on ``.NAME.lock`` beside the store
+    (released by the kernel when the process ends, however it ends). A second run is
+    refused with one line naming the first."""
+    import fcntl
+    import os
+    import socket
+
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        fh = open(lock, "a+")  # held for the run
+    except OSError as err:
+        raise FinescaleError(f"cannot write {lock} (the store's lock): {err.strerror}") \
+            from None
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            who = fh.read().strip() or "another process"
+            raise FinescaleError(f"{path} is being made by {who}; wait for it to finish, or "
+                                 "stop it first (both would compute the same slabs)") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
 
 
 def open_record(path: Path | str) -> xr.Dataset:
@@ -249,7 +376,12 @@ def summary(path: Path) -> str:
                      f"{m.start}..{m.stop - 1}")
     if len(missing) > 8:
         lines.append(f"  … and {len(missing) - 8} more missing slabs")
-    if not missing:
+    damaged = damaged_slabs(path, deep=True)
+    for k, b in damaged[:8]:
+        d = layout.days[layout.segment(k)]
+        lines.append(f"  damaged {d[0]:%Y-%m-%d} .. {d[-1]:%Y-%m-%d}, member block {b}: "
+                     "missing or altered chunks (the same reconstruct command makes it again)")
+    if not missing and not damaged:
         lines.append("  complete: resume not needed")
     return "\n".join(lines)
 

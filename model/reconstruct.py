@@ -22,6 +22,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,11 @@ from finescale.data.record import (
     RecordLayout,
     check_settings,
     create_store,
+    damaged_slabs,
+    disk_errors,
     done_slabs,
+    record_lock,
+    unmark,
     write_slab,
 )
 from finescale.data.record_evidence import CLIP_ATTR
@@ -125,6 +130,9 @@ class ChainState:
                                  "start again")
         return np.load(p, allow_pickle=False)
 
+    def has(self, block: int, segment: int) -> bool:
+        return self.path(block, segment).exists()
+
     def save(self, block: int, segment: int, history: np.ndarray) -> None:
         self.dir.mkdir(exist_ok=True)
         tmp = self.path(block, segment).with_suffix(".tmp.npy")
@@ -180,16 +188,36 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
     shard = distributed.current()
     run = prepare_run(ds, checkpoints, lay.days, device, region)
     settings = _settings(ds, run, cfg)
-    if shard.main:
-        if out.exists():
+    with record_lock(out) if shard.main else nullcontext():
+        if shard.main:
+            if out.exists():
+                check_settings(out, settings)
+                damaged = damaged_slabs(out)
+                if damaged:  # lost or altered chunks: made again
+                    print(f"finescale: {len(damaged)} finished slab(s) of {out} have missing "
+                          f"or altered chunks ({_slab_list(damaged)}): making them again",
+                          file=sys.stderr)
+                    unmark(out, damaged)
+            else:
+                ensure_writable(out, overwrite=False)
+                template, sources = _template(ds, run, cfg, checkpoints)
+                create_store(out, template, lay, settings, sources, software=versions())
+        distributed.barrier()
+        if not shard.main:
             check_settings(out, settings)
-        else:
-            ensure_writable(out, overwrite=False)
-            template, sources = _template(ds, run, cfg, checkpoints)
-            create_store(out, template, lay, settings, sources, software=versions())
-    distributed.barrier()
-    if not shard.main:
-        check_settings(out, settings)
+        _make(ds, run, cfg, out, shard, progress, cancel)
+    return out
+
+
+def _slab_list(slabs: list[tuple[int, int]]) -> str:
+    return ", ".join(f"segment {k} block {b}" for k, b in slabs[:4]) + (
+        f" and {len(slabs) - 4} more" if len(slabs) > 4 else "")
+
+
+def _make(ds: Dataset, run: Run, cfg: RecordConfig, out: Path, shard, progress: bool,
+          cancel: threading.Event | None) -> None:
+    """This process's share of the missing slabs, made and written."""
+    lay = cfg.layout
     done = done_slabs(out)
     missing = [s for s in lay.slabs() if not done[s]]
     if cfg.chain:  # a block's segments in order on one process
@@ -218,13 +246,17 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
         for k, b in todo:
             days = lay.days[lay.segment(k)]
             n = lay.block_size(b)
-            history = chain.load(b, k - 1) if cfg.chain and k > 0 else None
+            history = None
+            if cfg.chain and k > 0:
+                history = chain.load(b, k - 1) if chain.has(b, k - 1) else \
+                    _replay(run, cfg, b, k)
             state: dict = {}
             values = roll_slab(run, days, n, cfg.spinup, slab_seed(cfg.seed, k, b),
                                cfg.sampler, on_day=lambda *_, n=n: bar.update(n),
                                cancel=cancel, history=history, state=state)
             if cfg.chain:
-                chain.save(b, k, state["history"])
+                with disk_errors(out, f"the chain state of member block {b}"):
+                    chain.save(b, k, state["history"])
             write_slab(out, ds.variable, lay, (k, b), values)
             if cfg.chain:
                 chain.drop(b, k - 1)
@@ -233,4 +265,16 @@ def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfi
     distributed.barrier()
     if shard.main and cfg.chain and done_slabs(out).all():
         shutil.rmtree(chain.dir, ignore_errors=True)  # complete: nothing left to continue
-    return out
+
+
+def _replay(run: Run, cfg: RecordConfig, b: int, k: int) -> np.ndarray:
+    """Member block ``b``'s history at the end of segment ``k − 1`` when its saved state is
+    gone (a finished slab made again after its chunks were damaged): its segments 0 … k − 1
+    rolled again from the cold start, with their own seeds, nothing written."""
+    lay, history = cfg.layout, None
+    for j in range(k):
+        state: dict = {}
+        roll_slab(run, lay.days[lay.segment(j)], lay.block_size(b), cfg.spinup,
+                  slab_seed(cfg.seed, j, b), cfg.sampler, history=history, state=state)
+        history = state["history"]
+    return history

@@ -198,3 +198,68 @@ def test_chained_blocks_resume_and_do_not_depend_on_workers(small_dir, record_ck
     assert read_layout(three).member_block == 1
     _same(one, three)
     assert main(_args(small_dir, record_ckpts, three)) == 0  # resumed alone: its own layout
+
+
+def test_a_second_run_on_the_same_store_is_refused(reference, small_dir, record_ckpts,
+                                                    capsys):
+    from finescale.data.record import record_lock
+
+    with record_lock(reference):  # a run in progress
+        assert main(_args(small_dir, record_ckpts, reference, INDEPENDENT)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is being made by pid" in err[0], err
+    assert main(_args(small_dir, record_ckpts, reference, INDEPENDENT)) == 0  # released
+
+
+@pytest.mark.parametrize("mode", [INDEPENDENT, "--chain"])
+def test_a_damaged_chunk_is_found_and_made_again(reference, small_dir, record_ckpts,
+                                                 tmp_path, capsys, mode):
+    """A finished slab's chunk overwritten with junk: `data info` and `evaluate --record`
+    say so, and the same command makes that slab again — chained too, where the history
+    before it is replayed (its saved state is gone once the next slab is done)."""
+    if mode == INDEPENDENT:
+        made = tmp_path / "copy.zarr"
+        shutil.copytree(reference, made)
+        ref = reference
+    else:
+        ref, made = tmp_path / "chained-ref.zarr", tmp_path / "chained.zarr"
+        assert main(_args(small_dir, record_ckpts, ref)) == 0  # chained: the default
+        shutil.copytree(ref, made)
+    victim = made / "DUEXTTAU" / "1.1.0.1"  # member 1, segment 1 (the middle), a tile
+    assert victim.exists()
+    victim.write_bytes(np.random.default_rng(0).bytes(100))
+    assert "damaged 2005-08-31 .. 2005-09-02" in describe(made)
+    capsys.readouterr()
+    assert main(["evaluate", "--record", str(made), "--out", str(tmp_path / "ev")]) == 2
+    assert "altered chunks" in capsys.readouterr().err
+    extra = [mode] if mode == INDEPENDENT else []
+    assert main(_args(small_dir, record_ckpts, made, *extra)) == 0
+    assert "making them again" in capsys.readouterr().err
+    _same(ref, made)
+    assert "complete: resume not needed" in describe(made)
+
+
+def test_a_full_disk_is_one_line_and_resumes(reference, small_dir, record_ckpts, tmp_path,
+                                             monkeypatch, capsys):
+    import errno
+
+    from finescale.data import record
+
+    seal, calls = record.seal_slab, []
+
+    def full(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return seal(*a, **k)
+
+    out = tmp_path / "full.zarr"
+    monkeypatch.setattr(record, "seal_slab", full)
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 2
+    err = [line for line in capsys.readouterr().err.strip().splitlines()
+           if not line.startswith("reconstruct area1:")]  # the progress bar
+    assert len(err) == 1 and "no space left writing" in err[0] and "slab 1" in err[0], err
+    assert done_slabs(out).sum() == 1  # the finished slab is kept
+    monkeypatch.setattr(record, "seal_slab", seal)
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 0
+    _same(reference, out)
