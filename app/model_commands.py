@@ -115,11 +115,13 @@ def _sampler_config(a: argparse.Namespace):
 
 def cmd_generate(a: argparse.Namespace) -> None:
     from finescale.data.layout import open_dataset
-    from finescale.model.device import resolve_device
+    from finescale.model.device import fast_precision, resolve_device
     from finescale.model.generation import generate_to_file
     from finescale.model.registry import resolve_checkpoint
 
     ckpts = [c if c.startswith("interp:") else resolve_checkpoint(c) for c in a.checkpoint]
+    if a.precision is None:
+        a.precision = fast_precision(resolve_device(a.device))
     out = generate_to_file(open_dataset(a.data), ckpts, a.start, a.end, a.out,
                            members=a.members, sampler=_sampler_config(a),
                            seed=a.seed, device=resolve_device(a.device),
@@ -242,12 +244,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("generate", help="generate a downscaled ensemble as NetCDF")
     g.add_argument("--checkpoint", nargs="+", required=True,
                    help="downscaler checkpoint(s), one per season: files or names such as "
-                   "area0-JJA-diffusion (yours first, then the shipped ones), or "
-                   "interp:bilinear etc.")
+                   "area0-JJA-diffusion (yours first, then the shipped ones), area0-JJA "
+                   "(the pair's default: its distilled student where one fits its diffusion "
+                   "model), or interp:bilinear etc.")
     g.add_argument("--start", required=True)
     g.add_argument("--end", required=True)
     g.add_argument("--members", type=int, default=1)
     _add_sampler_args(g)
+    g.set_defaults(precision=None)  # the device's fast arithmetic
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--region", default=None)
     g.add_argument("--no-strict", action="store_true",

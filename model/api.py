@@ -28,7 +28,7 @@ from finescale.data.layout import Dataset, RegionData
 from finescale.data.layout import open_dataset as _open_dataset
 from finescale.data.readers import check_series, daily_mean, standardize
 from finescale.model.config import SamplerConfig
-from finescale.model.device import resolve_device
+from finescale.model.device import fast_precision, resolve_device
 from finescale.model.generation import LoadedModel, generate, load_model
 from finescale.model.registry import resolve_checkpoint, shipped_names
 
@@ -44,8 +44,9 @@ def open_dataset(path: str | Path | None = None) -> Dataset:
 def load_checkpoint(name: str | Path, dataset: Dataset | None = None,
                     device: str = "auto") -> LoadedModel:
     """A downscaler from a path or a name such as ``area0-JJA-diffusion`` (your checkpoints
-    first, then the shipped ones), validated against ``dataset`` (default: the default one):
-    same variable, transform kind and data."""
+    first, then the shipped ones; ``area0-JJA`` alone: the pair's default, its distilled
+    student where one fits its diffusion model), validated against ``dataset`` (default:
+    the default one): same variable, transform kind and data."""
     ds = dataset if dataset is not None else _open_dataset()
     return load_model(resolve_checkpoint(name), ds, resolve_device(device))
 
@@ -74,7 +75,7 @@ def _static(model: LoadedModel, static: xr.Dataset | None) -> xr.Dataset:
 def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | None = None,
               members: int = 1, steps: int = SamplerConfig.steps,
               solver: str = SamplerConfig.solver, calls: int = SamplerConfig.calls,
-              precision: str = "fp32", windows: bool = SamplerConfig.windows, seed: int = 0,
+              precision: str = "auto", windows: bool = SamplerConfig.windows, seed: int = 0,
               spinup: int = 0,
               device: str = "auto", progress: bool = False) -> xr.Dataset:
     """Fine fields for every day of ``coarse`` (after ``spinup`` leading days).
@@ -90,6 +91,8 @@ def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | 
     members : ensemble size; each member carries its own 40-day history.
     steps, solver : the diffusion model's ODE solver; calls : network calls per map of a
         distilled model (1 or 2).
+    precision : ``auto`` (bf16 where the device computes it natively, else fp32), ``fp32``
+        or ``bf16``.
     spinup : leading days of ``coarse`` generated only to build the history, not returned.
         Where the fine record of the model's region holds the 40 days before the first
         day, the roll-out starts from them; otherwise from the coarse fields regridded.
@@ -123,6 +126,8 @@ def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | 
                            "split": model.manifest["split"]},
                  regions={model.region: region})
     days = pd.DatetimeIndex(c["time"].values)
+    if precision == "auto":
+        precision = fast_precision(resolve_device(device))
     sampler = SamplerConfig(steps=steps, solver=solver, calls=calls, precision=precision,
                             windows=windows)
     return generate(ds, [model], f"{days[spinup]:%Y-%m-%d}", f"{days[-1]:%Y-%m-%d}",

@@ -65,10 +65,16 @@ def shipped_names() -> list[str]:
 
 def resolve_checkpoint(name: str | Path) -> Path:
     """A checkpoint path from a path or a name (``REGION-SEASON-KIND``), looked up among the
-    user's checkpoints first, then the shipped ones."""
+    user's checkpoints first, then the shipped ones. ``REGION-SEASON`` alone names the
+    default model of that pair: the distilled student of its diffusion model where one was
+    distilled from exactly those weights, else the diffusion model."""
     p = Path(name).expanduser()
     if p.suffix == ".safetensors" or p.exists():
         return p
+    parts = str(name).rsplit("-", 1)
+    if len(parts) == 2 and parts[1] in ("DJF", "MAM", "JJA", "SON"):
+        teacher = resolve_checkpoint(f"{name}-diffusion")
+        return student_of(teacher) or teacher
     for d in (user_checkpoint_dir(), SHIPPED_DIR):
         hit = d / f"{name}.safetensors"
         if hit.exists():

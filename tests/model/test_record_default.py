@@ -37,3 +37,10 @@ def test_the_shipped_students_are_the_default_where_every_season_has_one():
     have = {p.name.split("-")[1] for p in SHIPPED_DIR.glob("area0-*-distilled.safetensors")}
     ckpts, kind = record_checkpoints([SHIPPED_DIR], "area0", "auto", sorted(have))
     assert kind == "distilled" and all(p.stem.endswith("distilled") for p in ckpts)
+
+
+def test_a_pair_name_alone_is_its_default_model():
+    from finescale.model.registry import SHIPPED_DIR, resolve_checkpoint
+
+    assert resolve_checkpoint("area0-JJA") == SHIPPED_DIR / "area0-JJA-distilled.safetensors"
+    assert resolve_checkpoint("area0-JJA-diffusion").stem == "area0-JJA-diffusion"
