@@ -125,6 +125,47 @@ def crps(ens, truth, axis: Axis = None, m_axis: int = 0):
     return _out(_nanmean(sr.crps_ensemble(t, e, m_axis=0, estimator="qd"), axis), axis)
 
 
+def crps_fair(ens, truth, axis: Axis = None, m_axis: int = 0):
+    """Mean CRPS by the *fair* estimator (Ferro 2014; scoringrules' ``estimator="fair"``):
+    unbiased for the CRPS of the ensemble's distribution, whatever the number of members,
+    so ensembles of different sizes compare fairly. NaN for a single member."""
+    import scoringrules as sr
+
+    e, t = _members(ens, truth, m_axis)
+    if e.shape[0] < 2:
+        return _out(np.full(np.sum(t, axis=axis).shape, np.nan), axis)
+    return _out(_nanmean(sr.crps_ensemble(t, e, m_axis=0, estimator="fair"), axis), axis)
+
+
+def ensemble_mean_inf(ens, truth, m_axis: int = 0) -> dict[str, float]:
+    """Unbiased infinite-member estimates of the ensemble mean's pooled MSE and squared
+    Pearson R² from an M-member ensemble.
+
+    The mean of M exchangeable members is m_M = m_∞ + ε̄ with E[ε̄²] = σ²/M, ε̄ independent
+    of the truth; so E[MSE_M] = MSE_∞ + E[σ²]/M and E[var(m_M)] = var(m_∞) + E[σ²]/M, while
+    cov(m_M, t) estimates cov(m_∞, t). With s² the pooled unbiased member variance (ddof 1):
+    ``mse_inf = MSE_M − s²/M`` and ``r2_inf = cov² / ((var(m_M) − s²/M) · var(t))``.
+    NaN for one member (no s²).
+    """
+    e, t = _members(ens, truth, m_axis)
+    m = e.shape[0]
+    nan = {"mse_inf": float("nan"), "r2_inf": float("nan")}
+    if m < 2:
+        return nan
+    mean = e.mean(axis=0)
+    ok = ~np.isnan(t)
+    if ok.sum() < 2:
+        return nan
+    s2 = float(e.var(axis=0, ddof=1)[ok].mean())
+    p, q = mean[ok], t[ok]
+    mse = float(((p - q) ** 2).mean())
+    vp, vt = float(p.var()), float(q.var())
+    cov = float(((p - p.mean()) * (q - q.mean())).mean())
+    var_inf = vp - s2 / m
+    return {"mse_inf": mse - s2 / m,
+            "r2_inf": cov**2 / (var_inf * vt) if var_inf > 0 and vt > 0 else float("nan")}
+
+
 def spread(ens, axis: Axis = None, m_axis: int = 0):
     """Root of the mean ensemble variance (ddof = 1); 0 for a single member."""
     e = np.moveaxis(np.asarray(ens, dtype=np.float64), m_axis, 0)

@@ -75,3 +75,30 @@ def test_spread_skill_and_rank_histogram():
     assert scores.spread(consistent) == pytest.approx(1.0, abs=0.02)
     assert scores.spread(consistent[:1]) == 0.0 and np.isnan(
         scores.spread_skill(consistent[:1], truth))
+
+
+def test_infinite_member_estimates_recover_the_known_truth():
+    """Members = μ + σε around a mean field μ correlated with the truth: the ensemble mean of
+    M members carries σ²/M of noise, which the estimates remove (any M), while the plain
+    M-member R² and the standard CRPS drift with M."""
+    from finescale.data.scores import crps, crps_fair, ensemble_mean_inf, r2_pearson
+
+    rng = np.random.default_rng(0)
+    n, sigma = 200_000, 0.8
+    t = rng.normal(0, 1, n)
+    mu = 0.9 * t + rng.normal(0, 0.4, n)  # the infinite-member mean
+    r2_true = np.corrcoef(mu, t)[0, 1] ** 2
+    mse_true = np.mean((mu - t) ** 2) + 0.0
+    fair = []
+    for m in (2, 4, 16):
+        ens = mu + sigma * rng.normal(0, 1, (m, n))
+        est = ensemble_mean_inf(ens, t)
+        assert est["r2_inf"] == pytest.approx(r2_true, abs=0.005)
+        assert est["mse_inf"] == pytest.approx(mse_true, rel=0.02)
+        assert r2_pearson(ens.mean(axis=0), t) < r2_true - 0.3 / m  # what N members cost
+        fair.append(crps_fair(ens, t))
+        if m == 2:
+            assert crps(ens, t) > crps_fair(ens, t) * 1.05  # the standard one favours many
+    assert np.ptp(fair) < 0.01 * np.mean(fair)  # the fair CRPS does not depend on M
+    assert np.isnan(ensemble_mean_inf(mu[None], t)["r2_inf"])  # one member: undefined
+    assert np.isnan(crps_fair(mu[None], t))
