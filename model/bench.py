@@ -29,6 +29,7 @@ from finescale.data.diagnostics import curve_error, nanmean_curves, semivariogra
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset
 from finescale.data.scores import r2_pearson
+from finescale.data.seasons import SEASONS
 from finescale.data.splits import SplitConfig, make_split
 from finescale.data.transforms import analysis
 from finescale.model.config import PRESETS, SamplerConfig
@@ -328,10 +329,13 @@ def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: Ben
     mid = coarse[coarse.year == coarse[len(coarse) // 2].year]  # a year far from G5NR's
     start = mid[in_season(mid, cfg.season)][0]
     end = start + pd.Timedelta(days=cfg.record_days - 1)
-    # the record's default over a whole year: students where every season has one
-    ckpts, kind = record_checkpoints(list(checkpoint_dirs), region, "auto",
-                                     ["DJF", "MAM", "JJA", "SON"])
-    ckpt = ckpts[["DJF", "MAM", "JJA", "SON"].index(cfg.season)]
+    # the record's default over a whole year (students where every season has one), or
+    # over this season where the checkpoints hold no other
+    try:
+        ckpts, kind = record_checkpoints(list(checkpoint_dirs), region, "auto", list(SEASONS))
+        ckpt = ckpts[SEASONS.index(cfg.season)]
+    except FinescaleError:
+        (ckpt,), kind = record_checkpoints(list(checkpoint_dirs), region, "auto", [cfg.season])
     lay = RecordLayout(f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", cfg.record_members,
                        segment_days=cfg.record_days)
     rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed,

@@ -33,7 +33,9 @@ def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
     assert 0 < used["noise_seconds_independent"] and 0 < used["noise_seconds"]
     assert used["noise_seconds"] < 0.1 * used["seconds_per_map_member"]
     rec = rows["reconstruct"]  # the public reconstruct, timed: its rate and projection agree
-    assert rec["nfe"] == 12 and rec["members"] == 2 and rec["days"] == 2
+    # with the record's default: the student of this teacher, one call
+    assert rec["kind"] == "distilled" and rec["checkpoint"] == student.name
+    assert rec["nfe"] == 1 and rec["members"] == 2 and rec["days"] == 2
     assert rec["member_days_per_s"] == 4 / rec["seconds"]
     assert rec["projected_full_record_hours"] == 9132 * 8 / rec["member_days_per_s"] / 3600
     assert 0 < rec["fraction_of_matmul_peak"] and rec["achieved_gflops"] > 0
