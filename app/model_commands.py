@@ -96,6 +96,9 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
                    help="day-to-day correlation of each member's initial noise in a "
                         "roll-out, 0 to <1 (default: each model's own, chosen on validation "
                         f"windows: {own_noise_rho()})")
+    p.add_argument("--coarse-consistent", action="store_true",
+                   help="scale each generated day's fine points so that every coarse cell's "
+                        "mean equals the coarse input (off by default: docs/reconstruct.md)")
     p.add_argument("--calls", type=int, default=SamplerConfig.calls,
                    help="network calls per map of a distilled model (1 or 2; default "
                         f"{SamplerConfig.calls})")
@@ -110,7 +113,7 @@ def _sampler_config(a: argparse.Namespace):
     windows = SamplerConfig.windows if a.windows is None else a.windows
     return SamplerConfig(kind=a.sampler, steps=steps, solver=a.solver, precision=a.precision,
                          windows=windows, window_overlap=a.window_overlap, calls=a.calls,
-                         noise_rho=a.noise_rho)
+                         noise_rho=a.noise_rho, coarse_consistent=a.coarse_consistent)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -173,6 +176,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "precision": sampler.precision,
                 "windows": sampler.windows, "window_overlap": sampler.window_overlap,
                 "calls": sampler.calls, "noise_rho": sampler.noise_rho,
+                "coarse_consistent": sampler.coarse_consistent,
                 "noise_rho_by_kind": {k.name: noise_rho(sampler, k.name)
                                       for k in KINDS.values() if k.uses_sampler},
                 "seed": a.seed,

@@ -36,36 +36,13 @@ from scipy.stats import t as student_t
 from finescale.data import scores
 from finescale.data.errors import FinescaleError
 from finescale.data.record import settings_of
+from finescale.data.regrid import coarse_cells, to_coarse
 from finescale.data.transforms import analysis
 
 CLIP_ATTR = "finescale_clip"  # {season: [low, high]} physical values the model clips to
 PERCENTILE_STRIDE = 4  # every 4th grid point in each direction feeds the percentiles
 STATS = ("coarse_r2", "coarse_bias", "mean", "spread", "semivariance_short", "lag1", "p01",
          "p99", "clipped")
-
-
-def coarse_cells(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
-    """Averaging matrix W (coarse × fine) along one axis: each fine point belongs to the
-    coarse cell whose centre is nearest; a row averages its cell's points. Cells the fine
-    axis does not cover whole (edges beyond the fine grid) are all-NaN rows."""
-    fine, coarse = np.asarray(fine, float), np.asarray(coarse, float)
-    dc = abs(coarse[1] - coarse[0]) if coarse.size > 1 else np.inf
-    df = abs(fine[1] - fine[0]) if fine.size > 1 else 0.0
-    owner = np.abs(fine[:, None] - coarse[None, :]).argmin(axis=1)
-    W = np.zeros((coarse.size, fine.size))
-    W[owner, np.arange(fine.size)] = 1.0
-    counts = W.sum(axis=1, keepdims=True)
-    lo, hi = fine.min() - df / 2, fine.max() + df / 2
-    covered = (coarse - dc / 2 >= lo - 1e-9 * dc) & (coarse + dc / 2 <= hi + 1e-9 * dc)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        W = W / counts
-    W[~covered | (counts[:, 0] == 0)] = np.nan
-    return W
-
-
-def to_coarse(fields: np.ndarray, w_lat: np.ndarray, w_lon: np.ndarray) -> np.ndarray:
-    """(…, lat, lon) fine fields averaged onto the coarse cells (NaN where not covered)."""
-    return w_lat @ fields @ w_lon.T
 
 
 @dataclass

@@ -69,3 +69,52 @@ def regrid(da: xr.DataArray, lat: np.ndarray, lon: np.ndarray, method: Method = 
     res["lat"].attrs.update(da["lat"].attrs)
     res["lon"].attrs.update(da["lon"].attrs)
     return res
+
+
+# --- fine → coarse: each coarse cell's mean ----------------------------------------------
+
+def coarse_cells(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Averaging matrix W (coarse × fine) along one axis: each fine point belongs to the
+    coarse cell whose centre is nearest; a row averages its cell's points. Cells the fine
+    axis does not cover whole (edges beyond the fine grid) are all-NaN rows."""
+    fine, coarse = np.asarray(fine, float), np.asarray(coarse, float)
+    dc = abs(coarse[1] - coarse[0]) if coarse.size > 1 else np.inf
+    df = abs(fine[1] - fine[0]) if fine.size > 1 else 0.0
+    owner = np.abs(fine[:, None] - coarse[None, :]).argmin(axis=1)
+    W = np.zeros((coarse.size, fine.size))
+    W[owner, np.arange(fine.size)] = 1.0
+    counts = W.sum(axis=1, keepdims=True)
+    lo, hi = fine.min() - df / 2, fine.max() + df / 2
+    covered = (coarse - dc / 2 >= lo - 1e-9 * dc) & (coarse + dc / 2 <= hi + 1e-9 * dc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        W = W / counts
+    W[~covered | (counts[:, 0] == 0)] = np.nan
+    return W
+
+
+def to_coarse(fields: np.ndarray, w_lat: np.ndarray, w_lon: np.ndarray) -> np.ndarray:
+    """(…, lat, lon) fine fields averaged onto the coarse cells (NaN where not covered)."""
+    return w_lat @ fields @ w_lon.T
+
+
+def match_cell_means(fields: np.ndarray, coarse: np.ndarray, w_lat: np.ndarray,
+                     w_lon: np.ndarray, multiplicative: bool) -> np.ndarray:
+    """``fields`` (…, lat, lon) adjusted so that each coarse cell's mean equals ``coarse``
+    (…, cells, cells): its fine points scaled by coarse / mean (``multiplicative``, for
+    positive quantities such as aerosol optical thickness) or shifted by coarse − mean — the
+    hard constraint of Harder et al. (2023). Points of cells the fine grid does not cover
+    whole (``w_*`` rows of NaN) are left as they are."""
+    means = to_coarse(fields, w_lat, w_lon)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adj = coarse / means if multiplicative else coarse - means
+    adj = np.where(np.isfinite(adj), adj, 1.0 if multiplicative else 0.0)
+
+    def owners(w: np.ndarray) -> np.ndarray:
+        inside = np.nan_to_num(w) > 0  # (cells, points)
+        return np.where(inside.any(axis=0), inside.argmax(axis=0), -1)
+
+    oy, ox = owners(w_lat), owners(w_lon)
+    full = adj[..., np.maximum(oy, 0)[:, None], np.maximum(ox, 0)[None, :]]
+    keep = (oy[:, None] < 0) | (ox[None, :] < 0)
+    full = np.where(keep, 1.0 if multiplicative else 0.0, full)
+    return fields * full if multiplicative else fields + full

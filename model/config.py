@@ -161,10 +161,15 @@ class SamplerConfig:
     # day-to-day correlation of each member's initial noise in a roll-out (AR(1) over days,
     # unit variance every day): the truth's fine detail persists from one day to the next,
     # a diffusion model's members drew theirs afresh each day. None: each model's own,
-    # chosen on validation windows (model.kinds: diffusion and ablation 0.3, distilled 0;
+    # chosen on validation windows (OWN_NOISE_RHO: diffusion, distilled 0.3, ablation 0.5;
     # scripts/acf_gap.py, docs/evaluation.md "Persistence"); 0 = independent days. Fast
     # and distilled samplers; the paper's ancestral sampler draws new noise at every step
     noise_rho: float | None = None
+    # each generated day's fine points scaled so that every coarse cell's mean equals the
+    # coarse input (data.regrid.match_cell_means, Harder et al. 2023's hard constraint),
+    # before it enters the members' history; off by default (docs/reconstruct.md: measured
+    # on validation days)
+    coarse_consistent: bool = False
 
     def __post_init__(self) -> None:
         if self.noise_rho is not None and not 0.0 <= self.noise_rho < 1.0:

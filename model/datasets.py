@@ -20,7 +20,7 @@ import pandas as pd
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import DiskArray, RegionData, generator_identity
 from finescale.data.regions import NORM_LAT, NORM_LON
-from finescale.data.regrid import weights_1d
+from finescale.data.regrid import coarse_cells, weights_1d
 from finescale.data.seasons import in_season
 from finescale.data.splits import Split, SplitConfig, make_split
 from finescale.data.transforms import Transform, fit_transform
@@ -107,6 +107,8 @@ class SeasonData:
     w_lin: tuple[np.ndarray, np.ndarray]  # coarse → fine, bilinear (residual base)
     lat: np.ndarray
     lon: np.ndarray
+    # fine → coarse cell means (data.regrid.coarse_cells): the coarse-consistent constraint
+    cells: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -221,6 +223,7 @@ def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None =
         static=np.stack([elev, la, lo]).astype(np.float32),
         w_near=(weights_1d(clat, lat, "nearest"), weights_1d(clon, lon, "nearest")),
         w_lin=(weights_1d(clat, lat, "bilinear"), weights_1d(clon, lon, "bilinear")),
+        cells=(coarse_cells(lat, clat), coarse_cells(lon, clon)),
         lat=lat, lon=lon,
     )
 

@@ -18,6 +18,7 @@ import torch
 
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset, RegionData
+from finescale.data.regrid import match_cell_means
 from finescale.data.seasons import season_of
 from finescale.data.splits import SplitConfig
 from finescale.data.transforms import Transform, transform_from_dict
@@ -175,7 +176,20 @@ class Run:
         x = _sample(lm, cond, sampler, gen, members, noise)[:, 0]
         if lm.cfg.residual:
             x = x + torch.from_numpy(sd.base(day, window)).to(self.device)
-        return x.clamp(*lm.transform.bounds)  # the training range, widened by half
+        x = x.clamp(*lm.transform.bounds)  # the training range, widened by half
+        if sampler.coarse_consistent and window is None:
+            x = self._coarse_consistent(day, x, lm, sd)
+        return x
+
+    def _coarse_consistent(self, day: pd.Timestamp, x: torch.Tensor, lm: LoadedModel,
+                           sd: SeasonData) -> torch.Tensor:
+        """Each coarse cell's mean made equal to the day's coarse input (physical units)."""
+        tr = lm.transform
+        phys = tr.inverse(x.cpu().numpy().astype(np.float64))
+        coarse = tr.inverse(np.asarray(sd.coarse[sd.coarse_index(day)], np.float64))
+        out = match_cell_means(phys, coarse, *sd.cells, multiplicative=tr.kind == "log")
+        y = torch.from_numpy(tr.forward(out).astype(np.float32)).to(x.device)
+        return y.clamp(*tr.bounds)
 
     def physical(self, day: pd.Timestamp, x: torch.Tensor, season: str | None = None
                  ) -> np.ndarray:

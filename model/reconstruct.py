@@ -148,7 +148,10 @@ def _settings(ds: Dataset, run: Run, cfg: RecordConfig) -> dict:
     return {"variable": ds.variable, "transform": lm.transform.kind, "region": lm.region,
             "kind": lm.kind, "seasons": sorted(run.by_season),
             "checkpoints": {s: sha256(m.path)[:16] for s, m in sorted(run.by_season.items())},
-            "sampler": asdict(cfg.sampler), "spinup": cfg.spinup, "seed": cfg.seed,
+            # a setting added later is recorded only where it is used: older stores resume
+            "sampler": {k: v for k, v in asdict(cfg.sampler).items()
+                        if not (k == "coarse_consistent" and not v)},
+            "spinup": cfg.spinup, "seed": cfg.seed,
             "chain": cfg.chain, "layout": asdict(cfg.layout)}
 
 

@@ -14,9 +14,7 @@ from finescale.app.cli import main
 from finescale.data.record import RecordLayout, create_store, write_slab
 from finescale.data.record_evidence import (
     CLIP_ATTR,
-    coarse_cells,
     flag_rows,
-    to_coarse,
     year_rows,
 )
 from finescale.data.regrid import regrid
@@ -34,15 +32,6 @@ def test_pooled_pearson_equals_r2_pearson_on_the_concatenation():
     for k in range(3):
         acc.add(p[k], t[k])
     assert acc.r2() == pytest.approx(r2_pearson(p, t), rel=1e-10)
-
-
-def test_coarse_cells_average_the_fine_points_of_covered_cells():
-    fine = np.arange(0.125, 4, 0.25)  # 16 points, 0..4
-    W = coarse_cells(fine, np.array([0.5, 1.5, 2.5, 3.5, 4.5]))
-    assert np.allclose(W[:4].sum(axis=1), 1) and np.isnan(W[4]).all()  # 4.5 not covered
-    z = np.tile(fine, (16, 1))
-    c = to_coarse(z, W, W)
-    assert np.allclose(c[:4, :4], [0.5, 1.5, 2.5, 3.5])
 
 
 def _record(small, tmp_path, drift: float, name: str):

@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
-from finescale.data.regrid import regrid
+from finescale.data.regrid import coarse_cells, regrid, to_coarse
 
 LAT_C, LON_C = np.arange(20.0, 26.0, 0.5), np.arange(40.0, 47.5, 0.625)
 LAT_F, LON_F = np.arange(21.0, 25.0, 0.0625), np.arange(41.0, 46.0, 0.0625)
@@ -40,3 +40,27 @@ def test_edges_clamp_and_bad_method():
     np.testing.assert_allclose(out.values[0, :, 0], [LAT_C[0], LAT_C[-1]])
     with pytest.raises(FinescaleError, match="unknown regrid method"):
         regrid(da, LAT_F, LON_F, "spline")  # type: ignore[arg-type]
+
+
+def test_coarse_cells_average_the_fine_points_of_covered_cells():
+    fine = np.arange(0.125, 4, 0.25)  # 16 points, 0..4
+    W = coarse_cells(fine, np.array([0.5, 1.5, 2.5, 3.5, 4.5]))
+    assert np.allclose(W[:4].sum(axis=1), 1) and np.isnan(W[4]).all()  # 4.5 not covered
+    z = np.tile(fine, (16, 1))
+    c = to_coarse(z, W, W)
+    assert np.allclose(c[:4, :4], [0.5, 1.5, 2.5, 3.5])
+
+
+def test_match_cell_means_makes_every_covered_cell_equal_its_coarse_value():
+    from finescale.data.regrid import match_cell_means
+
+    rng = np.random.default_rng(0)
+    fine = np.arange(0.125, 4, 0.25)
+    W = coarse_cells(fine, np.array([0.5, 1.5, 2.5, 3.5, 4.5]))
+    z = rng.lognormal(0, 0.5, (2, 16, 16))
+    c = rng.lognormal(0, 0.5, (5, 5))
+    for mult in (True, False):
+        out = match_cell_means(z, c, W, W, mult)
+        assert np.allclose(to_coarse(out, W, W)[:, :4, :4], c[:4, :4])
+        if mult:  # a scaling keeps the texture within a cell: ratios unchanged
+            assert np.allclose(out[0, :4, :4] / out[0, 0, 0], z[0, :4, :4] / z[0, 0, 0])
