@@ -153,6 +153,12 @@ def cmd_evaluate_record(a: argparse.Namespace) -> None:
 def cmd_evaluate(a: argparse.Namespace) -> None:
     if a.record is not None:
         return cmd_evaluate_record(a)
+    if a.rebuild is not None:
+        from finescale.app.rebuild import write_rebuilt
+
+        print(f"wrote {write_rebuilt(a.rebuild, a.out)} (every interval and verdict from "
+              f"{a.rebuild}'s per-day statistics)")
+        return None
     from finescale.app.report import write_report
     from finescale.data.evaluation import CurveConfig
     from finescale.data.layout import open_dataset
@@ -294,6 +300,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="auto")
     e.add_argument("--out", type=Path, required=True, help="report directory")
     e.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    e.add_argument("--rebuild", type=Path, default=None, metavar="REPORT",
+                   help="instead: rebuild every interval and verdict of REPORT from its "
+                   "shipped per-day statistics (daily.nc) into OUT/metrics.json")
     e.add_argument("--record", type=Path, default=None,
                    help="instead: per-year evidence of a reconstruction store (coarse "
                    "consistency, stationarity, scores where the truth exists, flags) as "

@@ -312,6 +312,9 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         days = pd.concat([r.per_day.assign(model=r.model, region=r.region, season=r.season)
                           for r in results])
         days.to_csv(tmp / "per_day.csv", index=False, float_format="%.6g")
+        from finescale.app.rebuild import DAILY, daily_dataset
+
+        daily_dataset(results).to_netcdf(tmp / DAILY, engine="h5netcdf")
         fig_dir = tmp / "figures"
         fig_dir.mkdir()
         pairs = list(dict.fromkeys((r.region, r.season) for r in results))

@@ -138,19 +138,27 @@ def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
     out |= {"members": m, "days": gen.sizes["time"]}
     ens = m > 1
     out["crps"] = float(skill.crps(lg, lt)) if ens else None
+    # fair to ensemble size (data.scores): the CRPS of the members' distribution and the
+    # ensemble mean's R² as with infinitely many members; undefined for one member
+    inf = scores.ensemble_mean_inf(lg.values, lt.values) if ens else {}
+    out["crps_fair"] = float(scores.crps_fair(lg.values, lt.values)) if ens else None
+    out["r2_inf"] = inf.get("r2_inf")
     out["spread"] = float(skill.spread(lg)) if ens else None
     out["spread_skill"] = float(skill.spread_skill(lg, lt)) if ens else None
     return out
 
 
 def per_day(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> pd.DataFrame:
-    """R², RMSE and bias of the ensemble mean (analysis scale) for each day."""
+    """For each day (analysis scale): R², RMSE and bias of the ensemble mean, and the CRPS
+    and spread of the members (a single member: its MAE and 0)."""
     lg, lt = scaled(kind, gen), scaled(kind, truth)
     mean = ensemble_mean(lg)
     space = ("lat", "lon")
     out = xr.Dataset({k: skill.DETERMINISTIC[k](mean, lt, dim=space)
                       for k in ("r2", "rmse", "bias")})
-    return out.to_dataframe().reset_index()[["time", "r2", "rmse", "bias"]]
+    out["crps"] = skill.crps(lg, lt, dim=space)
+    out["spread"] = skill.spread(lg, dim=space)
+    return out.to_dataframe().reset_index()[["time", "r2", "rmse", "bias", "crps", "spread"]]
 
 
 def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None,

@@ -25,6 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
@@ -32,11 +33,12 @@ from tqdm.auto import tqdm
 
 from finescale.data import bootstrap
 from finescale.data import evaluation as ev
+from finescale.data.diagnostics import curve_error
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset
 from finescale.data.seasons import in_season, season_of
 from finescale.data.splits import SCORED, SplitConfig, make_split
-from finescale.model.checkpoints import read_manifest
+from finescale.model.checkpoints import read_manifest, sha256
 from finescale.model.config import SamplerConfig
 from finescale.model.datasets import fingerprint
 from finescale.model.evalcache import GenerationCache, entry_key
@@ -151,11 +153,17 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
               "range_km": sp["fit"]["range_km"], "range_km_truth": sp["fit_truth"]["range_km"],
               "rollout_days": int(roll.sizes["time"]) if roll is not None else 0,
               "seconds": round(seconds, 2), "source": source,
+              "weights_sha256": sha256(Path(source)) if source.endswith(".safetensors")
+              and Path(source).exists() else None,
+              "split": cfg.split,
               "sampler": test.attrs.get("sampler", "none"),
               "sampler_steps": int(test.attrs.get("sampler_steps", 0))}
+    days = ev.per_day(g, t, kind)
+    days["variogram_error"] = [curve_error(np.asarray(a), np.asarray(b)) for a, b in
+                               zip(sp["gamma_days"], sp["gamma_truth_days"], strict=True)]
     return PairResult(model=name, region=region, season=season, record=record, spatial=sp,
                       temporal=tm, rank=ev.rank_counts(g, t, cfg.curves.seed, kind),
-                      per_day=ev.per_day(g, t, kind), example=test.isel(time=[0]),
+                      per_day=days, example=test.isel(time=[0]),
                       daily=bootstrap.daily_stats(g, t, sp, kind))
 
 

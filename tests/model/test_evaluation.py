@@ -363,3 +363,36 @@ def test_a_student_is_scored_but_is_no_claim_of_the_paper(results):
 
     cells = interval_cells(student)  # the season table: its interval, no claim verdict
     assert INTERVAL_COLUMNS[1] in cells and INTERVAL_COLUMNS[2] not in cells
+
+
+def test_every_interval_is_rebuilt_from_the_shipped_files(results, small, tmp_path: Path,
+                                                          capsys):
+    """The report ships what its intervals came from: `evaluate --rebuild` recomputes every
+    interval and verdict from metrics.json, meta.json and daily.nc alone, and gets the same;
+    rows name their weights and split, ensembles carry the size-fair scores."""
+    from finescale.app.cli import main
+
+    rep = write_report(results, tmp_path / "rep", variable="DUEXTTAU",
+                       settings={"boot": CFG.boot, "seed": CFG.seed})
+    assert main(["evaluate", "--rebuild", str(rep), "--out", str(tmp_path / "re")]) == 0
+    old = json.loads((rep / "metrics.json").read_text())
+    new = json.loads((tmp_path / "re" / "metrics.json").read_text())
+    assert [r.keys() for r in new] == [r.keys() for r in old]
+    derived = [k for k in old[1] if k.endswith(("_ci_low", "_ci_high", "_claim"))]
+    assert len(derived) > 10
+    for a, b in zip(old, new, strict=True):
+        for k in derived:
+            assert a.get(k) == pytest.approx(b.get(k)) if not str(a.get(k)).isalpha() \
+                else a.get(k) == b.get(k), k
+    diff = next(r for r in old if r["model"] == "diffusion")
+    assert diff["split"] == "test" and len(diff["weights_sha256"]) == 64
+    assert 0 < diff["r2_inf"] <= 1 and diff["crps_fair"] > 0
+    interp = next(r for r in old if r["model"].startswith("interp"))
+    assert interp["weights_sha256"] is None and interp["r2_inf"] is None
+    days = pd.read_csv(rep / "per_day.csv")
+    assert {"crps", "spread", "variogram_error"} <= set(days.columns)
+    # a report from before the per-day statistics: one line
+    (rep / "daily.nc").unlink()
+    capsys.readouterr()
+    assert main(["evaluate", "--rebuild", str(rep), "--out", str(tmp_path / "x")]) == 2
+    assert "cannot be rebuilt" in capsys.readouterr().err
