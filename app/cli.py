@@ -56,7 +56,6 @@ def cmd_prepare(a: argparse.Namespace) -> None:
 
 def cmd_info(a: argparse.Namespace) -> None:
     from finescale.data.info import describe
-    from finescale.data.layout import default_data_dir
 
     print(describe(a.path or a.data or default_data_dir()))
 

@@ -100,10 +100,6 @@ class DiskArray:
                                  "finescale needs complete fields")
         return v
 
-    @property
-    def variable(self) -> str:
-        return str(self.fine.name)
-
 
 @dataclass
 class Dataset:

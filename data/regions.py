@@ -82,15 +82,3 @@ AREA1 = Region(
     description="UAE, Iraq, Kuwait, Qatar, Saudi Arabia, Djibouti",
 )
 REGIONS: dict[str, Region] = {r.name: r for r in (AREA0, AREA1)}
-
-
-def get_region(name: str) -> Region:
-    """Look a built-in region up by name, with an error that lists the valid ones."""
-    from finescale.data.errors import FinescaleError
-
-    try:
-        return REGIONS[name]
-    except KeyError:
-        raise FinescaleError(
-            f"unknown region {name!r}; built-in regions are {', '.join(REGIONS)}"
-        ) from None
