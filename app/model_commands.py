@@ -225,7 +225,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("stage", choices=STAGES)
     p.add_argument("--region", required=True)
     p.add_argument("--season", required=True, choices=SEASONS)
-    p.add_argument("--preset", default="quick", help="quick (CPU minutes), paper (GPU) or test")
+    p.add_argument("--preset", default="quick", help="quick (CPU minutes) or paper (GPU)")
     p.add_argument("--data", type=Path, default=None, help="dataset directory")
     p.add_argument("--out", type=Path, default=None,
                    help=f"checkpoint directory (default {default_checkpoint_dir()})")

@@ -28,9 +28,9 @@ from finescale.data.transforms import analysis, analysis_label
 from finescale.model.config import (
     MODEL_KINDS,
     PRECISIONS,
-    PRESETS,
     SOLVERS,
     STAGES,
+    USER_PRESETS,
     SamplerConfig,
     own_noise_rho,
 )
@@ -444,7 +444,7 @@ class TrainRequest(param.Parameterized):
 
     stage = param.Selector(default="unet", objects=list(STAGES),
                            doc="what to train")
-    preset = param.Selector(default="quick", objects=list(PRESETS), doc="network sizes")
+    preset = param.Selector(default="quick", objects=list(USER_PRESETS), doc="network sizes")
     epochs = param.Integer(default=2, bounds=(1, 200), doc="epochs")
     steps = param.Integer(default=20, bounds=(1, 10_000), doc="steps per epoch")
 

@@ -226,6 +226,11 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# what users are offered (CLI help, the dashboard's menu); "test" is for the test suite's
+# seconds-long models only
+USER_PRESETS = ("quick", "paper")
+
+
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise FinescaleError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
