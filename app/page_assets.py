@@ -8,7 +8,7 @@ requests (tests/app/test_ui_dashboard.py):
 - Panel 1.9 sends Bokeh's 1.8 MB MathJax bundle with every page that holds a Markdown pane
   (holoviz/panel#8424), because Markdown *may* contain LaTeX. Ours never does, and parsing
   that script is about a tenth of the page-ready time on a 2-core machine
-  (``python -m finescale.app.bench_ui``), so :func:`skip_mathjax` leaves it out.
+  (``python scripts/bench_ui.py``), so :func:`skip_mathjax` leaves it out.
 """
 
 from __future__ import annotations

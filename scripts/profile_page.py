@@ -3,8 +3,8 @@ and of one season-change redraw, summarised (inclusive ms per function, long tas
 
     python scripts/profile_page.py [--data DIR] [--top 25] [--out profile.json]
 
-A diagnostic for issue work on the page's speed, not a benchmark (``python -m
-finescale.app.bench_ui`` is): the profiler itself slows the page by ~10 %.
+A diagnostic for issue work on the page's speed, not a benchmark (``python
+scripts/bench_ui.py`` is): the profiler itself slows the page by ~10 %.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import collections
 import sys
 from pathlib import Path
 
-from finescale.app.bench_ui import (
+from finescale.app.serve import ensure_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/
+from tests.servers import (
     CHROME_ARGS,
     MONTHS,
     WAIT_MS,
@@ -28,7 +31,6 @@ from finescale.app.bench_ui import (
     stop_server,
     wait_http,
 )
-from finescale.app.serve import ensure_data
 
 
 def inclusive_ms(profile: dict, top: int) -> list[tuple[str, float]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from finescale.app.bench_ui import free_port, wait_http
+from tests.servers import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 SHADOWS = ("model", "data", "app")  # a user's modules that must never be imported by us
@@ -77,7 +77,9 @@ def test_wheel_holds_one_import_name_and_the_assets(installed):
         dist = md.distribution("finescale")
         top = {f.parts[0] for f in dist.files if f.suffix == ".py"}
         curves = (asset_dir() / "report" / "curves" / "area1-SON.nc").exists()
+        names = [str(f) for f in dist.files]
         print(json.dumps({"top": sorted(top), "assets": str(asset_dir()), "curves": curves,
+                          "names": names,
                           "shipped": shipped_names(), "user_modules":
                           [m for m in ("model", "data", "app") if m in sys.modules]}))
     """)
@@ -90,6 +92,11 @@ def test_wheel_holds_one_import_name_and_the_assets(installed):
     assert "area0-JJA-diffusion" in info["shipped"] and len(info["shipped"]) >= 24
     assert info["user_modules"] == []
     assert info["curves"]  # the shipped report's curves, for the dashboard's seasonal tab
+    # developer tools and experiment notes stay in the repository
+    tools = [n for n in info["names"] if any(t in n for t in (
+        "bench_ui", "load_test", "profile_page", "assets/bench", "assets/evidence",
+        "screenshot"))]
+    assert tools == []
 
 
 def test_wheel_cli_api_static_and_coastlines(installed):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from finescale.app.bench_ui import (
+from tests.servers import (
     CHROME_ARGS,
     chromium_path,
     free_port,

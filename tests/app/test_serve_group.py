@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from finescale.app.bench_ui import free_port
+from tests.servers import free_port
 
 FINESCALE = str(Path(sys.executable).parent / "finescale")
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from finescale.app.bench_ui import free_port, wait_http
+from tests.servers import free_port, wait_http
 
 FINESCALE = str(Path(sys.executable).parent / "finescale")
 SIGNALS = [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 130)]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from finescale.app.bench_ui import free_port, start_server, stop_server, wait_http
 from finescale.data.importer import import_pair
 from tests.app.conftest import SHOTS
 from tests.app.test_ui_dashboard import WAIT, _select, _status, _wait_canvases
 from tests.own_data import write_pair
+from tests.servers import free_port, start_server, stop_server, wait_http
 
 pytestmark = pytest.mark.ui
 

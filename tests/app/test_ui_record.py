@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from finescale.app.bench_ui import free_port, wait_http
 from finescale.app.cli import main
 from finescale.data.record import RecordLayout
 from finescale.model.reconstruct import RecordConfig, reconstruct
 from tests.app.conftest import SHOTS
 from tests.app.test_ui_dashboard import WAIT, _select, _wait_canvases
+from tests.servers import free_port, wait_http
 
 pytestmark = pytest.mark.ui
 FINESCALE = str(Path(sys.executable).parent / "finescale")

@@ -2,7 +2,7 @@
 day and model for a while; prints JSON (page-ready and redraw percentiles under load,
 requests per generation, the server's peak RSS, page errors, server-log exceptions).
 
-    python -m finescale.app.load_test --pages 8 --minutes 3 --out assets/bench/load-2core.json
+    python scripts/load_test.py --pages 8 --minutes 3 --out assets/bench/load-2core.json
 
 The pages pick from a small set of choices on purpose: a group exploring the same season
 asks for the same days, and the server must answer identical requests with one generation.
@@ -15,13 +15,15 @@ import asyncio
 import random
 import re
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
 
 import psutil
 
-from finescale.app.bench_ui import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/
+from tests.servers import (
     CHROME_ARGS,
     chromium_path,
     free_port,
