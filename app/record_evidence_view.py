@@ -66,7 +66,7 @@ class EvidenceView(pn.viewable.Viewer):
         years = sorted({r["year"] for r in self.rows})
         step = max(1, len(years) // 12)
         return hv.Overlay(curves).opts(width=870, height=260, legend_position="right",
-                                       xticks=years[::step],
+                                       xticks=years[::step], padding=(0.06, 0.1),
                                        title=f"{name} per year and season (truth: squares)",
                                        show_grid=True)
 

@@ -246,7 +246,7 @@ def year_rows(rec: xr.Dataset, progress: Callable[[str], None] | None = None) ->
             if n_truth:
                 row = _finish(t, False)
                 row.update(spread=float("nan"), r2=float("nan"), crps=float("nan"))
-                rows.append({**base, "source": "truth", **row})
+                rows.append({**base, "days": n_truth, "source": "truth", **row})
     return flag_rows(rows)
 
 
