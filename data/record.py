@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
+from finescale.data.hashing import file_sha256
 from finescale.data.seasons import daily
 
 TITLE = "finescale reconstruction"
@@ -247,20 +248,12 @@ def slab_chunks(path: Path, variable: str, layout: RecordLayout, slab: tuple[int
             for x in range(-(-nx // tx))]
 
 
-def _digest(f: Path) -> str:
-    h = hashlib.sha256()
-    with open(f, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def seal_slab(path: Path, variable: str, layout: RecordLayout, slab: tuple[int, int]) -> None:
     """Record each chunk file's size and SHA-256 (atomically) before the slab is marked
     done: a chunk lost or altered afterwards is found by :func:`damaged_slabs`."""
     d = Path(path) / SEALS
     d.mkdir(exist_ok=True)
-    seal = {f.name: [f.stat().st_size, _digest(f)]
+    seal = {f.name: [f.stat().st_size, file_sha256(f)]
             for f in slab_chunks(path, variable, layout, slab)}
     tmp = d / f".{slab[0]}-{slab[1]}.json.tmp"
     tmp.write_text(json.dumps(seal))
@@ -285,7 +278,7 @@ def damaged_slabs(path: Path, deep: bool = False) -> list[tuple[int, int]]:
         for f in files:
             if not f.exists() or (f.name in seal and (
                     f.stat().st_size != seal[f.name][0]
-                    or (deep and _digest(f) != seal[f.name][1]))):
+                    or (deep and file_sha256(f) != seal[f.name][1]))):
                 bad.append((k, b))
                 break
     return bad

@@ -8,7 +8,6 @@ checkpoint of another architecture or for other data is refused with a clear mes
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -22,6 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from finescale.data.errors import FinescaleError
+from finescale.data.hashing import file_sha256
 from finescale.data.layout import read_json
 
 FORMAT = "finescale-checkpoint"
@@ -38,11 +38,7 @@ def manifest_path(weights: Path) -> Path:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def versions() -> dict:
