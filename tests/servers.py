@@ -45,7 +45,9 @@ def start_server(env: dict[str, str], port: int, script: Path = MAIN
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", str(script), "--address",
          "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        # the dashboard offers the seconds-long test preset to the tests' servers only
+        env={**os.environ, "FINESCALE_TEST_PRESET": "1", **env}, stdout=log,
+        stderr=subprocess.STDOUT)
     log.close()
     proc.log = Path(log.name)
     return proc
