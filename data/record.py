@@ -265,8 +265,8 @@ def damaged_slabs(path: Path, deep: bool = False) -> list[tuple[int, int]]:
     ``deep`` also SHA-256). Slabs of stores made before seals existed are checked for
     missing chunks only."""
     path = Path(path)
-    s = read_settings(path)
-    layout = read_layout(path)
+    rec = _open(path)  # its attributes once: settings and layout
+    s, layout = settings_of(rec), RecordLayout(**json.loads(rec.attrs["layout"]))
     done = done_slabs(path)
     bad = []
     for k, b in layout.slabs():
