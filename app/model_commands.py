@@ -9,7 +9,7 @@ from pathlib import Path
 
 from finescale.data.errors import FinescaleError
 from finescale.data.seasons import SEASONS
-from finescale.data.splits import SCORED
+from finescale.data.splits import SCORED, SplitConfig
 from finescale.model.config import STAGES, own_noise_rho
 
 PAPER_STEPS = 200  # the paper's ancestral sampling steps
@@ -52,6 +52,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     enc = a.encoder or out / f"{checkpoint_name(a.region, a.season, 'encoder')}.safetensors"
     spec = TrainSpec(kind=a.stage, region=a.region, season=a.season, preset=preset,
                      out_dir=out, device=device, seed=a.seed, encoder_path=enc, half=a.half,
+                     split=SplitConfig(heldout_year=a.heldout_year),
                      command="finescale " + shlex.join(sys.argv[1:]),
                      max_seconds=60.0 * a.max_minutes)
     if a.stage == "distilled":
@@ -245,6 +246,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "epoch so far is saved (default 0 = no budget)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heldout-year", type=int, default=0, metavar="YEAR",
+                   help="test on this whole season-year instead of random days: it and its "
+                   "pre-season buffer are never trained or validated on (DJF of YEAR is "
+                   "December YEAR to February YEAR+1; default: the paper's random days)")
     p.add_argument("--half", action="store_true", help="store weights as float16")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel (DDP) under torchrun: torchrun --nproc_per_node N "

@@ -127,6 +127,19 @@ def _eval_days(ds: Dataset, region: str, season: str, split: dict, n: int,
     return days[:n] if n else days
 
 
+def _pair_split(models: dict[str, Path]) -> dict:
+    """The split every model of a pair was trained with; models trained on different splits
+    cannot be scored on the same days (one's test days are another's training days)."""
+    splits = {kind: read_manifest(path)["split"] for kind, path in models.items()}
+    first_kind, first = next(iter(splits.items()))
+    for kind, split in splits.items():
+        if SplitConfig(**split) != SplitConfig(**first):
+            raise FinescaleError(
+                f"{models[kind]} was trained on another split than {models[first_kind]} "
+                f"({split} vs {first}): score them separately")
+    return first
+
+
 def _rollout_days(ds: Dataset, region: str, start: pd.Timestamp, n: int) -> pd.DatetimeIndex:
     """Up to ``n`` days from ``start`` that all have fine truth (contiguous)."""
     fine_days = pd.DatetimeIndex(ds.region(region).fine["time"].values)
@@ -137,7 +150,8 @@ def _rollout_days(ds: Dataset, region: str, start: pd.Timestamp, n: int) -> pd.D
 
 
 def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Dataset | None,
-           variable: str, cfg: EvalConfig, seconds: float, source: str) -> PairResult:
+           variable: str, cfg: EvalConfig, seconds: float, source: str, split: str
+           ) -> PairResult:
     g, t = ev.check_generated(test, variable, name=f"{name} {region} {season}")
     kind = str(test.attrs.get("transform", "log"))
     rec = ev.pointwise(g, t, kind)
@@ -155,7 +169,7 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
               "seconds": round(seconds, 2), "source": source,
               "weights_sha256": sha256(Path(source)) if source.endswith(".safetensors")
               and Path(source).exists() else None,
-              "split": cfg.split,
+              "split": split,
               "sampler": test.attrs.get("sampler", "none"),
               "sampler_steps": int(test.attrs.get("sampler_steps", 0))}
     days = ev.per_day(g, t, kind)
@@ -305,8 +319,9 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
         if cancel is not None and cancel.is_set():
             raise FinescaleError("evaluation cancelled")
         models = pairs[(region, season)]
-        split = read_manifest(next(iter(models.values())))["split"]
+        split = _pair_split(models)
         days = _eval_days(ds, region, season, split, cfg.days, cfg.split)
+        label = SplitConfig(**split).label if cfg.split == "test" else cfg.split
         roll_days = _rollout_days(ds, region, days[0], cfg.rollout) if cfg.rollout else None
         if kind.startswith("interp:"):
             t0 = time.perf_counter()
@@ -319,5 +334,6 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
             test, roll, seconds = _generated(ds, models[kind], kind, region, season, days,
                                              roll_days, cfg, device, cancel, kept)
             name, source = kind, str(models[kind])
-        results.append(_score(name, region, season, test, roll, var, cfg, seconds, source))
+        results.append(_score(name, region, season, test, roll, var, cfg, seconds, source,
+                              label))
     return add_intervals(results, cfg)

@@ -57,3 +57,29 @@ def test_too_few_days_is_an_error():
         make_split(FINE, "XYZ")
     with pytest.raises(FinescaleError, match="test_fraction"):
         SplitConfig(test_fraction=1.5)
+
+
+@pytest.mark.parametrize("season,year", [("JJA", 2006), ("DJF", 2006)])
+def test_a_season_year_held_out_in_time(season: str, year: int):
+    s = make_split(FINE, season, SplitConfig(heldout_year=year))
+    first = pd.Timestamp(year, 12 if season == "DJF" else 6, 1)
+    # the test days are every day of the season-year, nothing else
+    assert s.test.equals(pd.date_range(first, first + pd.DateOffset(months=3) - pd.Timedelta(
+        days=1)))
+    assert s.config.label == "time-heldout" and make_split(FINE, season).config.label == "test"
+    # no training or validation day inside the season-year or its 45-day pre-season buffer
+    pool = s.train.union(s.val)
+    assert not ((pool >= first - pd.Timedelta(days=45)) & (pool <= s.test[-1])).any()
+    # the other season-years are still trained on, validation still a random 20 % of the pool
+    assert in_season(pool, season).any() and abs(s.val.size - round(0.2 * pool.size)) == 0
+
+
+def test_holding_out_a_year_without_days_is_an_error():
+    with pytest.raises(FinescaleError, match="JJA of 2001 has no day"):
+        make_split(FINE, "JJA", SplitConfig(heldout_year=2001))
+    with pytest.raises(FinescaleError, match="heldout_year"):
+        SplitConfig(heldout_year=-3)
+    # the only season-year of a one-summer record: nothing left to train on
+    with pytest.raises(FinescaleError, match="to train on"):
+        make_split(pd.date_range("2006-04-01", "2006-09-30"), "JJA",
+                   SplitConfig(heldout_year=2006))

@@ -396,3 +396,29 @@ def test_every_interval_is_rebuilt_from_the_shipped_files(results, small, tmp_pa
     capsys.readouterr()
     assert main(["evaluate", "--rebuild", str(rep), "--out", str(tmp_path / "x")]) == 2
     assert "cannot be rebuilt" in capsys.readouterr().err
+
+
+def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts, device,
+                                                                   tmp_path: Path):
+    """Trained with JJA 2006 held out, a model is scored on JJA 2006 days only, its strict
+    roll-out runs through that season and never reaches a training day, and the rows say
+    ``time-heldout``; a model of the paper's split cannot be scored beside it."""
+    from finescale.data.splits import SplitConfig, make_split
+    from finescale.model.config import get_preset
+    from finescale.model.training import TrainSpec, train_downscaler
+
+    split = SplitConfig(heldout_year=2006)
+    path = train_downscaler(small, TrainSpec("unet", "area1", "JJA", get_preset("test"),
+                                             tmp_path, device, split=split), progress=False)
+    cfg = EvalConfig(members=1, days=0, rollout=12, interp=("bilinear",),
+                     sampler=SamplerConfig(steps=2), boot=0)
+    res = evaluate(small, [path], cfg, progress=False)
+    assert [r.record["split"] for r in res] == ["time-heldout"] * 2
+    fine = pd.DatetimeIndex(small.region("area1").fine["time"].values)
+    held = make_split(fine, "JJA", split)
+    days = pd.DatetimeIndex(res[0].per_day["time"])
+    assert days.equals(held.test) and (days.year == 2006).all() and days.size == 92
+    assert not days.isin(held.train.union(held.val)).any()
+    assert res[0].record["rollout_days"] == 12
+    with pytest.raises(FinescaleError, match="another split"):
+        evaluate(small, [path, ckpts["diffusion"]], cfg, progress=False)
