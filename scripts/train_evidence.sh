@@ -14,6 +14,9 @@ KINDS=${KINDS:-"ablation unet transfer vae"}
 EPOCHS=${EPOCHS:-18} STEPS=${STEPS:-100} BATCH=${BATCH:-64} DEVICE=${DEVICE:-auto}
 FS=${FS:-finescale}
 PARALLEL=${PARALLEL:-0}
+ENCODERS=${ENCODERS:-assets/weights}  # where REGION-SEASON-encoder.safetensors is
+# a year: train with that season-year held out in time (scripts/heldout_evidence.sh)
+HELDOUT_YEAR=${HELDOUT_YEAR:-0}
 
 train_pair() {
   local region=${1%-*} season=${1#*-}
@@ -24,7 +27,8 @@ train_pair() {
     echo "[$(date -u +%T)] $kind $region $season"
     $FS train "$kind" --region "$region" --season "$season" --epochs "$EPOCHS" \
       --steps "$STEPS" --batch "$BATCH" --device "$DEVICE" --seed 0 --half \
-      --encoder "assets/weights/$region-$season-encoder.safetensors" --out "$OUT"
+      --heldout-year "$HELDOUT_YEAR" \
+      --encoder "$ENCODERS/$region-$season-encoder.safetensors" --out "$OUT"
   done
 }
 

@@ -193,3 +193,29 @@ def test_evidence_folders_follow_the_ship_step(tmp_path, collecting):
         text = (ROOT / "scripts" / script).read_text()
         assert "source scripts/evidence_paths.sh" in text
         assert "assets/evidence/weights" not in text
+
+
+def test_heldout_evidence_trains_on_its_own_encoder_and_split_and_resumes(folders, tmp_path):
+    """Each held-out pair gets its own encoder and models, all trained with its year held
+    out and the encoder beside them; a second run trains nothing and scores all days."""
+    _, _, env, calls = folders
+    env = {**env, "ROOT": str(tmp_path / "heldout"), "HELDOUT": "area0-JJA:2006 area1-DJF:2006"}
+    run = lambda: subprocess.run(["bash", str(ROOT / "scripts/heldout_evidence.sh")],  # noqa: E731
+                                 env=env, capture_output=True, text=True, timeout=120)
+    r = run()
+    assert r.returncode == 0, r.stderr
+    lines = calls.read_text().splitlines()
+    trains = [c for c in lines if c.startswith("train ")]
+    assert len(trains) == 2 * 5  # encoder + 4 models per pair
+    w = tmp_path / "heldout" / "weights"
+    for c in trains:
+        year = "2006"
+        assert f"--heldout-year {year}" in c and f"--out {w}" in c
+        if not c.startswith("train encoder"):
+            region, season = c.split("--region ")[1].split()[0], c.split("--season ")[1].split()[0]
+            assert f"--encoder {w}/{region}-{season}-encoder.safetensors" in c
+    (ev,) = [c for c in lines if c.startswith("evaluate")]
+    assert "--days 0" in ev and "--rollout 92" in ev and ev.count(".safetensors") == 8
+    calls.write_text("")
+    assert run().returncode == 0
+    assert not [c for c in calls.read_text().splitlines() if c.startswith("train")]
