@@ -173,7 +173,12 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     cfg = EvalConfig(members=a.members, days=a.days, split=a.split, rollout=a.rollout,
                      interp=tuple(a.interp.split(",")) if a.interp else (),
                      sampler=sampler,
-                     curves=CurveConfig(seed=a.seed), seed=a.seed, boot=a.boot)
+                     curves=CurveConfig(seed=a.seed), seed=a.seed, boot=a.boot,
+                     block=a.block)
+    if a.members == 1:
+        print("finescale: with --members 1 the infinite-member R² and the fair CRPS of the "
+              "generative models are undefined (they need 2 members); their claims are "
+              "judged on the 1-member scores", file=sys.stderr)
     ds = open_dataset(a.data)
     ckpts = a.checkpoints or [SHIPPED_DIR]
     device = resolve_device(a.device)
@@ -187,7 +192,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                 "noise_rho_by_kind": {k.name: noise_rho(sampler, k.name)
                                       for k in KINDS.values() if k.uses_sampler},
                 "seed": a.seed,
-                "boot": a.boot, "device": str(device),
+                "boot": a.boot, "block": a.block, "device": str(device),
                 "command": "finescale " + shlex.join(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"),
@@ -296,6 +301,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--boot", type=int, default=2000,
                    help="bootstrap resamples of the days for 95%% intervals (0 = none)")
+    e.add_argument("--block", type=int, default=0,
+                   help="days per moving block of the bootstrap (default 0: the cube root of "
+                   "the number of scored days; 1: single days)")
     e.add_argument("--workers", type=int, default=1,
                    help="score area × season pairs in this many processes (default 1)")
     e.add_argument("--cache", type=Path, default=None,

@@ -35,7 +35,7 @@ def rebuild(report: Path) -> list[dict]:
     """The report's records with every ``*_ci_low/_ci_high``, paired difference and verdict
     computed again from ``daily.nc``."""
     from finescale.app.report import records
-    from finescale.model.evaluation import EvalConfig, PairResult, add_intervals
+    from finescale.model.evaluation import EvalConfig, PairResult, add_intervals, adjust
 
     report = Path(report)
     need = [report / n for n in ("metrics.json", "meta.json", DAILY)]
@@ -63,8 +63,12 @@ def rebuild(report: Path) -> list[dict]:
                                   season=rec["season"], record=_point_scores(rec),
                                   spatial={}, temporal=None, rank=None, per_day=None,
                                   example=None, daily=d))
-    cfg = EvalConfig(boot=int(settings.get("boot", 2000)), seed=int(settings.get("seed", 0)))
-    return records(add_intervals(results, cfg))
+    # a report from before moving blocks resampled single days
+    cfg = EvalConfig(boot=int(settings.get("boot", 2000)), seed=int(settings.get("seed", 0)),
+                     block=int(settings.get("block", 1)))
+    add_intervals(results, cfg)
+    adjust(results)
+    return records(results)
 
 
 def write_rebuilt(report: Path, out: Path) -> Path:

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from finescale.data.errors import FinescaleError
-from finescale.data.seasons import (SEASON_MONTHS, SEASONS, check_season, in_season,
-                                    season_starts)
+from finescale.data.seasons import SEASON_MONTHS, SEASONS, check_season, in_season, season_starts
 
 SCORED = ("test", "val")  # the parts of a split a model may be scored on (Split attributes)
 

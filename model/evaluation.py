@@ -31,8 +31,9 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from finescale.data import bootstrap
+from finescale.data import bootstrap, dressing
 from finescale.data import evaluation as ev
+from finescale.data.bootstrap import NOT_CLAIMS, REFERENCE, VERDICTS
 from finescale.data.diagnostics import curve_error
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import Dataset
@@ -62,12 +63,13 @@ class EvalConfig:
     curves: ev.CurveConfig = field(default_factory=ev.CurveConfig)
     seed: int = 0
     boot: int = 2000  # bootstrap resamples of the days for the intervals (0 = none)
+    block: int = 0  # days per moving block of the bootstrap (0 = ⌈days^⅓⌉, 1 = single days)
 
     def __post_init__(self) -> None:
         if self.members < 1:
             raise FinescaleError(f"members must be >= 1, got {self.members}")
-        if self.days < 0 or self.rollout < 0 or self.boot < 0:
-            raise FinescaleError("days, rollout and boot must be >= 0")
+        if self.days < 0 or self.rollout < 0 or self.boot < 0 or self.block < 0:
+            raise FinescaleError("days, rollout, boot and block must be >= 0")
         if self.split not in SCORED:
             raise FinescaleError(f"split must be one of {', '.join(SCORED)}, got {self.split!r}")
 
@@ -150,10 +152,11 @@ def _rollout_days(ds: Dataset, region: str, start: pd.Timestamp, n: int) -> pd.D
 
 
 def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Dataset | None,
-           variable: str, cfg: EvalConfig, seconds: float, source: str, split: str
-           ) -> PairResult:
+           variable: str, cfg: EvalConfig, seconds: float, source: str, split: str,
+           dress: dressing.Dressing | None = None) -> PairResult:
     g, t = ev.check_generated(test, variable, name=f"{name} {region} {season}")
     kind = str(test.attrs.get("transform", "log"))
+    deterministic = name.startswith("interp") or not KINDS[name].stochastic
     rec = ev.pointwise(g, t, kind)
     sp = ev.spatial(g, t, cfg.curves, kind)
     tm = None
@@ -175,34 +178,81 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
     days = ev.per_day(g, t, kind)
     days["variogram_error"] = [curve_error(np.asarray(a), np.asarray(b)) for a, b in
                                zip(sp["gamma_days"], sp["gamma_truth_days"], strict=True)]
+    daily = bootstrap.daily_stats(g, t, sp, kind, deterministic=deterministic)
+    if dress is not None:
+        c = dressing.crps(ev.scaled(kind, g).isel(member=0).values, ev.scaled(kind, t).values,
+                          dress)
+        daily["sdressed"] = ("time", np.nansum(c, axis=(1, 2)))
+        days["crps_dressed"] = np.nanmean(c, axis=(1, 2))
+        record |= {"crps_dressed": float(np.nanmean(c)), "dressing_days": dress.days}
     return PairResult(model=name, region=region, season=season, record=record, spatial=sp,
                       temporal=tm, rank=ev.rank_counts(g, t, cfg.curves.seed, kind),
-                      per_day=days, example=test.isel(time=[0]),
-                      daily=bootstrap.daily_stats(g, t, sp, kind))
+                      per_day=days, example=test.isel(time=[0]), daily=daily)
 
 
-REFERENCE = "diffusion"  # the model whose claims the intervals test
+DRESS_DAYS = 20  # validation days a deterministic model's error distribution is learned on
+
+
+def _dressing(ds: Dataset, region: str, season: str, split: dict, kind: str,
+              path: Path | None, cfg: EvalConfig, device, cancel, cache
+              ) -> dressing.Dressing | None:
+    """A deterministic model's (or interpolation's) error distribution, learned on the
+    first validation days of its split (never a test day); None without validation days."""
+    try:
+        days = _eval_days(ds, region, season, split, DRESS_DAYS, "val")
+    except FinescaleError:
+        return None
+    if kind.startswith("interp:"):
+        val = interpolate_region(ds, region, kind.split(":", 1)[1], days)
+    else:
+        val, _, _ = _generated(ds, path, kind, region, season, days, None, cfg, device, cancel,
+                               cache)
+    g, t = ev.check_generated(val, ds.variable, name=f"{kind} {region} {season} validation")
+    tf = str(val.attrs.get("transform", "log"))
+    return dressing.fit(ev.scaled(tf, g).isel(member=0).values, ev.scaled(tf, t).values)
+
+
 
 
 def add_intervals(results: list[PairResult], cfg: EvalConfig) -> list[PairResult]:
-    """Bootstrap intervals (over the scored days) into each record: every model's own
-    ``{score}_ci_low/_ci_high``; on every other model's row the paired difference
-    ``{score}_vs_diffusion`` = diffusion − model with its interval, and whether the
-    paper's claim (diffusion is better) ``holds``, ``fails`` or is ``undecided``."""
+    """Bootstrap intervals (over the scored days, in moving blocks) into each record: every
+    model's own ``{score}_ci_low/_ci_high``; on every other model's row the paired
+    difference ``{score}_vs_diffusion`` = diffusion − model with its interval, its p-value
+    and whether the paper's claim (diffusion is better) ``holds``, ``fails`` or is
+    ``undecided``."""
     if not cfg.boot:
         return results
     ref = {(r.region, r.season): r for r in results if r.model == REFERENCE}
     for r in results:
-        for k, (lo, hi) in bootstrap.intervals(r.daily, cfg.boot, cfg.seed).items():
+        days = r.daily.sizes["time"]
+        block = cfg.block or bootstrap.block_length(days)
+        r.record["boot_block"] = block
+        for k, (lo, hi) in bootstrap.intervals(r.daily, cfg.boot, cfg.seed,
+                                               block=block).items():
             r.record[f"{k}_ci_low"], r.record[f"{k}_ci_high"] = lo, hi
         base = ref.get((r.region, r.season))
         if base is None or r is base:
             continue
-        for k, (d, lo, hi) in bootstrap.paired(base.daily, r.daily, cfg.boot, cfg.seed).items():
+        for k, (d, lo, hi, p) in bootstrap.paired(base.daily, r.daily, cfg.boot, cfg.seed,
+                                                  block=block).items():
             name = f"{k}_vs_{REFERENCE}"
             r.record |= {name: d, f"{name}_ci_low": lo, f"{name}_ci_high": hi,
-                         f"{name}_claim": bootstrap.verdict(k, lo, hi)}
+                         f"{name}_p": p, f"{name}_claim": bootstrap.verdict(k, lo, hi)}
     return results
+
+
+def adjust(results: list[PairResult]) -> int:
+    """Holm-adjusted verdicts (``{score}_vs_diffusion_claim_holm``) over the report's family
+    of claims — every :data:`VERDICTS` score of every model but diffusion and its students,
+    every pair; returns the number of comparisons."""
+    cells = [(r.record, f"{k}_vs_{REFERENCE}", k) for r in results
+             if r.model not in NOT_CLAIMS for k in VERDICTS
+             if f"{k}_vs_{REFERENCE}_p" in r.record]
+    adj = bootstrap.holm(np.array([rec[f"{name}_p"] for rec, name, _ in cells]))
+    for (rec, name, k), p in zip(cells, adj, strict=True):
+        rec[f"{name}_p_holm"] = float(p)
+        rec[f"{name}_claim_holm"] = bootstrap.verdict_p(k, rec[name], p)
+    return len(cells)
 
 
 def _generated(ds: Dataset, path: Path, kind: str, region: str, season: str,
@@ -303,8 +353,10 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
         raise FinescaleError(f"workers must be >= 1, got {workers}")
     if workers > 1 and len(pairs) > 1:
         # each worker's evaluate() adds its pair's intervals
-        return _evaluate_parallel(ds, pairs, cfg, str(device), min(workers, len(pairs)),
-                                  progress, cancel, cache)
+        out = _evaluate_parallel(ds, pairs, cfg, str(device), min(workers, len(pairs)),
+                                 progress, cancel, cache)
+        adjust(out)
+        return out
     jobs = [(r, s, k) for (r, s), models in pairs.items()
             for k in [*[k for k in KINDS if k in models],
                       *[f"interp:{m}" for m in cfg.interp]]]
@@ -334,6 +386,12 @@ def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = 
             test, roll, seconds = _generated(ds, models[kind], kind, region, season, days,
                                              roll_days, cfg, device, cancel, kept)
             name, source = kind, str(models[kind])
+        dress = None
+        if kind.startswith("interp:") or not KINDS[kind].stochastic:
+            dress = _dressing(ds, region, season, split, kind, models.get(kind), cfg, device,
+                              cancel, kept)
         results.append(_score(name, region, season, test, roll, var, cfg, seconds, source,
-                              label))
-    return add_intervals(results, cfg)
+                              label, dress))
+    add_intervals(results, cfg)
+    adjust(results)
+    return results

@@ -17,6 +17,7 @@ from finescale.app.report import (
     CLAIMS,
     NOT_CLAIMS,
     claim_cell,
+    claims_of,
     curves_dataset,
     find_reports,
     read_curves,
@@ -33,7 +34,7 @@ LIVE = {"members": 2, "days": 3, "rollout": 6}  # a live evaluation: minutes on 
 
 
 INTERVAL_COLUMNS = ("R² 95 %", "diffusion − model, R² [95 %]",
-                    "claim holds? R² · CRPS · variogram")
+                    "claim holds? R² · CRPS · variogram")  # R²∞ and fair CRPS where shown
 
 
 def interval_cells(rec: dict) -> dict[str, str]:
@@ -41,13 +42,28 @@ def interval_cells(rec: dict) -> dict[str, str]:
     out = {}
     if rec.get("r2_ci_low") is not None:
         out[INTERVAL_COLUMNS[0]] = f"{rec['r2_ci_low']:.3f} – {rec['r2_ci_high']:.3f}"
-    r2 = claim_cell(rec, "r2", "{:+.3f}", verdict=False)
+    r2 = claim_cell(rec, claims_of([rec])[0][0], "{:+.3f}", verdict=False)
     if r2 is not None:
         out[INTERVAL_COLUMNS[1]] = r2
     if r2 is not None and rec.get("model") not in NOT_CLAIMS:
-        out[INTERVAL_COLUMNS[2]] = " · ".join(rec.get(f"{k}_vs_diffusion_claim") or "—"
-                                              for k, _, _ in CLAIMS)
+        out[INTERVAL_COLUMNS[2]] = " · ".join(
+            rec.get(f"{k}_vs_diffusion_claim_holm") or rec.get(f"{k}_vs_diffusion_claim") or "—"
+            for k, _, _ in claims_of([rec]))
     return out
+
+
+def claims_note(recs: list[dict]) -> str:
+    """What the claim columns compare: the size-fair claims, or an older report's."""
+    if claims_of(recs) is not CLAIMS:
+        return ("*This report predates the size-fair claims: its verdicts compare the "
+                "ensemble mean's R² at the evaluated members and the ensemble's CRPS against "
+                "a deterministic model's MAE, which favour diffusion. Evaluate again for the "
+                "fair ones.*")
+    return ("*Claims: the ensemble mean's R² with infinitely many members (the members' "
+            "noise removed), CRPS of forecast distributions (deterministic models dressed "
+            "with their validation errors), variogram error; verdicts Holm-adjusted over the "
+            "report's comparisons. Rows held out in time were trained without that "
+            "season-year and scored on all of its days.*")
 
 
 def report_dirs(data_path) -> list:
@@ -131,6 +147,9 @@ class SeasonTab(pn.viewable.Viewer):
         items.append(table(rows) if not rows.empty else pn.pane.Markdown(
             "*no evaluation report for this dataset: run `finescale evaluate --out "
             "DATA/report`, or evaluate this season below*"))
+        if not rows.empty and INTERVAL_COLUMNS[2] in rows:
+            items.append(pn.pane.Markdown(claims_note([r for _, _, recs in found
+                                                       for r in recs])))
         if cv is not None:
             step = grid_step_km(s.region_data.fine["lat"].values)
             figs = [pn.pane.HoloViews(f) for f in figures(cv, s.scale_label, step)]
@@ -147,6 +166,8 @@ class SeasonTab(pn.viewable.Viewer):
                 if (r["region"], r["season"]) != (s.region, s.season):
                     continue
                 name = r["model"]
+                if r.get("split") == "time-heldout":  # another model, on other days
+                    name = f"{name} · held out in time"
                 if settings.get("live"):
                     name = f"{name} · live ({LIVE['days']} days)"
                 elif r.get("sampler") not in (None, "none"):  # a sampled model: say how

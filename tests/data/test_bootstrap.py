@@ -56,14 +56,16 @@ def test_resampled_days_are_scored_as_those_days(case):
 def test_paired_interval_and_verdicts(case):
     _, _, _, _, daily = case
     diff = bootstrap.paired(daily["good"], daily["bad"], n=500)
-    d, lo, hi = diff["r2"]
+    d, lo, hi, p = diff["r2"]
     assert lo <= d <= hi and lo > 0  # the less noisy ensemble is better on every resample
+    assert p == pytest.approx(2 / 501)  # never 0: no resample on the other side
     assert bootstrap.verdict("r2", lo, hi) == "holds"
-    assert bootstrap.verdict("crps", *diff["crps"][1:]) == "holds"
+    assert bootstrap.verdict("crps", *diff["crps"][1:3]) == "holds"
     assert bootstrap.verdict("crps", *bootstrap.paired(daily["bad"], daily["good"],
-                                                       n=500)["crps"][1:]) == "fails"
+                                                       n=500)["crps"][1:3]) == "fails"
+    assert bootstrap.verdict_p("crps", diff["crps"][0], diff["crps"][3]) == "holds"
     same = bootstrap.paired(daily["good"], daily["good"], n=200)["r2"]
-    assert same == (0.0, 0.0, 0.0) and bootstrap.verdict("r2", 0.0, 0.0) == "undecided"
+    assert same == (0.0, 0.0, 0.0, 1.0) and bootstrap.verdict("r2", 0.0, 0.0) == "undecided"
     lo, hi = bootstrap.intervals(daily["good"], n=500)["r2"]
     assert lo < bootstrap.pooled(daily["good"])["r2"][0] < hi
 
@@ -72,3 +74,60 @@ def test_paired_needs_the_same_days(case):
     _, _, _, _, daily = case
     with pytest.raises(Exception, match="same days"):
         bootstrap.paired(daily["good"], daily["bad"].isel(time=slice(1, None)))
+
+
+def test_fair_scores_pool_like_the_reports(case):
+    """r2_inf and crps_fair pooled from the daily sums are the report's numbers; with
+    more members' noise removed, r2_inf is above the N-member R²."""
+    from finescale.data import scores
+    from finescale.data.evaluation import scaled
+
+    truth, _, bad, _, daily = case
+    rec, p = pointwise(bad, truth), bootstrap.pooled(daily["bad"])
+    lg, lt = scaled("log", bad), scaled("log", truth)
+    inf = scores.ensemble_mean_inf(lg.values, lt.values)
+    assert p["r2_inf"][0] == pytest.approx(inf["r2_inf"], rel=1e-9)
+    assert p["crps_fair"][0] == pytest.approx(rec["crps_fair"], rel=1e-9)
+    assert p["r2_inf"][0] > p["r2"][0] and p["crps_prob"][0] == p["crps_fair"][0]
+
+
+def test_moving_blocks_are_runs_of_adjacent_days():
+    w = bootstrap.draws(30, 200, seed=1, block=5)
+    assert w.shape == (200, 30) and (w.sum(axis=1) == 30).all()
+    # every day is drawn equally often on average (the blocks wrap round)
+    assert np.abs(w.mean(axis=0) - 1).max() < 0.35
+    # a day's neighbour is drawn with it far more often than with independent days
+    both = ((w[:, :-1] > 0) & (w[:, 1:] > 0)).mean()
+    iid = bootstrap.draws(30, 200, seed=1, block=1)
+    assert both > ((iid[:, :-1] > 0) & (iid[:, 1:] > 0)).mean() + 0.1
+    assert bootstrap.block_length(18) == 3 and bootstrap.block_length(92) == 5
+    assert bootstrap.block_length(1) == bootstrap.block_length(2) == 1
+
+
+def test_blocks_widen_the_interval_of_persistent_errors():
+    """Days whose errors persist for a week (AR(1) at 0.9): resampling single days
+    understates the uncertainty of the pooled score; blocks of adjacent days do not."""
+    rng = np.random.default_rng(3)
+    n = 90
+    err = np.zeros(n)
+    for i in range(1, n):
+        err[i] = 0.9 * err[i - 1] + rng.normal()
+    days = pd.date_range("2006-06-01", periods=n)
+    ones = xr.DataArray(np.ones(n), {"time": days}, ("time",))
+    daily = xr.Dataset({"n": ones, "sp": ones, "st": ones, "spp": ones, "stt": ones,
+                        "spt": ones, "sae": ones + err, "scrps": ones,
+                        "gamma": (("time", "distance"), np.ones((n, 2))),
+                        "gamma_truth": (("time", "distance"), np.ones((n, 2)))})
+    width = {b: np.diff(bootstrap.intervals(daily, 2000, 0, block=b)["mae"])[0]
+             for b in (1, 10)}
+    assert width[10] > 1.5 * width[1]
+
+
+def test_holm_adjusts_a_family_of_p_values():
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    adj = bootstrap.holm(p)
+    np.testing.assert_allclose(adj[:4], [0.03, 0.06, 0.06, 0.02])
+    assert np.isnan(adj[4]) and bootstrap.holm(np.array([])).size == 0
+    assert bootstrap.verdict_p("r2", 0.01, 0.03) == "holds"
+    assert bootstrap.verdict_p("r2", 0.01, 0.06) == "undecided"
+    assert bootstrap.verdict_p("crps", 0.01, 0.01) == "fails"

@@ -198,7 +198,8 @@ def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, resu
 
     paths = [ckpts["diffusion"], ckpts["unet"]]
     first = evaluate(small, paths, CFG, progress=False, cache=tmp_path / "c")
-    assert len(list((tmp_path / "c").iterdir())) == 2  # one entry per generative model
+    # one entry per model's test days, one for the U-Net's validation days (its dressing)
+    assert len(list((tmp_path / "c").iterdir())) == 3
     by = {r.model: r.record for r in results}
     for r in first:  # kept and scored alike: the uncached run's scores
         assert r.record["r2"] == pytest.approx(by[r.model]["r2"], abs=1e-9)
@@ -266,10 +267,20 @@ def test_the_season_table_shows_the_intervals(results):
     lo, hi = (float(x) for x in own[INTERVAL_COLUMNS[0]].split(" – "))
     assert lo <= recs[0]["r2"] + 5e-4 and recs[0]["r2"] - 5e-4 <= hi
     unet = interval_cells(recs[2])
-    assert unet[INTERVAL_COLUMNS[1]].startswith(f"{recs[2]['r2_vs_diffusion']:+.3f} [")
+    # the claim's R²: diffusion's with infinitely many members against the U-Net's
+    assert unet[INTERVAL_COLUMNS[1]].startswith(f"{recs[2]['r2_inf_vs_diffusion']:+.3f} [")
     verdicts = unet[INTERVAL_COLUMNS[2]].split(" · ")
     assert len(verdicts) == 3 and set(verdicts) <= {"holds", "fails", "undecided"}
     assert interval_cells({"r2": 0.5}) == {}  # a report from before the intervals
+    from finescale.app.tabs.season import claims_note
+
+    assert "infinitely many members" in claims_note(recs)
+    # a report from before the fair claims: its own verdicts, and a note saying what they are
+    old = {"model": "unet", "r2_vs_diffusion": 0.01, "r2_vs_diffusion_ci_low": 0.0,
+           "r2_vs_diffusion_ci_high": 0.02, "r2_vs_diffusion_claim": "undecided",
+           "crps_vs_diffusion_claim": "holds", "variogram_error_vs_diffusion_claim": "fails"}
+    assert interval_cells(old)[INTERVAL_COLUMNS[2]] == "undecided · holds · fails"
+    assert "predates" in claims_note([old])
 
 
 def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path: Path):
@@ -292,11 +303,18 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
     own = {"noise_rho": None, "noise_rho_by_kind": {"diffusion": 0.3, "distilled": 0.0}}
     assert rt._noise(own) == "each model's own noise memory ρ (diffusion 0.3, distilled 0)"
     recs = json.loads((out / "metrics.json").read_text())
+    from finescale.app.report import verdict_text
+
     for r in recs[1:]:
-        verdicts = [r[f"{k}_vs_diffusion_claim"] for k in ("r2", "crps", "variogram_error")]
+        # the fair claims' verdicts, each with its Holm-adjusted one where that differs
+        verdicts = " ".join(verdict_text(r, k) for k in ("r2_inf", "crps_prob",
+                                                          "variogram_error")).split()
         start = f"| area1 | JJA | {r['model']} |"
         line = next(x for x in page.splitlines() if x.startswith(start))
-        assert [w for w in line.split() if w in ("holds", "fails", "undecided")] == verdicts
+        words = [w.strip("():") for w in line.split()]
+        assert [w for w in words if w in ("holds", "fails", "undecided")] == [
+            w.strip("():") for w in verdicts if w.strip("():") in ("holds", "fails",
+                                                                   "undecided")]
     best_r2 = max(r["r2"] for r in recs)
     assert f"**{best_r2:.3f}**" in page
     # the paper's table: R², RMSE, MAE, NSE, KGE of every model, as in the report
