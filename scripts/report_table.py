@@ -72,6 +72,9 @@ def models(report: Path) -> str:
         rows.sort(key=lambda r: ORDER.index(r["model"]) if r["model"] in ORDER else len(ORDER))
         best = {k: best_of(k, (r.get(k) for r in rows))
                 for k in ("r2", "rmse", "variogram_error", "spectrum_error", "acf_error")}
+        # CRPS of an ensemble, MAE (the CRPS of a point) of a deterministic model
+        crps_of = {id(r): r["crps"] if r.get("crps") is not None else r["mae"] for r in rows}
+        best["crps"] = best_of("crps", crps_of.values())
 
         def c(r: dict, k: str, best: dict = best) -> str:
             return cell(r.get(k), best[k])
@@ -82,10 +85,9 @@ def models(report: Path) -> str:
         for r in rows:
             ci = (f" [{r['r2_ci_low']:.3f}, {r['r2_ci_high']:.3f}]"
                   if r.get("r2_ci_low") is not None else "")
-            crps = r["crps"] if r.get("crps") is not None else r["mae"]
             spread = f"{r['spread_skill']:.2f}" if r.get("spread_skill") is not None else "–"
             out.append(f"| {NAMES.get(r['model'], r['model'])} | {c(r, 'r2')}{ci} | "
-                       f"{c(r, 'rmse')} | {crps:.3f} | {spread} | "
+                       f"{c(r, 'rmse')} | {cell(crps_of[id(r)], best['crps'])} | {spread} | "
                        f"{c(r, 'variogram_error')} | {c(r, 'spectrum_error')} | "
                        f"{c(r, 'acf_error')} |")
         out.append("")
