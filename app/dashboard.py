@@ -16,15 +16,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import holoviews as hv
-import numpy as np
 import panel as pn
 import param
 
 from finescale.app import jobs
-from finescale.app.heap import return_freed_memory
 from finescale.app.jobview import JobView, notify, session_waker
-from finescale.app.page_assets import OfflineFast, skip_mathjax
+from finescale.app.page_assets import OfflineFast
 from finescale.app.plots import shared_clim
 from finescale.app.sidebar import Sidebar
 from finescale.app.state import Explorer, TrainRequest, cached, metrics_for
@@ -38,62 +35,8 @@ from finescale.app.tabs.shown import Shown
 from finescale.app.tabs.train import TrainTab
 from finescale.data.errors import FinescaleError
 
-hv.extension("bokeh")
-# Canvas, not WebGL, for the HoloViews plots (diagnostics, seasonal): they are small line
-# plots, and a software-rendered WebGL context (headless or GPU-less browsers) cost 0.3 s of
-# a page load copying its pixels (measured in a Chrome profile); browsers cap WebGL
-# contexts per page too
-hv.renderer("bokeh").webgl = False
-skip_mathjax()
-return_freed_memory()  # the server's RSS follows what the pages use (app/heap.py)
-
-
-def _warm_up() -> None:
-    """Compile datashader's aggregation once at server start (≈ 2 s), not in a session."""
-    import xarray as xr
-
-    from finescale.app.plots import raster
-
-    da = xr.DataArray(np.ones((8, 8)), dims=("lat", "lon"),
-                      coords={"lat": np.arange(8.0), "lon": np.arange(8.0)})
-    raster(da, (0.0, 7.0, 0.0, 7.0), (4, 4))
-
-
-_warm_up()
-
-LOG = logging.getLogger("finescale.dashboard")
-if not LOG.handlers:  # the server log shows what the pages asked for and what ran
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    LOG.addHandler(_handler)
-    LOG.setLevel(logging.INFO)
-    LOG.propagate = False
+LOG = logging.getLogger("finescale.dashboard")  # set up by app.server_setup
 _GENERATING = jobs.Shared()  # one generation per choice, whichever pages wait for it
-
-
-def closed_page_handler(loop, context: dict) -> None:
-    """The event loop's exception handler: a page closed while the server wrote to it is
-    one line in the log, not a traceback (Tornado leaves that write's error unretrieved;
-    holoviz/panel#3341); anything else goes to the default handler."""
-    from tornado.iostream import StreamClosedError
-    from tornado.websocket import WebSocketClosedError
-
-    if isinstance(context.get("exception"), WebSocketClosedError | StreamClosedError):
-        LOG.info("a page closed while the server was writing to it")
-        return
-    loop.default_exception_handler(context)
-
-
-def _quiet_closed_pages() -> None:
-    import asyncio
-
-    try:
-        asyncio.get_running_loop().set_exception_handler(closed_page_handler)
-    except RuntimeError:  # imported outside a server (tests, scripts): nothing to quiet
-        pass
-
-
-_quiet_closed_pages()
 
 
 @contextmanager

@@ -16,8 +16,10 @@ hv.extension("bokeh")  # per session: Panel and HoloViews record these per docum
 pn.extension(notifications=True)
 
 from finescale.app.dashboard import create_app  # noqa: E402 - after the extensions
+from finescale.app.server_setup import setup_server_process  # noqa: E402
 
 if pn.state.served:
+    setup_server_process()  # once per process: the first session's run does it
     if os.environ.get("FINESCALE_RECORD"):
         from finescale.app.record_view import RecordBrowser
 

@@ -13,7 +13,7 @@ import panel as pn
 import param
 
 from finescale.app.figures import CMAP, DIFF_CMAP, extent, lines_in
-from finescale.app.page_assets import OfflineFast, skip_mathjax
+from finescale.app.page_assets import OfflineFast
 from finescale.app.record_evidence_view import EvidenceView
 from finescale.data import record
 from finescale.data.errors import FinescaleError
@@ -24,7 +24,6 @@ from finescale.data.transforms import analysis, analysis_label
 MAP_WIDTH = 290  # px of each map's frame (three fit beside the sidebar at 1,600 px); the
 # height follows the region's geographic aspect
 SPANS = {"90 days": 45, "1 year": 183, "whole record": None}
-skip_mathjax()
 
 
 class RecordBrowser(pn.viewable.Viewer):

@@ -91,7 +91,7 @@ def test_closed_page_errors_are_one_line_and_others_reach_the_default(caplog):
 
     from tornado.websocket import WebSocketClosedError
 
-    from finescale.app.dashboard import LOG, closed_page_handler
+    from finescale.app.server_setup import LOG, closed_page_handler
 
     seen = []
 
