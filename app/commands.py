@@ -11,3 +11,4 @@ from finescale.app.serve import register as register_serve
 
 REGISTER: list[Callable[[argparse._SubParsersAction], None]] = [register_model, register_record,
                                                                    register_serve]
+

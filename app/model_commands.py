@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
+from finescale.app.provenance import portable_command
 from finescale.data.errors import FinescaleError
 from finescale.data.seasons import SEASONS
 from finescale.data.splits import SCORED, SplitConfig
@@ -53,7 +53,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     spec = TrainSpec(kind=a.stage, region=a.region, season=a.season, preset=preset,
                      out_dir=out, device=device, seed=a.seed, encoder_path=enc, half=a.half,
                      split=SplitConfig(heldout_year=a.heldout_year),
-                     command="finescale " + shlex.join(sys.argv[1:]),
+                     command=portable_command(sys.argv[1:]),
                      max_seconds=60.0 * a.max_minutes)
     if a.stage == "distilled":
         path = _distill(ds, spec, a)
@@ -193,7 +193,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                                       for k in KINDS.values() if k.uses_sampler},
                 "seed": a.seed,
                 "boot": a.boot, "block": a.block, "device": str(device),
-                "command": "finescale " + shlex.join(sys.argv[1:])}
+                "command": portable_command(sys.argv[1:])}
     out = write_report(results, a.out, variable=ds.variable, settings=settings,
                        overwrite=a.overwrite, dataset=ds.manifest.get("generator"),
                        scale=analysis_label(ds.transform, ds.variable, ds.units),

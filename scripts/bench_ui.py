@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="page loads per page-ready figure (median; this machine is noisy)")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     p.add_argument("--screenshot", type=Path, default=None,
-                   help="save a PNG of the first page (README: assets/screenshot.png)")
+                   help="save a PNG of the first page (README: docs/img/dashboard-maps.png)")
     p.add_argument("--gen-repeats", type=int, default=3,
                    help="8-member days per model and region (seeds 0..N-1): first and median")
     p.add_argument("--no-generation", action="store_true",

@@ -2,7 +2,7 @@
 day and model for a while; prints JSON (page-ready and redraw percentiles under load,
 requests per generation, the server's peak RSS, page errors, server-log exceptions).
 
-    python scripts/load_test.py --pages 8 --minutes 3 --out assets/bench/load-2core.json
+    python scripts/load_test.py --pages 8 --minutes 3 --out docs/bench/load-2core.json
 
 The pages pick from a small set of choices on purpose: a group exploring the same season
 asks for the same days, and the server must answer identical requests with one generation.

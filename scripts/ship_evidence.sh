@@ -17,10 +17,11 @@
 #                                           # has: the students need not wait for the rest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FROM=${FROM:-assets/evidence/weights}
+EVIDENCE_WORK=${EVIDENCE_WORK:-$HOME/.cache/finescale/evidence}
+FROM=${FROM:-$EVIDENCE_WORK/weights}
 TO=${TO:-assets/weights}
 export REPORT=${REPORT:-assets/report}
-OLD_REPORT=${OLD_REPORT:-assets/evidence/report}
+OLD_REPORT=${OLD_REPORT:-$EVIDENCE_WORK/report}
 export CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
 PAIRS=${PAIRS:-"area0-DJF area0-MAM area0-JJA area0-SON area1-DJF area1-MAM area1-JJA area1-SON"}
 KINDS="diffusion vae unet ablation transfer"

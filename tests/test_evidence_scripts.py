@@ -178,13 +178,15 @@ def test_evidence_folders_follow_the_ship_step(tmp_path, collecting):
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts/evidence_paths.sh").write_text(
         (ROOT / "scripts/evidence_paths.sh").read_text())
+    work = tmp_path / "work"
     if collecting:
-        (tmp_path / "assets/evidence/weights").mkdir(parents=True)
+        (work / "weights").mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k not in ("WEIGHTS", "REPORT", "DOC")}
+    env["EVIDENCE_WORK"] = str(work)
     show = 'source scripts/evidence_paths.sh; echo "$WEIGHTS $REPORT $DOC"'
     out = subprocess.run(["bash", "-c", show], cwd=tmp_path, env=env, capture_output=True,
                          text=True, check=True).stdout.split()
-    where = "assets/evidence" if collecting else "assets"
+    where = str(work) if collecting else "assets"
     assert out == [f"{where}/weights", f"{where}/report", "docs/evidence.md"]
     out = subprocess.run(["bash", "-c", show], cwd=tmp_path, env={**env, "WEIGHTS": "/w"},
                          capture_output=True, text=True, check=True).stdout.split()
@@ -192,7 +194,7 @@ def test_evidence_folders_follow_the_ship_step(tmp_path, collecting):
     for script in ("evidence.sh", "gpu_evidence.sh"):  # both read it, neither decides again
         text = (ROOT / "scripts" / script).read_text()
         assert "source scripts/evidence_paths.sh" in text
-        assert "assets/evidence/weights" not in text
+        assert "EVIDENCE_WORK/weights" not in text
 
 
 def test_heldout_evidence_trains_on_its_own_encoder_and_split_and_resumes(folders, tmp_path):

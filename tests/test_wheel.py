@@ -97,6 +97,16 @@ def test_wheel_holds_one_import_name_and_the_assets(installed):
         "bench_ui", "load_test", "profile_page", "assets/bench", "assets/evidence",
         "screenshot"))]
     assert tools == []
+    # shipped files carry no path of the machine that made them, and no commit hash
+    import re
+
+    site = Path(info["assets"])
+    texts = [p for p in site.rglob("*") if p.suffix in (".json", ".md", ".csv")]
+    assert len(texts) > 40
+    for p in texts:
+        text = p.read_text()
+        assert not re.search(r"(?<![\w.])/(work|root|home|tmp|Users)/", text), p
+        assert not re.search(r"\bcommit [0-9a-f]{7,40}\b", text), p
 
 
 def test_wheel_cli_api_static_and_coastlines(installed):

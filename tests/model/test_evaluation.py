@@ -342,8 +342,7 @@ def test_the_committed_evidence_page_is_its_report(monkeypatch):
     """docs/evidence.md is the page of the committed evidence report, not edited by hand: the
     report scripts/evidence.sh writes (its own folder until the ship step moves it)."""
     monkeypatch.chdir(Path(__file__).parents[2])  # the page names the report as the script does
-    report = Path("assets/evidence/report")
-    report = report if report.is_dir() else Path("assets/report")
+    report = Path("assets/report")
     assert _report_table().page(report) + "\n" == Path("docs/evidence.md").read_text()  # print()
 
 
