@@ -52,9 +52,13 @@ class Sidebar(pn.viewable.Viewer):
         s = self.state
         self.date_picker = pn.widgets.DatePicker.from_param(
             s.param.date, name="Date (any day of the coarse record)")
+        # the player fits the sidebar: its five stepping buttons, not Panel's nine (at 510 px
+        # they ran past the sidebar's edge)
         self.player = pn.widgets.DiscretePlayer(
             name=self._player_title(), show_value=False, options=self._player_days(),
-            value=s.date, interval=1500, loop_policy="once", show_loop_controls=False)
+            value=s.date, interval=1500, loop_policy="once", show_loop_controls=False,
+            visible_buttons=["first", "previous", "pause", "play", "next"],
+            width=LOCATOR_WIDTH)
         self._moving_player = False  # the page moves the player: not a user's pick
         self.player.param.watch(
             lambda e: None if self._moving_player or not e.new else setattr(s, "date", e.new),
@@ -65,6 +69,17 @@ class Sidebar(pn.viewable.Viewer):
             widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
                      "seed": pn.widgets.IntInput},
             show_name=False)
+        self._show_applicable()
+        s.param.watch(self._show_applicable, ["model", "sampler"])
+
+    def _show_applicable(self, *_: param.parameterized.Event) -> None:
+        """Only the controls that change the chosen model's result are shown (a student's
+        sidebar offered the teacher's sampler, steps and solver, which it ignores)."""
+        use = set(self.state.applicable())
+        for name in Explorer.CONTROLS:
+            widget = self.controls._widgets.get(name)  # pn.Param's widget of that parameter
+            if widget is not None and widget.visible != (name in use):
+                widget.visible = name in use
 
     def _player_days(self) -> list:
         # the shown day is always among the options (also a day outside the season's fine

@@ -147,6 +147,23 @@ class Explorer(param.Parameterized):
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="sampling seed")
     note = param.String(default="", doc="why the page changed the user's model (shown once)")
 
+    ALWAYS = ("region", "season", "model", "show", "log_scale")
+
+    def applicable(self) -> tuple[str, ...]:
+        """The controls that change what the chosen model shows, in ``CONTROLS`` order: an
+        interpolation takes no setting, a network its arithmetic, an ensemble its members and
+        seed, a sampled model its sampler's (``model.kinds.Kind.settings``); the paper's
+        ancestral sampler has no ODE solver and runs on its own tiles."""
+        use = set(self.ALWAYS)
+        if self.model is not None and self.model not in INTERP:
+            from finescale.model.kinds import kind as get_kind
+
+            kind = get_kind(self.model)
+            use |= set(kind.settings) | ({"members", "seed"} if kind.stochastic else set())
+            if "sampler" in use and self.sampler == "paper":
+                use -= {"solver", "windows"}
+        return tuple(c for c in self.CONTROLS if c in use)
+
     def __init__(self, dataset: Dataset | None = None, checkpoint_dirs: tuple[Path, ...] | None
                  = None, **params):
         self.dataset = dataset if dataset is not None else shared_dataset()

@@ -47,6 +47,9 @@ class Kind:
     stochastic: bool = False
     ema: bool = False
     uses_sampler: bool = False  # the diffusion samplers' settings apply
+    # the generation settings that change this kind's result (SamplerConfig fields, and
+    # "sampler" for the protocol); an ensemble's members and seed apply besides
+    settings: tuple[str, ...] = ("precision",)
 
     def cond_channels(self, enc: EncoderConfig) -> int:
         return N_COND + (enc.features if self.uses_features else 0)
@@ -76,6 +79,8 @@ class DiffusionKind(Kind):
     stochastic: bool = True
     ema: bool = True
     uses_sampler: bool = True
+    settings: tuple[str, ...] = ("sampler", "steps", "solver", "precision", "windows",
+                                 "noise_rho")
 
     def build(self, enc: EncoderConfig, cfg: DownscalerConfig) -> nn.Module:
         net = UNet(in_ch=1 + self.cond_channels(enc), out_ch=1, channels=cfg.channels,
@@ -104,6 +109,8 @@ class DistilledKind(DiffusionKind):
     """A consistency-distilled student of a diffusion model (:mod:`model.distill`): the same
     network, sampled in ``sampler.calls`` calls at the σ its training chose, on windows
     of its own overlap and halo (``cfg.student_overlap``, ``cfg.student_halo``)."""
+
+    settings: tuple[str, ...] = ("calls", "precision", "windows", "noise_rho")
 
     def loss(self, model, target, cond, cfg):
         raise FinescaleError("a distilled model learns from its teacher: train it with "

@@ -254,3 +254,41 @@ def test_season_means_are_read_once_per_region_and_season(small, small_dir, monk
     assert state.season_means(reg, "DJF") is not first and len(reads) == 2
     again = open_dataset(small_dir).region("area1")
     assert state.season_means(again, "JJA") is not first and len(reads) == 3
+
+
+def test_the_sidebar_offers_only_what_changes_the_result(small, ckpts, student):
+    """A control the sidebar hides for a model does not change that model's maps; one it
+    shows does. A student's sidebar has no sampler, steps or solver; the U-Net's none of the
+    ensemble's settings; interpolation's nothing but the view."""
+    from finescale.app.sidebar import Sidebar
+
+    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent, student.parent))
+    s.region, s.date, s.steps = "area1", dt.date(2006, 7, 3), 2
+    bar = Sidebar(s)
+    shown = lambda: {n for n in Explorer.CONTROLS if bar.controls._widgets[n].visible}  # noqa: E731
+
+    def field():
+        return s.fields(s.generate())["generated"].values.copy()
+
+    s.model = "unet"
+    assert shown() == {"region", "season", "model", "precision", "show", "log_scale"}
+    base = field()
+    s.steps, s.solver, s.seed, s.members = 3, "heun", 7, 3  # all hidden for the U-Net
+    np.testing.assert_allclose(field(), base, rtol=1e-6)
+    s.model = "distilled"
+    assert {"calls", "members", "seed", "windows"} <= shown()
+    assert not shown() & {"sampler", "steps", "solver"}
+    base = field()
+    s.steps, s.solver = 5, "dpm2m"  # hidden for the student: the same maps
+    np.testing.assert_array_equal(field(), base)
+    s.seed = 8  # shown: other maps
+    assert not np.allclose(field(), base)
+    s.model = "diffusion"
+    assert {"sampler", "steps", "solver", "windows"} <= shown() and "calls" not in shown()
+    base = field()
+    s.steps = 2  # shown: other maps
+    assert not np.allclose(field(), base)
+    s.sampler = "paper"
+    assert "steps" in shown() and not shown() & {"solver", "windows"}
+    s.model = "interp:bilinear"
+    assert shown() == set(Explorer.ALWAYS)
