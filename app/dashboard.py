@@ -12,6 +12,7 @@ drawn when it is open and the day on screen changes, or when it is opened.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,11 @@ def _batched() -> Iterator[None]:
         yield
 
 
+# what a link restores: the page's choice (Explorer parameters → query keys) and the open tab
+URL_STATE = {"region": "region", "season": "season", "date": "date", "model": "model",
+             "members": "members"}
+
+
 class Dashboard(pn.viewable.Viewer):
     """Explore coarse vs generated vs truth maps and their diagnostics."""
 
@@ -76,10 +82,31 @@ class Dashboard(pn.viewable.Viewer):
         self.state.param.watch(self._describe, ["region"])
         self.state.param.watch(self._noted, ["note"])
         self._describe()
+        self._share_in_url()
         # served: the maps are built on the next tick of the event loop, after the page's
         # HTML has gone out, so they are ready while the browser still parses the JavaScript
         pn.state.execute(self._request, schedule=True)
         pn.state.execute(self.sidebar.describe, schedule=True)  # the locator, after the maps
+
+    def _share_in_url(self) -> None:
+        """The view in the page's URL (``?region=…&season=…&date=…&model=…&members=…&tab=…``):
+        a link opens the same view, and the URL follows every change. The query is applied
+        before the first generation (which is scheduled for the next tick)."""
+        loc = pn.state.location
+        if loc is None:  # not served (tests, scripts)
+            return
+        loc.sync(self.state, URL_STATE)
+        loc.sync(self.tabs, {"active": "tab"})
+        pn.state.onload(self._write_url)
+
+    def _write_url(self) -> None:
+        """The whole view once the page is there, not only what was changed since: a link
+        made before any change names the day too (whose default depends on the record)."""
+        s, query = self.state, {"tab": str(self.tabs.active)}
+        for p, q in URL_STATE.items():
+            v = s.param[p].serialize(getattr(s, p))
+            query[q] = v if isinstance(v, str) else json.dumps(v)
+        pn.state.location.update_query(**query)
 
     def _describe(self, *_: param.parameterized.Event) -> None:
         """What to do when no model fits the data (a note above the maps)."""

@@ -257,3 +257,32 @@ def test_two_sessions_are_independent_while_one_trains(server, browser):
             cancel.click()
         ca.close()
         cb.close()
+
+
+def test_a_shared_link_opens_the_same_view(server, browser):
+    """The page's choice and open tab are in its URL: changing them updates the URL, and
+    that URL opened in another page shows the same region, season, day, model, members and
+    tab."""
+    ctx = browser.new_context(viewport={"width": 1500, "height": 950})
+    pg = ctx.new_page()
+    _open(pg, server)
+    _select(pg, "Region", "area1")
+    pg.wait_for_function("() => location.search.includes('region=area1')", timeout=WAIT)
+    _select(pg, "Model", "unet")
+    pg.wait_for_function("() => location.search.includes('model=unet')", timeout=WAIT)
+    pg.wait_for_selector("text=/^Showing unet/", timeout=WAIT)
+    pg.get_by_text("Diagnostics", exact=True).first.click()
+    pg.wait_for_function("() => location.search.includes('tab=3')", timeout=WAIT)
+    link = pg.url
+    assert "region=area1" in link and re.search(r"date=\d{4}-\d{2}-\d{2}", link)
+    status = _status(pg)
+    ctx.close()
+    other = browser.new_context(viewport={"width": 1500, "height": 950}).new_page()
+    other.goto(link, timeout=WAIT)
+    other.wait_for_selector("text=/^Showing unet/", timeout=WAIT)
+    assert _status(other).split(" — ")[0] == status.split(" — ")[0]
+    assert other.locator(".bk-tab.bk-active").first.inner_text() == "Diagnostics"
+    # a link to another day opens that day
+    other.goto(re.sub(r"date=[\d-]+", "date=2005-08-10", link), timeout=WAIT)
+    other.wait_for_selector("text=/^Showing unet · area1 · 2005-08-10/", timeout=WAIT)
+    other.context.close()
