@@ -69,6 +69,8 @@ class Sidebar(pn.viewable.Viewer):
             widgets={"members": pn.widgets.IntSlider, "steps": pn.widgets.IntInput,
                      "seed": pn.widgets.IntInput},
             show_name=False)
+        for widget in [self.date_picker, *self.controls._widgets.values()]:
+            widget.width = LOCATOR_WIDTH  # Panel's 300 px ran past the sidebar's edge
         self._show_applicable()
         s.param.watch(self._show_applicable, ["model", "sampler"])
 
