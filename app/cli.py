@@ -16,7 +16,7 @@ from pathlib import Path
 
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import default_data_dir
-from finescale.data.transforms import KINDS
+from finescale.data.transforms import TRANSFORMS
 
 Handler = Callable[[argparse.Namespace], int | None]
 
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--static", type=Path, default=None,
                    help="NetCDF with 'elevation' (and 'land_mask', 'bare_fraction') covering "
                    "the fine grid (default: the shipped global layers)")
-    q.add_argument("--transform", choices=KINDS, default=None,
+    q.add_argument("--transform", choices=TRANSFORMS, default=None,
                    help="value transform (default: log for positive right-skewed fields, "
                    "else standard)")
     q.add_argument("--overwrite", action="store_true")

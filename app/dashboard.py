@@ -174,7 +174,7 @@ class Dashboard(pn.viewable.Viewer):
     def _show(self, label: str, result) -> None:
         s = self.state
         f = s.fields(result)
-        log = s.log_scale and s.kind == "log"  # signed data have no log colour scale
+        log = s.log_scale and s.transform == "log"  # signed data have no log colour scale
         clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=log)
         self.shown = Shown(result, f, clim, log, label)
         status = f"Showing **{label}**"  # set once: each change is a layout in the browser

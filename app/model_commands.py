@@ -112,7 +112,7 @@ def _sampler_config(a: argparse.Namespace):
     steps = a.steps if a.steps is not None else (
         SamplerConfig.steps if a.sampler == "fast" else PAPER_STEPS)
     windows = SamplerConfig.windows if a.windows is None else a.windows
-    return SamplerConfig(kind=a.sampler, steps=steps, solver=a.solver, precision=a.precision,
+    return SamplerConfig(protocol=a.sampler, steps=steps, solver=a.solver, precision=a.precision,
                          windows=windows, window_overlap=a.window_overlap, calls=a.calls,
                          noise_rho=a.noise_rho, coarse_consistent=a.coarse_consistent)
 

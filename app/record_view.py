@@ -37,8 +37,8 @@ class RecordBrowser(pn.viewable.Viewer):
         self.rec = record.open_record(path)
         self.evidence = EvidenceView(evidence) if evidence is not None else None
         s = record.settings_of(self.rec)
-        self.var, self.kind = s["variable"], s["transform"]
-        self.label = analysis_label(self.kind, self.var, self.rec[self.var].attrs.get("units"))
+        self.var, self.transform = s["variable"], s["transform"]
+        self.label = analysis_label(self.transform, self.var, self.rec[self.var].attrs.get("units"))
         self.days = pd.DatetimeIndex(self.rec["time"].values)
         lat, lon = self.rec["lat"].values, self.rec["lon"].values
         super().__init__(**params)
@@ -59,7 +59,7 @@ class RecordBrowser(pn.viewable.Viewer):
     def _fields(self) -> dict[str, object]:
         t = pd.Timestamp(self.day)
         g = self.rec[self.var].sel(time=t)
-        gen = mean_field(g, self.kind) if self.member == "mean" else \
+        gen = mean_field(g, self.transform) if self.member == "mean" else \
             g.sel(member=int(self.member))
         truth = self.rec[f"{self.var}_truth"].sel(time=t).load()
         coarse = self.rec[f"{self.var}_coarse"].sel(time=t).rename(
@@ -80,7 +80,7 @@ class RecordBrowser(pn.viewable.Viewer):
     # --- views --------------------------------------------------------------------------
     def _image(self, da, title: str, clim=None, cmap: str = CMAP, label: str | None = None,
                colorbar: bool = True):
-        z = analysis(self.kind, np.asarray(da.values, dtype=np.float64)) if label is None \
+        z = analysis(self.transform, np.asarray(da.values, dtype=np.float64)) if label is None \
             else np.asarray(da.values)
         img = hv.Image((da["lon"].values, da["lat"].values, z), ["lon", "lat"],
                        label or self.label).opts(
@@ -110,7 +110,7 @@ class RecordBrowser(pn.viewable.Viewer):
                     "days of the record",
                     self._tappable(self._image(clim, f"{season} climatology")))
             mean = self.rec[self.var].sel(time=t).mean("member").load()
-            anom = analysis(self.kind, mean) - analysis(self.kind, clim)
+            anom = analysis(self.transform, mean) - analysis(self.transform, clim)
             m = float(np.nanpercentile(np.abs(anom.values), 99)) or 0.1
             return pn.Column(
                 f"**anomaly {t:%Y-%m-%d} vs {season} climatology** (ensemble mean − "
@@ -119,7 +119,7 @@ class RecordBrowser(pn.viewable.Viewer):
                                            f"anomaly ({self.label})")))
         fields = self._fields()
         shown = [v for v in fields.values() if v is not None]
-        z = np.concatenate([analysis(self.kind, np.asarray(v.values, float)).ravel()
+        z = np.concatenate([analysis(self.transform, np.asarray(v.values, float)).ravel()
                             for v in shown])
         clim = tuple(np.nanpercentile(z, [1, 99]))
         last = [k for k, v in fields.items() if v is not None][-1]  # one shared colour bar
@@ -165,8 +165,8 @@ class RecordBrowser(pn.viewable.Viewer):
                                       label="G5NR truth").opts(color="black"))
         self.message.object = (f"Series at **{s.attrs['lat']:.3f}°N, {s.attrs['lon']:.3f}°E**"
                                f" — {time.size} days, {s.sizes['member']} members")
-        return hv.Overlay(curves).opts(width=3 * MAP_WIDTH, height=300, logy=self.kind == "log",
-                                       legend_position="right",
+        return hv.Overlay(curves).opts(width=3 * MAP_WIDTH, height=300,
+                                       logy=self.transform == "log", legend_position="right",
                                        title="point series (click a map to move the point)")
 
     def __panel__(self):

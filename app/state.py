@@ -21,7 +21,7 @@ import xarray as xr
 from finescale.app.jobs import generation_slots
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import mean_field
-from finescale.data.layout import Dataset, default_data_dir, open_dataset
+from finescale.data.layout import DatasetDir, default_data_dir, open_dataset
 from finescale.data.probe import box_series
 from finescale.data.seasons import SEASONS, in_season, season_of
 from finescale.data.splits import make_split
@@ -51,10 +51,10 @@ DASHBOARD_SOLVER = "dpm2m"  # 8 network calls a day instead of Heun's 15 (README
 
 
 
-_DATASETS: dict[tuple[str, float], Dataset] = {}
+_DATASETS: dict[tuple[str, float], DatasetDir] = {}
 
 
-def shared_dataset(path: Path | None = None) -> Dataset:
+def shared_dataset(path: Path | None = None) -> DatasetDir:
     """One opened dataset per directory for the whole server: sessions share its loaded
     arrays instead of each loading the fine record again (memory and first-page time)."""
     root = Path(path or default_data_dir()).expanduser().resolve()
@@ -164,7 +164,7 @@ class Explorer(param.Parameterized):
                 use -= {"solver", "windows"}
         return tuple(c for c in self.CONTROLS if c in use)
 
-    def __init__(self, dataset: Dataset | None = None, checkpoint_dirs: tuple[Path, ...] | None
+    def __init__(self, dataset: DatasetDir | None = None, checkpoint_dirs: tuple[Path, ...] | None
                  = None, **params):
         self.dataset = dataset if dataset is not None else shared_dataset()
         self.checkpoint_dirs = checkpoint_dirs or (SHIPPED_DIR, user_checkpoint_dir())
@@ -219,17 +219,17 @@ class Explorer(param.Parameterized):
 
     # --- what the data are: labels and the scale of scores and diagnostics -----------------
     @property
-    def kind(self) -> str:
-        """The dataset's transform kind: scores and diagnostics use its analysis scale."""
+    def transform(self) -> str:
+        """The dataset's value transform: scores and diagnostics use its analysis scale."""
         return self.dataset.transform
 
     def scale(self, x):
-        return analysis(self.kind, x)
+        return analysis(self.transform, x)
 
     @property
     def scale_label(self) -> str:
         """e.g. ``log10 DUEXTTAU`` or ``u10 [m s-1]``."""
-        return analysis_label(self.kind, self.dataset.variable, self.dataset.units)
+        return analysis_label(self.transform, self.dataset.variable, self.dataset.units)
 
     @property
     def truth_name(self) -> str:
@@ -370,7 +370,7 @@ class Explorer(param.Parameterized):
 
     def sampler_config(self) -> SamplerConfig:
         """The sampler settings chosen in the page (one place for day and roll-out)."""
-        return SamplerConfig(kind=self.sampler, steps=self.steps, solver=self.solver,
+        return SamplerConfig(protocol=self.sampler, steps=self.steps, solver=self.solver,
                              calls=self.calls, precision=self.precision, windows=self.windows,
                              noise_rho=None if self.noise_rho == "own" else self.noise_rho)
 
@@ -444,7 +444,7 @@ class Explorer(param.Parameterized):
         """The maps to show from a generated ensemble of one day."""
         var = self.dataset.variable
         ens = result[var].isel(time=0)
-        gen = mean_field(ens, self.kind) if self.show == "mean" else \
+        gen = mean_field(ens, self.transform) if self.show == "mean" else \
             ens.sel(member=int(self.show))
         truth = result[f"{var}_truth"].isel(time=0)
         coarse = self.region_data.coarse.sel(time=self.day).load()

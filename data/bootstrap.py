@@ -46,7 +46,7 @@ VERDICTS = ("r2_inf", "crps_prob", "variogram_error")
 NOT_CLAIMS = ("distilled",)
 
 
-def daily_stats(gen: xr.DataArray, truth: xr.DataArray, spatial: dict, kind: str = "log",
+def daily_stats(gen: xr.DataArray, truth: xr.DataArray, spatial: dict, transform: str = "log",
                 deterministic: bool = False) -> xr.Dataset:
     """Per day: the sums behind the pooled R², MAE and CRPS of the ensemble mean (analysis
     scale; CRPS of one member is its MAE), behind the fair estimates (members' variance,
@@ -54,7 +54,7 @@ def daily_stats(gen: xr.DataArray, truth: xr.DataArray, spatial: dict, kind: str
     :func:`finescale.data.evaluation.spatial`). One member of a ``deterministic`` model has
     no noise to remove (its R²∞ is its R²); one member of a generative model has an unknown
     noise (its R²∞ is undefined)."""
-    lg, lt = scaled(kind, gen), scaled(kind, truth)
+    lg, lt = scaled(transform, gen), scaled(transform, truth)
     mean = ensemble_mean(lg)
     ok = np.isfinite(mean) & np.isfinite(lt)
     p, t = mean.where(ok, 0.0), lt.where(ok, 0.0)

@@ -100,9 +100,9 @@ def check_generated(gen: xr.Dataset, variable: str, *, name: str = "generated fi
     return g.isel(time=keep), t.isel(time=keep)
 
 
-def scaled(kind: str, x: xr.DataArray) -> xr.DataArray:
+def scaled(transform: str, x: xr.DataArray) -> xr.DataArray:
     """``x`` on the analysis scale, in float64 (float32 fields would round pooled sums)."""
-    return analysis(kind, x.astype(np.float64))
+    return analysis(transform, x.astype(np.float64))
 
 
 def ensemble_mean(lg: xr.DataArray) -> xr.DataArray:
@@ -111,24 +111,24 @@ def ensemble_mean(lg: xr.DataArray) -> xr.DataArray:
     return lg.mean("member")
 
 
-def mean_field(gen: xr.DataArray, kind: str = "log") -> xr.DataArray:
+def mean_field(gen: xr.DataArray, transform: str = "log") -> xr.DataArray:
     """The ensemble mean that the scores score, back on the variable's scale (for log data
     the geometric mean of the members): what a map of "the ensemble mean" shows."""
-    return from_analysis(kind, ensemble_mean(scaled(kind, gen))).astype(gen.dtype).assign_attrs(
-        gen.attrs)
+    mean = ensemble_mean(scaled(transform, gen))
+    return from_analysis(transform, mean).astype(gen.dtype).assign_attrs(gen.attrs)
 
 
-def mean_scores(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> dict[str, float]:
+def mean_scores(gen: xr.DataArray, truth: xr.DataArray, transform: str = "log") -> dict[str, float]:
     """R² (squared Pearson) and RMSE of the ensemble mean: the dashboard's quick scores,
     the same numbers as :func:`pointwise`'s."""
-    mean, lt = ensemble_mean(scaled(kind, gen)), scaled(kind, truth)
+    mean, lt = ensemble_mean(scaled(transform, gen)), scaled(transform, truth)
     return {"r2": float(skill.r2(mean, lt)), "rmse": float(skill.rmse(mean, lt))}
 
 
-def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
+def pointwise(gen: xr.DataArray, truth: xr.DataArray, transform: str = "log"
               ) -> dict[str, float | None]:
     """All deterministic and ensemble scores, pooled over days and pixels."""
-    lg, lt = scaled(kind, gen), scaled(kind, truth)
+    lg, lt = scaled(transform, gen), scaled(transform, truth)
     mean = ensemble_mean(lg)
     pmean = gen.astype(np.float64).mean("member")
     m = gen.sizes["member"]
@@ -148,10 +148,10 @@ def pointwise(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log"
     return out
 
 
-def per_day(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> pd.DataFrame:
+def per_day(gen: xr.DataArray, truth: xr.DataArray, transform: str = "log") -> pd.DataFrame:
     """For each day (analysis scale): R², RMSE and bias of the ensemble mean, and the CRPS
     and spread of the members (a single member: its MAE and 0)."""
-    lg, lt = scaled(kind, gen), scaled(kind, truth)
+    lg, lt = scaled(transform, gen), scaled(transform, truth)
     mean = ensemble_mean(lg)
     space = ("lat", "lon")
     out = xr.Dataset({k: skill.DETERMINISTIC[k](mean, lt, dim=space)
@@ -162,7 +162,7 @@ def per_day(gen: xr.DataArray, truth: xr.DataArray, kind: str = "log") -> pd.Dat
 
 
 def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None,
-            kind: str = "log") -> dict[str, np.ndarray | dict]:
+            transform: str = "log") -> dict[str, np.ndarray | dict]:
     """Mean semivariograms and spectra of members and truth (log10), with their errors.
 
     Curves are averaged over days (and members): a member, not the smooth ensemble mean,
@@ -170,7 +170,7 @@ def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = No
     """
     cfg = cfg or CurveConfig()
     lat, lon = gen.lat.values, gen.lon.values
-    lg, lt = analysis(kind, gen.values), analysis(kind, truth.values)
+    lg, lt = analysis(transform, gen.values), analysis(transform, truth.values)
 
     def vario(f: np.ndarray, k: int) -> np.ndarray:
         return semivariogram(f, lat, lon, max_km=cfg.max_km, bins=cfg.bins, pairs=cfg.pairs,
@@ -196,7 +196,7 @@ def spatial(gen: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = No
 
 
 def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None = None,
-             kind: str = "log") -> dict[str, np.ndarray | float]:
+             transform: str = "log") -> dict[str, np.ndarray | float]:
     """ACF/PACF and lag curves of one contiguous autoregressive roll-out (log10).
 
     ``rollout`` (member, time, lat, lon) starts the day after the last true history day.
@@ -204,7 +204,7 @@ def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None
     ACF; ``acf_error`` compares pixel ACFs of members and truth over lags 1..n.
     """
     cfg = cfg or CurveConfig()
-    lg, lt = analysis(kind, rollout.values), analysis(kind, truth.values)
+    lg, lt = analysis(transform, rollout.values), analysis(transform, truth.values)
     n = lt.shape[0]
     if n < 3:
         raise FinescaleError(f"a roll-out of {n} day(s) is too short for ACFs (need >= 3)")
@@ -222,12 +222,12 @@ def temporal(rollout: xr.DataArray, truth: xr.DataArray, cfg: CurveConfig | None
             "lead": lags["lag"], "lead_rmse": lags["rmse"], "lead_r2": lags["r2"]}
 
 
-def rank_counts(gen: xr.DataArray, truth: xr.DataArray, seed: int = 0, kind: str = "log"
+def rank_counts(gen: xr.DataArray, truth: xr.DataArray, seed: int = 0, transform: str = "log"
                 ) -> np.ndarray | None:
     """Rank histogram of the truth among members (log10), or None for one member."""
     if gen.sizes["member"] < 2:
         return None
-    return scores.rank_histogram(analysis(kind, gen.values), analysis(kind, truth.values),
+    return scores.rank_histogram(analysis(transform, gen.values), analysis(transform, truth.values),
                                  seed=seed)
 
 

@@ -15,7 +15,7 @@ from finescale.data.regrid import weights_1d
 from finescale.data.seasons import SEASONS
 from finescale.data.splits import SplitConfig, make_split
 from finescale.data.static_layers import GLOBAL_FILE, static_on_grid
-from finescale.data.transforms import check_kind, check_values, choose_kind
+from finescale.data.transforms import check_transform, check_values, choose_transform
 
 
 def _extent(da: xr.DataArray) -> BBox:
@@ -83,10 +83,10 @@ def import_pair(coarse: Paths, fine: Paths, variable: str, out: Path, region_nam
     """Read, crop, check and write a coarse/fine pair as a one-region dataset.
 
     ``transform``: ``log``, ``standard`` or ``none``; by default chosen from the fine values
-    (:func:`~finescale.data.transforms.choose_kind`) and recorded with its reason.
+    (:func:`~finescale.data.transforms.choose_transform`) and recorded with its reason.
     """
     if transform is not None:
-        check_kind(transform)
+        check_transform(transform)
     ensure_writable(out, overwrite)
     c = read_series(coarse, variable)
     f = read_series(fine, variable)
@@ -101,7 +101,7 @@ def import_pair(coarse: Paths, fine: Paths, variable: str, out: Path, region_nam
         raise FinescaleError("the coarse and fine series share no day")
     seasons = trainable_seasons(pd.DatetimeIndex(f.time.values), region_name)
     if transform is None:
-        transform, reason = choose_kind(f.values, variable)
+        transform, reason = choose_transform(f.values, variable)
     else:
         reason = "chosen by the user"
     for da, what in ((c, "the coarse data"), (f, "the fine data")):

@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 
 
 def _grid(da: xr.DataArray) -> str:
@@ -23,7 +23,7 @@ def _period(da: xr.DataArray) -> str:
     return f"{t[0]:%Y-%m-%d} .. {t[-1]:%Y-%m-%d}, {t.size} days, {missing} missing"
 
 
-def summary(ds: Dataset) -> str:
+def summary(ds: DatasetDir) -> str:
     m = ds.manifest
     lines = [f"dataset  {ds.path}",
              f"variable {m['variable']} [{m.get('units', '?')}] {m.get('long_name', '')}",
@@ -65,7 +65,7 @@ def file_summary(paths) -> str:
     """What a raw NetCDF file (or glob) or zarr store holds, and whether and how
     ``finescale data import`` can read each gridded variable."""
     from finescale.data.readers import open_store, standardize
-    from finescale.data.transforms import choose_kind
+    from finescale.data.transforms import choose_transform
 
     ds, label = open_store(paths)
     lines = [f"store    {label}",
@@ -90,7 +90,7 @@ def file_summary(paths) -> str:
         if finite.size == 0:
             lines.append("  sampled steps are all missing: not importable as it is")
             continue
-        kind, why = choose_kind(finite, str(name))
+        kind, why = choose_transform(finite, str(name))
         lines.append(f"  values {finite.min():.4g}..{finite.max():.4g}, missing "
                      f"{100 * missing:.1f} % (first, middle and last step)")
         lines.append(f"  importable: --variable {name} (transform {kind}: {why})")

@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
-from finescale.data.transforms import kind_of
+from finescale.data.transforms import transform_of
 
 FORMAT_NAME = "finescale-dataset"
 FORMAT_VERSION = 1
@@ -77,7 +77,7 @@ class RegionData:
     meta: dict = field(default_factory=dict)
     on_disk: bool = False
     handles: list = field(default_factory=list, repr=False)  # keep HDF5 chunk caches alive
-    transform: str = "log"  # the dataset's transform kind (data.transforms.KINDS)
+    transform: str = "log"  # the dataset's transform kind (data.transforms.TRANSFORMS)
 
 
 class DiskArray:
@@ -102,7 +102,7 @@ class DiskArray:
 
 
 @dataclass
-class Dataset:
+class DatasetDir:
     """An opened dataset directory (lazy: arrays load on first use)."""
 
     path: Path
@@ -123,7 +123,7 @@ class Dataset:
     @property
     def transform(self) -> str:
         """The transform kind chosen at import (``log`` for datasets that predate it)."""
-        return kind_of(self.manifest)
+        return transform_of(self.manifest)
 
     @property
     def units(self) -> str:
@@ -269,7 +269,7 @@ def _pin(path: Path, variable: str) -> object:
     return h5py.File(path, "r", **CHUNK_CACHE)[variable]
 
 
-def open_dataset(path: Path | str | None = None, on_disk: bool = False) -> Dataset:
+def open_dataset(path: Path | str | None = None, on_disk: bool = False) -> DatasetDir:
     """Open a dataset directory written by :func:`write_dataset` (lazily).
 
     ``on_disk``: see :class:`RegionData`.
@@ -296,8 +296,8 @@ def open_dataset(path: Path | str | None = None, on_disk: bool = False) -> Datas
             name=name, coarse=parts["coarse"][var], fine=parts["fine"][var],
             static=parts["static"], meta=meta, on_disk=on_disk,
             handles=[_pin(root / name / "fine.nc", var)] if on_disk else [],
-            transform=kind_of(manifest),
+            transform=transform_of(manifest),
         )
     if not regions:
         raise FinescaleError(f"{mpath} lists no regions")
-    return Dataset(path=root, manifest=manifest, regions=regions)
+    return DatasetDir(path=root, manifest=manifest, regions=regions)

@@ -160,11 +160,11 @@ def _finish(p: Pooled, clip: bool) -> dict:
     }
 
 
-def _clip_values(rec: xr.Dataset, var: str, kind: str) -> dict[str, tuple[float, float]]:
+def _clip_values(rec: xr.Dataset, var: str, transform: str) -> dict[str, tuple[float, float]]:
     raw = rec[var].attrs.get(CLIP_ATTR)
     if not raw:
         return {}
-    return {s: tuple(float(analysis(kind, np.float64(v))) for v in lo_hi)
+    return {s: tuple(float(analysis(transform, np.float64(v))) for v in lo_hi)
             for s, lo_hi in json.loads(raw).items()}
 
 

@@ -14,13 +14,13 @@ import xarray as xr
 from scipy.stats import wasserstein_distance
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 from finescale.data.seasons import SEASONS, in_season
 from finescale.data.transforms import analysis
 
 
 def season_similarity(coarse: xr.DataArray, fine: xr.DataArray, season: str,
-                      kind: str = "log") -> dict:
+                      transform: str = "log") -> dict:
     """Daily and pooled Wasserstein distances for one season of one region, on the analysis
     scale of the transform ``kind`` (log10 for ``log``) min–max scaled jointly."""
     days = pd.DatetimeIndex(fine["time"].values)
@@ -29,7 +29,7 @@ def season_similarity(coarse: xr.DataArray, fine: xr.DataArray, season: str,
         raise FinescaleError(f"season {season}: no day has both coarse and fine data")
     c = coarse.sel(time=days).values.reshape(days.size, -1)
     f = fine.sel(time=days).values.reshape(days.size, -1)
-    c, f = analysis(kind, c.astype(np.float64)), analysis(kind, f.astype(np.float64))
+    c, f = analysis(transform, c.astype(np.float64)), analysis(transform, f.astype(np.float64))
     lo, hi = min(np.nanmin(c), np.nanmin(f)), max(np.nanmax(c), np.nanmax(f))
     c, f = (c - lo) / (hi - lo), (f - lo) / (hi - lo)
     daily = np.array([
@@ -41,7 +41,7 @@ def season_similarity(coarse: xr.DataArray, fine: xr.DataArray, season: str,
             "median": float(np.median(daily)), "pooled": float(pooled)}
 
 
-def similarity_table(ds: Dataset) -> pd.DataFrame:
+def similarity_table(ds: DatasetDir) -> pd.DataFrame:
     """The domain-similarity table: one row per region × season, plus an all-season row."""
     rows = []
     for name, reg in ds.regions.items():

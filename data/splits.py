@@ -121,13 +121,13 @@ def make_split(times: pd.DatetimeIndex, season: str, config: SplitConfig | None 
                 f"days of history in the record ({days[0]:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}): "
                 "nothing to hold out")
         pool = days[pool_mask & ~held]
+        if pool.size < 2:
+            raise FinescaleError(f"season {season}: holding out {config.heldout_year} leaves "
+                                 f"{pool.size} day(s) to train on")
     else:
         n_test = max(1, round(config.test_fraction * season_days.size))
         test = season_days[np.sort(rng.choice(season_days.size, n_test, replace=False))]
         pool = days[pool_mask].difference(test)
-    if pool.size < 2:
-        raise FinescaleError(f"season {season}: holding out {config.heldout_year} leaves "
-                             f"{pool.size} day(s) to train on")
     n_val = max(1, round(config.val_fraction * pool.size))
     val = pool[np.sort(rng.choice(pool.size, n_val, replace=False))]
     train = pool.difference(val)

@@ -3,7 +3,7 @@
 ``log`` is the paper's (``log10(max(x, floor))`` then min–max to [0, 1]) for strictly
 positive, heavy-tailed fields such as aerosol optical thickness; ``standard`` (z-score) for
 signed or near-Gaussian fields (temperature, wind, anomalies); ``none`` leaves values as
-they are. The kind is chosen at import (:func:`choose_kind`, or the user's
+they are. The kind is chosen at import (:func:`choose_transform`, or the user's
 ``--transform``), recorded in the dataset manifest; the fitted parameters (on the training
 days, coarse and fine together so both domains share one scale) are saved with every
 checkpoint as a plain dict (:func:`transform_from_dict`).
@@ -24,7 +24,7 @@ import xarray as xr
 from finescale.data.errors import FinescaleError
 
 FLOOR = 1e-6
-KINDS = ("log", "standard", "none")
+TRANSFORMS = ("log", "standard", "none")
 SKEW_FOR_LOG = 1.0  # a positive field this right-skewed is scored and modelled in log10
 CLIP_MARGIN = 0.5  # generated values may leave the training range by half its width
 T = TypeVar("T", np.ndarray, xr.DataArray)
@@ -158,19 +158,19 @@ class Identity:
 
 
 Transform = LogMinMax | Standard | Identity
-_BY_KIND: dict[str, type] = {"log": LogMinMax, "standard": Standard, "none": Identity}
-_BY_TAG: dict[str, type] = {c.tag: c for c in _BY_KIND.values()}
+_BY_NAME: dict[str, type] = {"log": LogMinMax, "standard": Standard, "none": Identity}
+_BY_TAG: dict[str, type] = {c.tag: c for c in _BY_NAME.values()}
 
 
-def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise FinescaleError(f"unknown transform {kind!r}; use one of {', '.join(KINDS)}")
-    return kind
+def check_transform(transform: str) -> str:
+    if transform not in TRANSFORMS:
+        raise FinescaleError(f"unknown transform {transform!r}; use one of {', '.join(TRANSFORMS)}")
+    return transform
 
 
-def fit_transform(kind: str, *arrays: np.ndarray | xr.DataArray) -> Transform:
+def fit_transform(transform: str, *arrays: np.ndarray | xr.DataArray) -> Transform:
     """Fit the transform of ``kind`` on the finite values of all ``arrays`` together."""
-    return _BY_KIND[check_kind(kind)].fit(*arrays)
+    return _BY_NAME[check_transform(transform)].fit(*arrays)
 
 
 def transform_from_dict(d: dict) -> Transform:
@@ -181,9 +181,9 @@ def transform_from_dict(d: dict) -> Transform:
     return cls.from_dict(d)
 
 
-def kind_of(manifest: dict) -> str:
+def transform_of(manifest: dict) -> str:
     """The transform kind of a dataset (datasets from before the choice existed: ``log``)."""
-    return check_kind(str(manifest.get("transform", "log")))
+    return check_transform(str(manifest.get("transform", "log")))
 
 
 def _skewness(v: np.ndarray) -> float:
@@ -191,7 +191,7 @@ def _skewness(v: np.ndarray) -> float:
     return float(((v - v.mean()) ** 3).mean() / s**3) if s > 0 else 0.0
 
 
-def choose_kind(values: np.ndarray | xr.DataArray, variable: str) -> tuple[str, str]:
+def choose_transform(values: np.ndarray | xr.DataArray, variable: str) -> tuple[str, str]:
     """The transform for a field, and why: ``log`` for strictly positive, right-skewed
     values (skewness > 1), ``standard`` otherwise."""
     v = _finite(values)[0]
@@ -203,10 +203,10 @@ def choose_kind(values: np.ndarray | xr.DataArray, variable: str) -> tuple[str, 
     return "standard", f"{variable} is positive but not skewed (skewness {skew:.2f}): standardised"
 
 
-def check_values(kind: str, values: np.ndarray | xr.DataArray, variable: str,
+def check_values(transform: str, values: np.ndarray | xr.DataArray, variable: str,
                  label: str) -> None:
     """A ``log`` transform needs strictly positive values: one error naming the minimum."""
-    if check_kind(kind) != "log":
+    if check_transform(transform) != "log":
         return
     v = _finite(values)[0]
     if v.min() <= 0:
@@ -215,22 +215,22 @@ def check_values(kind: str, values: np.ndarray | xr.DataArray, variable: str,
                              "standard")
 
 
-def analysis(kind: str, x: T) -> T:
+def analysis(transform: str, x: T) -> T:
     """Values on the scale where scores are computed: log10 (floored) for ``log`` data."""
-    if kind == "log":
+    if transform == "log":
         return np.log10(np.maximum(x, FLOOR))
     return x
 
 
-def from_analysis(kind: str, y: T) -> T:
+def from_analysis(transform: str, y: T) -> T:
     """The inverse of :func:`analysis` (above the floor): 10**y for ``log`` data."""
-    if kind == "log":
+    if transform == "log":
         return 10.0 ** y
     return y
 
 
-def analysis_label(kind: str, variable: str, units: str = "") -> str:
+def analysis_label(transform: str, variable: str, units: str = "") -> str:
     """Axis label of the analysis scale, e.g. ``log10 DUEXTTAU`` or ``t2m [K]``."""
-    if kind == "log":
+    if transform == "log":
         return f"log10 {variable}"
     return f"{variable} [{units}]" if units and units != "1" else variable

@@ -24,7 +24,7 @@ import xarray as xr
 
 from finescale.data import evaluation as ev
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset, RegionData
+from finescale.data.layout import DatasetDir, RegionData
 from finescale.data.layout import open_dataset as _open_dataset
 from finescale.data.readers import check_series, daily_mean, standardize
 from finescale.model.config import SamplerConfig
@@ -35,13 +35,13 @@ from finescale.model.registry import resolve_checkpoint, shipped_names
 __all__ = ["downscale", "evaluate", "load_checkpoint", "open_dataset", "shipped_names"]
 
 
-def open_dataset(path: str | Path | None = None) -> Dataset:
+def open_dataset(path: str | Path | None = None) -> DatasetDir:
     """A finescale dataset directory (default: ``$FINESCALE_DATA`` or the embedded default,
     after ``finescale data prepare``)."""
     return _open_dataset(path)
 
 
-def load_checkpoint(name: str | Path, dataset: Dataset | None = None,
+def load_checkpoint(name: str | Path, dataset: DatasetDir | None = None,
                     device: str = "auto") -> LoadedModel:
     """A downscaler from a path or a name such as ``area0-JJA-diffusion`` (your checkpoints
     first, then the shipped ones; ``area0-JJA`` alone: the pair's default, its distilled
@@ -121,10 +121,10 @@ def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | 
             coords={"time": pd.DatetimeIndex([]), "lat": lat, "lon": lon})
     region = RegionData(name=model.region, coarse=c, fine=fine, static=st,
                         transform=model.transform.kind)
-    ds = Dataset(path=Path(f"<{model.region} in memory>"),
-                 manifest={"variable": var, "transform": model.transform.kind,
-                           "split": model.manifest["split"]},
-                 regions={model.region: region})
+    ds = DatasetDir(path=Path(f"<{model.region} in memory>"),
+                    manifest={"variable": var, "transform": model.transform.kind,
+                              "split": model.manifest["split"]},
+                    regions={model.region: region})
     days = pd.DatetimeIndex(c["time"].values)
     if precision == "auto":
         precision = fast_precision(resolve_device(device))

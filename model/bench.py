@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from finescale.data.diagnostics import curve_error, nanmean_curves, semivariogram
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 from finescale.data.scores import r2_pearson
 from finescale.data.seasons import SEASONS
 from finescale.data.splits import SplitConfig, make_split
@@ -174,7 +174,7 @@ def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarr
     return {"r2": r2, "variogram_error": curve_error(gg, gt)}
 
 
-def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.device,
+def bench_sampling(ds: DatasetDir, ckpt: Path, cfg: BenchConfig, device: torch.device,
                    student: Path | None = None) -> list[dict]:
     """Seconds per map per member for both samplers and bilinear, with their quality, and
     for a distilled ``student`` of the diffusion checkpoint in 1 and 2 network calls."""
@@ -187,11 +187,11 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
     h, w = sd.shape
     H = lm.enc_cfg.history
     # the whole-map pass (what the README's tables measured); windows cost ~2x of it
-    fast = SamplerConfig(kind="fast", steps=cfg.fast_steps, windows=False)
-    fast_bf16 = SamplerConfig(kind="fast", steps=cfg.fast_steps, precision="bf16",
+    fast = SamplerConfig(protocol="fast", steps=cfg.fast_steps, windows=False)
+    fast_bf16 = SamplerConfig(protocol="fast", steps=cfg.fast_steps, precision="bf16",
                               windows=False)
-    paper = SamplerConfig(kind="paper", steps=cfg.paper_steps)
-    paper_timed = SamplerConfig(kind="paper", steps=cfg.paper_timed_steps)
+    paper = SamplerConfig(protocol="paper", steps=cfg.paper_steps)
+    paper_timed = SamplerConfig(protocol="paper", steps=cfg.paper_timed_steps)
 
     def hist(day, window=None):
         x = torch.from_numpy(warm_history(sd, day, H))[None].to(device)
@@ -228,7 +228,7 @@ def bench_sampling(ds: Dataset, ckpt: Path, cfg: BenchConfig, device: torch.devi
         f_tiled = _flops(lambda: tiled(x, sig, cond))
         t_bil, _ = _timed(lambda: sd.base(days[0]), device)  # the regrid itself
         # the default sampler as used (training-size windows): the student's reference
-        used = SamplerConfig(kind="fast", steps=cfg.fast_steps)
+        used = SamplerConfig(protocol="fast", steps=cfg.fast_steps)
         t_used = [_timed(lambda d=d: run.step(d, hist(d), used, cfg.seed), device)[0]
                   for d in days[: cfg.fast_days]]
         # the day-correlated noise's share of it, against one independent draw per day
@@ -315,7 +315,7 @@ FULL_RECORD_DAYS = 9132  # 2000-01-01 .. 2024-12-31
 FULL_RECORD_MEMBERS = 8
 
 
-def bench_record(ds: Dataset, checkpoint_dirs: list[Path], region: str, cfg: BenchConfig,
+def bench_record(ds: DatasetDir, checkpoint_dirs: list[Path], region: str, cfg: BenchConfig,
                  device: torch.device) -> dict:
     """Member-days per second of ``finescale reconstruct`` (default sampler), its FLOP/s,
     and the projected wall time of the full 2000-2024 × 8-member record on this device."""
@@ -377,7 +377,7 @@ def _step_seconds(loss_fn: Callable[[], torch.Tensor], model: torch.nn.Module, l
     return _timed(lambda: [step() for _ in range(steps)], device)[0] / steps
 
 
-def bench_training(ds: Dataset, region: str, season: str, cfg: BenchConfig,
+def bench_training(ds: DatasetDir, region: str, season: str, cfg: BenchConfig,
                    device: torch.device) -> list[dict]:
     """Samples/s of one optimiser step for the encoder and the diffusion downscaler."""
     rows = []
@@ -415,7 +415,7 @@ def bench_training(ds: Dataset, region: str, season: str, cfg: BenchConfig,
     return rows
 
 
-def run_bench(ds: Dataset, checkpoint_dirs: list[Path], cfg: BenchConfig,
+def run_bench(ds: DatasetDir, checkpoint_dirs: list[Path], cfg: BenchConfig,
               device: torch.device, progress: Callable[[str], None] = print) -> Bench:
     b = Bench(machine={"platform": platform.platform(), "cpu_count": psutil.cpu_count(),
                        "torch": torch.__version__, "threads": torch.get_num_threads(),

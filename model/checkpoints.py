@@ -98,7 +98,7 @@ def read_manifest(path: Path) -> dict:
     return m
 
 
-def load_checkpoint(path: Path, *, kind: str | None = None, region: str | None = None,
+def read_checkpoint(path: Path, *, kind: str | None = None, region: str | None = None,
                     season: str | None = None,
                     fingerprint: str | Sequence[str] | None = None
                     ) -> tuple[dict[str, torch.Tensor], dict]:

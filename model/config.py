@@ -127,7 +127,7 @@ WINDOW_HALO_DIV = 6
 class SamplerConfig:
     """Both samplers share the σ grid of Karras et al. (2022), eq. 5."""
 
-    kind: Literal["fast", "paper"] = "fast"
+    protocol: Literal["fast", "paper"] = "fast"  # which sampler (CLI and page: --sampler)
     steps: int = 12  # fast: solver steps; paper: ancestral steps (200)
     # fast sampler's ODE solver (SOLVERS). dpm2m: on validation days (area0 MAM, area1 JJA;
     # 8 members, 8 steps, bf16) better than Heun's 8 steps on every score (variogram error
@@ -174,8 +174,8 @@ class SamplerConfig:
     def __post_init__(self) -> None:
         if self.noise_rho is not None and not 0.0 <= self.noise_rho < 1.0:
             raise FinescaleError(f"noise_rho must be in [0, 1), got {self.noise_rho}")
-        if self.kind not in ("fast", "paper"):
-            raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.kind!r}")
+        if self.protocol not in ("fast", "paper"):
+            raise FinescaleError(f"sampler must be 'fast' or 'paper', got {self.protocol!r}")
         if self.precision not in PRECISIONS:
             raise FinescaleError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.solver not in SOLVERS:
@@ -190,7 +190,7 @@ class SamplerConfig:
     @property
     def network_calls(self) -> int:
         """Denoiser evaluations per sample (per window when windowed): what time scales with."""
-        if self.kind == "paper" or self.solver == "dpm2m":
+        if self.protocol == "paper" or self.solver == "dpm2m":
             return self.steps
         return 2 * self.steps - 1  # Heun: no correction on the last step (to σ = 0)
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 from finescale.data.scores import crps
 from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig, to_dict
@@ -72,7 +72,7 @@ class DistillConfig:
     weighting: str = "uniform"  # of the pairs of levels: uniform or gap (consistency_loss)
 
 
-def teacher_for(path: Path, ds: Dataset, spec: TrainSpec) -> LoadedModel:
+def teacher_for(path: Path, ds: DatasetDir, spec: TrainSpec) -> LoadedModel:
     """Load and check the teacher: a diffusion checkpoint of the spec's region and season."""
     m = read_manifest(path)
     if m.get("kind") != "diffusion":
@@ -107,8 +107,8 @@ def consistency_loss(student: nn.Module, target: nn.Module, teacher: nn.Module,
     return err.mean()
 
 
-def distill(ds: Dataset, spec: TrainSpec, teacher_path: Path, dcfg: DistillConfig = DistillConfig(),
-            progress: bool = True, callback: Callback = None,
+def distill(ds: DatasetDir, spec: TrainSpec, teacher_path: Path,
+            dcfg: DistillConfig = DistillConfig(), progress: bool = True, callback: Callback = None,
             cancel: threading.Event | None = None) -> Path:
     """Train a student of the diffusion checkpoint ``teacher_path``; return its path."""
     if spec.kind != "distilled":

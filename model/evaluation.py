@@ -36,7 +36,7 @@ from finescale.data import evaluation as ev
 from finescale.data.bootstrap import NOT_CLAIMS, REFERENCE, VERDICTS
 from finescale.data.diagnostics import curve_error
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 from finescale.data.seasons import in_season, season_of
 from finescale.data.splits import SCORED, SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest, sha256
@@ -116,7 +116,7 @@ def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
     return dict(sorted(found.items()))
 
 
-def _eval_days(ds: Dataset, region: str, season: str, split: dict, n: int,
+def _eval_days(ds: DatasetDir, region: str, season: str, split: dict, n: int,
                which: str = "test") -> pd.DatetimeIndex:
     """The first ``n`` days (date order) of the checkpoint's test or validation days; the
     validation pool also holds pre-season buffer days, which are left out (another season's
@@ -142,7 +142,7 @@ def _pair_split(models: dict[str, Path]) -> dict:
     return first
 
 
-def _rollout_days(ds: Dataset, region: str, start: pd.Timestamp, n: int) -> pd.DatetimeIndex:
+def _rollout_days(ds: DatasetDir, region: str, start: pd.Timestamp, n: int) -> pd.DatetimeIndex:
     """Up to ``n`` days from ``start`` that all have fine truth (contiguous)."""
     fine_days = pd.DatetimeIndex(ds.region(region).fine["time"].values)
     days = pd.date_range(start, periods=n, freq="D")
@@ -193,7 +193,7 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
 DRESS_DAYS = 20  # validation days a deterministic model's error distribution is learned on
 
 
-def _dressing(ds: Dataset, region: str, season: str, split: dict, kind: str,
+def _dressing(ds: DatasetDir, region: str, season: str, split: dict, kind: str,
               path: Path | None, cfg: EvalConfig, device, cancel, cache
               ) -> dressing.Dressing | None:
     """A deterministic model's (or interpolation's) error distribution, learned on the
@@ -255,7 +255,7 @@ def adjust(results: list[PairResult]) -> int:
     return len(cells)
 
 
-def _generated(ds: Dataset, path: Path, kind: str, region: str, season: str,
+def _generated(ds: DatasetDir, path: Path, kind: str, region: str, season: str,
                days: pd.DatetimeIndex, roll_days: pd.DatetimeIndex | None, cfg: EvalConfig,
                device, cancel: threading.Event | None, cache: GenerationCache | None
                ) -> tuple[xr.Dataset, xr.Dataset | None, float]:
@@ -298,7 +298,7 @@ def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, thre
                     cache=cache)
 
 
-def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, workers: int,
+def _evaluate_parallel(ds: DatasetDir, pairs: dict, cfg: EvalConfig, device: str, workers: int,
                        progress: bool, cancel: threading.Event | None, cache: Path | None
                        ) -> list[PairResult]:
     """Pairs are independent: score them in ``workers`` processes, results in pair order.
@@ -333,7 +333,7 @@ def _evaluate_parallel(ds: Dataset, pairs: dict, cfg: EvalConfig, device: str, w
     return [r for key in pairs for r in out[key]]
 
 
-def evaluate(ds: Dataset, checkpoints: Sequence[Path], cfg: EvalConfig | None = None,
+def evaluate(ds: DatasetDir, checkpoints: Sequence[Path], cfg: EvalConfig | None = None,
              device: torch.device | str = "cpu", progress: bool = True,
              cancel: threading.Event | None = None, workers: int = 1,
              callback: Callable[[int, int], None] | None = None,

@@ -21,7 +21,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset, ensure_writable
+from finescale.data.layout import DatasetDir, ensure_writable
 from finescale.data.regrid import METHODS, regrid
 from finescale.data.seasons import daily, season_of
 from finescale.model.config import SamplerConfig
@@ -72,7 +72,7 @@ def _roll(run: Run, days: pd.DatetimeIndex, members: int, sampler: SamplerConfig
         bar.close()
 
 
-def generate(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: str,
+def generate(ds: DatasetDir, checkpoints: Sequence[Checkpoint], start: str, end: str,
              members: int = 1, sampler: SamplerConfig | None = None, seed: int = 0,
              device: str | torch.device = "cpu", strict: bool = True, spinup: int = 7,
              progress: bool = True, callback: Callable[[int, int], None] | None = None,
@@ -97,7 +97,7 @@ def generate(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: st
     return to_dataset(ds, run.first, days, out, checkpoints, sampler, seed, strict, spinup)
 
 
-def generate_to_file(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str, end: str,
+def generate_to_file(ds: DatasetDir, checkpoints: Sequence[Checkpoint], start: str, end: str,
                      path: Path, members: int = 1, sampler: SamplerConfig | None = None,
                      seed: int = 0, device: str | torch.device = "cpu", strict: bool = True,
                      spinup: int = 7, progress: bool = True,
@@ -138,7 +138,7 @@ def generate_to_file(ds: Dataset, checkpoints: Sequence[Checkpoint], start: str,
     return stream_netcdf(skeleton, path, ds.variable, rows())
 
 
-def generate_days(ds: Dataset, checkpoints: Sequence[Checkpoint], days: Sequence,
+def generate_days(ds: DatasetDir, checkpoints: Sequence[Checkpoint], days: Sequence,
                   members: int = 1, sampler: SamplerConfig | None = None, seed: int = 0,
                   device: str | torch.device = "cpu", progress: bool = True,
                   cancel: threading.Event | None = None) -> xr.Dataset:
@@ -165,7 +165,7 @@ def generate_days(ds: Dataset, checkpoints: Sequence[Checkpoint], days: Sequence
     return to_dataset(ds, run.first, days, out, checkpoints, sampler, seed, False, 0)
 
 
-def interpolate_region(ds: Dataset, region_name: str, method: str, days: pd.DatetimeIndex
+def interpolate_region(ds: DatasetDir, region_name: str, method: str, days: pd.DatetimeIndex
                        ) -> xr.Dataset:
     """The interpolation floor: the coarse field regridded to the fine grid (no training)."""
     if method not in METHODS:

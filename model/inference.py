@@ -17,12 +17,12 @@ import pandas as pd
 import torch
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset, RegionData
+from finescale.data.layout import DatasetDir, RegionData
 from finescale.data.regrid import match_cell_means
 from finescale.data.seasons import season_of
 from finescale.data.splits import SplitConfig
 from finescale.data.transforms import Transform, transform_from_dict
-from finescale.model.checkpoints import load_checkpoint, load_into
+from finescale.model.checkpoints import load_into, read_checkpoint
 from finescale.model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
 from finescale.model.datasets import SeasonData, fingerprints, season_data
 from finescale.model.kinds import kind as get_kind
@@ -48,7 +48,7 @@ class LoadedModel:
     data: RegionData | None = None  # the region it was validated against (static, history)
 
 
-def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> LoadedModel:
+def load_model(path: Path, ds: DatasetDir, device: torch.device | str = "cpu") -> LoadedModel:
     """Load and validate a downscaler checkpoint against the dataset."""
     from finescale.model.checkpoints import read_manifest
 
@@ -61,7 +61,7 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
         raise FinescaleError(f"{path} is for region {region!r}, which dataset {ds.path} lacks "
                              f"(it has {', '.join(ds.regions)})")
     check_compatible(path, m, ds)
-    tensors, m = load_checkpoint(path, fingerprint=fingerprints(ds.manifest, region))
+    tensors, m = read_checkpoint(path, fingerprint=fingerprints(ds.manifest, region))
     enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
     cfg = from_dict(DownscalerConfig, m["downscaler_config"])
     model = get_kind(kind).build(enc_cfg, cfg)
@@ -77,7 +77,7 @@ def load_model(path: Path, ds: Dataset, device: torch.device | str = "cpu") -> L
                        variable=ds.variable, data=ds.region(region))
 
 
-def check_compatible(path: Path, manifest: dict, ds: Dataset) -> None:
+def check_compatible(path: Path, manifest: dict, ds: DatasetDir) -> None:
     """A checkpoint applies only to the variable and transform kind it was trained on."""
     var = manifest.get("variable")  # absent from checkpoints older than the choice
     if var is not None and var != ds.variable:
@@ -197,7 +197,7 @@ class Run:
         return lm.transform.inverse(x.cpu().numpy().astype(np.float64))
 
 
-def prepare_run(ds: Dataset, checkpoints: Sequence[Checkpoint], days: pd.DatetimeIndex,
+def prepare_run(ds: DatasetDir, checkpoints: Sequence[Checkpoint], days: pd.DatetimeIndex,
              device: str | torch.device, region: str | None) -> Run:
     device = torch.device(device)
     models = [p if isinstance(p, LoadedModel) else load_model(Path(p), ds, device)

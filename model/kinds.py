@@ -96,7 +96,7 @@ class DiffusionKind(Kind):
                                 device=cond.device)
         sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max,
                                sampler.rho, device=cond.device)
-        if sampler.kind == "fast":
+        if sampler.protocol == "fast":
             solve = sample_dpm2m if sampler.solver == "dpm2m" else sample_heun
             return solve(windowed(model, cond, sampler, cfg), noise, cond, sigmas)
         tiled = TiledDenoiser(model, tile=sampler.tile, stride=sampler.tile_stride,

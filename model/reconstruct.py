@@ -33,7 +33,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset, ensure_writable
+from finescale.data.layout import DatasetDir, ensure_writable
 from finescale.data.record import (
     RecordLayout,
     check_settings,
@@ -143,7 +143,7 @@ class ChainState:
         self.path(block, segment).unlink(missing_ok=True)
 
 
-def _settings(ds: Dataset, run: Run, cfg: RecordConfig) -> dict:
+def _settings(ds: DatasetDir, run: Run, cfg: RecordConfig) -> dict:
     lm = run.first
     return {"variable": ds.variable, "transform": lm.transform.kind, "region": lm.region,
             "kind": lm.kind, "seasons": sorted(run.by_season),
@@ -155,7 +155,7 @@ def _settings(ds: Dataset, run: Run, cfg: RecordConfig) -> dict:
             "chain": cfg.chain, "layout": asdict(cfg.layout)}
 
 
-def _template(ds: Dataset, run: Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
+def _template(ds: DatasetDir, run: Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
               ) -> tuple[xr.Dataset, dict[str, xr.DataArray]]:
     import dask.array as dsa
 
@@ -175,7 +175,7 @@ def _template(ds: Dataset, run: Run, cfg: RecordConfig, checkpoints: Sequence[Ch
     return out, {f"{var}_truth": rd.fine, f"{var}_coarse": coarse}
 
 
-def reconstruct(ds: Dataset, checkpoints: Sequence[Checkpoint], cfg: RecordConfig, out: Path,
+def reconstruct(ds: DatasetDir, checkpoints: Sequence[Checkpoint], cfg: RecordConfig, out: Path,
                 device: str | torch.device = "cpu", region: str | None = None,
                 progress: bool = True, cancel: threading.Event | None = None) -> Path:
     """Generate every missing slab of the record ``out`` (created if absent) for this
@@ -217,7 +217,7 @@ def _slab_list(slabs: list[tuple[int, int]]) -> str:
         f" and {len(slabs) - 4} more" if len(slabs) > 4 else "")
 
 
-def _make(ds: Dataset, run: Run, cfg: RecordConfig, out: Path, shard, progress: bool,
+def _make(ds: DatasetDir, run: Run, cfg: RecordConfig, out: Path, shard, progress: bool,
           cancel: threading.Event | None) -> None:
     """This process's share of the missing slabs, made and written."""
     lay = cfg.layout

@@ -25,13 +25,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from finescale.data.errors import FinescaleError
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 from finescale.data.splits import SplitConfig
 from finescale.model.checkpoints import (
     checkpoint_name,
-    load_checkpoint,
     load_into,
     manifest_path,
+    read_checkpoint,
     read_manifest,
     save_checkpoint,
 )
@@ -157,7 +157,7 @@ class Trainer:
         m = read_manifest(self.resume_path)
         if m.get("loop") != self.cfg.__dict__ and m.get("loop", {}).get("lr") != self.cfg.lr:
             return False
-        tensors, m = load_checkpoint(self.resume_path)
+        tensors, m = read_checkpoint(self.resume_path)
         load_into(self.model, tensors, self.resume_path, "model.")
         if self.ema is not None:
             load_into(self.ema, tensors, self.resume_path, "ema.")
@@ -292,7 +292,7 @@ def _cleanup(resume: Path) -> None:
     manifest_path(resume).unlink(missing_ok=True)
 
 
-def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback: Callback = None,
+def train_encoder(ds: DatasetDir, spec: TrainSpec, progress: bool = True, callback: Callback = None,
                   cancel: threading.Event | None = None) -> Path:
     """Stage 1: the temporal U-Net on coarse patches of the long coarse series."""
     cfg = spec.preset.encoder
@@ -349,7 +349,7 @@ def train_encoder(ds: Dataset, spec: TrainSpec, progress: bool = True, callback:
 def load_encoder(path: Path, *, region: str, season: str,
                  fp: str | tuple[str, ...] | None = None
                  ) -> tuple[TransferEncoder, dict]:
-    tensors, m = load_checkpoint(path, kind="encoder", region=region, season=season,
+    tensors, m = read_checkpoint(path, kind="encoder", region=region, season=season,
                                  fingerprint=fp)
     enc = build_encoder(from_dict(EncoderConfig, m["encoder_config"]))
     load_into(enc, tensors, path)
@@ -402,7 +402,7 @@ def validation_batches(sd: SeasonData, cfg: DownscalerConfig, history: int,
                              device) for k in range(VAL_BATCHES)]
 
 
-def train_downscaler(ds: Dataset, spec: TrainSpec, progress: bool = True,
+def train_downscaler(ds: DatasetDir, spec: TrainSpec, progress: bool = True,
                      callback: Callback = None, cancel: threading.Event | None = None) -> Path:
     """Stage 2 (diffusion) or a baseline, on fine patches of the training days."""
     torch.manual_seed(spec.seed)

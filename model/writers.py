@@ -10,24 +10,24 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from finescale.data.layout import Dataset, ensure_writable, groom, write_netcdf
+from finescale.data.layout import DatasetDir, ensure_writable, groom, write_netcdf
 from finescale.model.config import SamplerConfig
 from finescale.model.inference import Checkpoint, LoadedModel
 from finescale.model.kinds import kind as get_kind
 from finescale.model.kinds import noise_rho
 
 
-def truth_of(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
+def truth_of(ds: DatasetDir, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
     fine = ds.region(region).fine
     return fine.reindex(time=days).load().astype(np.float32)
 
 
-def coarse_of(ds: Dataset, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
+def coarse_of(ds: DatasetDir, region: str, days: pd.DatetimeIndex) -> xr.DataArray:
     c = ds.region(region).coarse.sel(time=days).load().astype(np.float32)
     return c.rename(lat="lat_coarse", lon="lon_coarse")
 
 
-def to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.ndarray,
+def to_dataset(ds: DatasetDir, lm: LoadedModel, days: pd.DatetimeIndex, values: np.ndarray,
                 checkpoints: Sequence[Checkpoint], sampler: SamplerConfig, seed: int, strict: bool,
                 spinup: int, placeholders: bool = False) -> xr.Dataset:
     """The CF-style result; with ``placeholders`` truth and coarse are lazy NaN arrays (to be
@@ -65,7 +65,7 @@ def to_dataset(ds: Dataset, lm: LoadedModel, days: pd.DatetimeIndex, values: np.
     out.attrs = {"Conventions": "CF-1.8", "title": "finescale downscaled ensemble",
                  "model_kind": lm.kind, "region": lm.region,
                  "checkpoints": ", ".join(str(getattr(p, "path", p)) for p in checkpoints),
-                 "sampler": sampler.kind if get_kind(lm.kind).uses_sampler else "none",
+                 "sampler": sampler.protocol if get_kind(lm.kind).uses_sampler else "none",
                  "sampler_steps": sampler.steps, "precision": sampler.precision,
                  "sampler_windows": int(sampler.windows),
                  "sampler_window_overlap": sampler.window_overlap,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from finescale.data.generator import GeneratorConfig, prepare
-from finescale.data.layout import Dataset, open_dataset
+from finescale.data.layout import DatasetDir, open_dataset
 from finescale.model.config import get_preset
 from finescale.model.distill import DistillConfig, distill
 from finescale.model.training import TrainSpec, train_downscaler, train_encoder
@@ -21,7 +21,7 @@ def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small(small_dir: Path) -> Dataset:
+def small(small_dir: Path) -> DatasetDir:
     return open_dataset(small_dir)
 
 

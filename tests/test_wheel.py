@@ -117,9 +117,9 @@ def test_wheel_cli_api_static_and_coastlines(installed):
         import numpy as np
         from finescale.app.figures import LINES_FILE, _lines
         from finescale.data.static_layers import static_on_grid
-        from finescale.model.checkpoints import load_checkpoint
+        from finescale.model.checkpoints import read_checkpoint
         from finescale.model.registry import resolve_checkpoint
-        tensors, m = load_checkpoint(resolve_checkpoint("area0-JJA-diffusion"))
+        tensors, m = read_checkpoint(resolve_checkpoint("area0-JJA-diffusion"))
         assert m["kind"] == "diffusion" and len(tensors) > 10
         s = static_on_grid(np.arange(12, 18, 0.0625), np.arange(-5, 10, 0.0625))  # the Sahel
         assert 200 < float(s.elevation.mean()) < 600 and float(s.bare_fraction.mean()) > 0.1

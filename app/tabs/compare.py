@@ -64,14 +64,14 @@ class CompareTab(pn.viewable.Viewer):
         if name == "truth":
             return f["truth"]
         if name == "ensemble mean":
-            return mean_field(f["members"], s.kind)
+            return mean_field(f["members"], s.transform)
         if name.startswith("member "):
             return f["members"].sel(member=int(name.split()[1]))
         model = name.split(" ", 1)[1]
         if model not in self.others:
             self._start_other(model)
             return None
-        return mean_field(self.others[model][var].isel(time=0), s.kind)
+        return mean_field(self.others[model][var].isel(time=0), s.transform)
 
     def _start_other(self, model: str) -> None:
         from finescale.model.generation import interpolate_region

@@ -132,7 +132,7 @@ class DiagnosticsTab(pn.viewable.Viewer):
             notify(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
                          "checkpoint is missing for one of them")
             return
-        sampler = replace(s.sampler_config(), kind="fast", steps=min(s.steps, 8))
+        sampler = replace(s.sampler_config(), protocol="fast", steps=min(s.steps, 8))
         self.job.start("rollout", f"Rolling out {ROLLOUT_DAYS} days", lambda job: generate(
             s.dataset, ckpts, str(start.date()), str(end.date()), members=2, sampler=sampler,
             seed=s.seed, progress=False, callback=job.on_progress, cancel=job.cancel,

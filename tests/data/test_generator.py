@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from finescale.data.generator import GeneratorConfig, generate_region
-from finescale.data.layout import Dataset
+from finescale.data.layout import DatasetDir
 from finescale.data.regions import AREA0, AREA1, REGIONS
 from finescale.data.seasons import SEASONS, season_of
 from finescale.data.similarity import season_similarity
@@ -46,7 +46,7 @@ def test_full_grids_match_the_paper():
         assert clon[0] <= flon[0] and clon[-1] >= flon[-1]
 
 
-def test_periods_and_layout(small: Dataset):
+def test_periods_and_layout(small: DatasetDir):
     reg = small.region("area1")
     t = pd.DatetimeIndex(reg.fine.time.values)
     assert t[0] == pd.Timestamp("2005-05-15") and t[-1] == pd.Timestamp("2007-06-16")
@@ -71,7 +71,7 @@ def test_full_coarse_period_is_2000_2024():
 
 
 @pytest.mark.parametrize("region", ["area0", "area1"])
-def test_seasonal_cycle_peaks_in_spring_summer(small: Dataset, region: str):
+def test_seasonal_cycle_peaks_in_spring_summer(small: DatasetDir, region: str):
     da = small.region(region).fine
     y = _log(da).mean((1, 2))
     by_season = pd.Series(y).groupby(season_of(da.time.values)).mean()
@@ -80,14 +80,14 @@ def test_seasonal_cycle_peaks_in_spring_summer(small: Dataset, region: str):
 
 
 @pytest.mark.parametrize("region", ["area0", "area1"])
-def test_persistence_decays_over_days(small: Dataset, region: str):
+def test_persistence_decays_over_days(small: DatasetDir, region: str):
     a = _anomaly(small.region(region).fine)
     r1, r3, r7 = (_lag_corr(a, k) for k in (1, 3, 7))
     assert 0.6 <= r1 <= 0.9
     assert r1 > r3 > r7
 
 
-def test_heavy_tailed_values(small: Dataset):
+def test_heavy_tailed_values(small: DatasetDir):
     x = small.region("area1").fine.values.ravel().astype(np.float64)
     skew = lambda v: float(((v - v.mean()) ** 3).mean() / v.std() ** 3)  # noqa: E731
     assert skew(x) > 1.0  # right-skewed on the physical scale
@@ -106,7 +106,7 @@ def radial_spectrum(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (bins[1:] + bins[:-1]), spec
 
 
-def test_power_law_spectrum(small: Dataset):
+def test_power_law_spectrum(small: DatasetDir):
     cfg = GeneratorConfig()
     a = _anomaly(small.region("area1").fine)
     specs = np.mean([radial_spectrum(a[t])[1] for t in range(0, len(a), 10)], axis=0)
@@ -116,7 +116,7 @@ def test_power_law_spectrum(small: Dataset):
     assert -cfg.beta - 0.8 < slope < -cfg.beta + 0.8
 
 
-def test_fine_variance_the_coarse_grid_cannot_see(small: Dataset):
+def test_fine_variance_the_coarse_grid_cannot_see(small: DatasetDir):
     reg = small.region("area1")
     y = _log(reg.fine)
     # variance within 8 × 8 blocks (one coarse cell) relative to the total
@@ -125,7 +125,7 @@ def test_fine_variance_the_coarse_grid_cannot_see(small: Dataset):
     assert within / y.var(axis=(1, 2)).mean() > 0.15
 
 
-def test_coarse_is_not_a_block_mean_of_fine(small: Dataset):
+def test_coarse_is_not_a_block_mean_of_fine(small: DatasetDir):
     reg = small.region("area0")
     fine = reg.fine
     coarse = reg.coarse.sel(time=fine.time)
@@ -141,7 +141,7 @@ def test_coarse_is_not_a_block_mean_of_fine(small: Dataset):
     assert np.nanvar(np.diff(c.values, axis=0)) < np.nanvar(np.diff(block.values, axis=0))
 
 
-def test_distributions_stay_close(small: Dataset):
+def test_distributions_stay_close(small: DatasetDir):
     for region in ("area0", "area1"):
         reg = small.region(region)
         for season in SEASONS:
@@ -149,7 +149,7 @@ def test_distributions_stay_close(small: Dataset):
             assert s["mean"] < 0.08 and s["pooled"] < 0.08
 
 
-def test_geography_drives_dust(small: Dataset):
+def test_geography_drives_dust(small: DatasetDir):
     reg = small.region("area0")  # Registan desert below the Afghan highlands
     clim = _log(reg.fine).mean(0).ravel()
     elev = reg.static["elevation"].values.ravel()

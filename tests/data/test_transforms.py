@@ -59,12 +59,12 @@ def test_standard_and_identity_roundtrip_and_bounds():
 
 
 def test_choose_kind_and_log_check():
-    from finescale.data.transforms import analysis, check_values, choose_kind
+    from finescale.data.transforms import analysis, check_values, choose_transform
 
     rng = np.random.default_rng(2)
-    assert choose_kind(rng.lognormal(-2, 1, 1000), "AOT")[0] == "log"
-    assert choose_kind(rng.normal(290, 5, 1000), "t2m")[0] == "standard"  # positive, symmetric
-    kind, why = choose_kind(rng.normal(0, 3, 1000), "u10")
+    assert choose_transform(rng.lognormal(-2, 1, 1000), "AOT")[0] == "log"
+    assert choose_transform(rng.normal(290, 5, 1000), "t2m")[0] == "standard"  # positive, symmetric
+    kind, why = choose_transform(rng.normal(0, 3, 1000), "u10")
     assert kind == "standard" and "values <= 0" in why
     with pytest.raises(FinescaleError, match="u10 has values <= 0"):
         check_values("log", np.array([1.0, -0.5]), "u10", "fine.nc")

@@ -11,7 +11,7 @@ import torch
 import xarray as xr
 
 from finescale.data.errors import FinescaleError
-from finescale.model.checkpoints import load_checkpoint, save_checkpoint
+from finescale.model.checkpoints import read_checkpoint, save_checkpoint
 from finescale.model.config import SamplerConfig, get_preset
 from finescale.model.distill import consistency_loss, distill
 from finescale.model.generation import generate
@@ -40,8 +40,8 @@ def test_the_student_records_its_teacher_and_its_two_call_schedule(student, ckpt
     crps = m["distillation"]["validation_crps"]["two_calls_by_second_sigma"]
     assert sorted(float(k) for k in crps) == pytest.approx([0.5 * sd, 2.0 * sd], abs=1e-5)
     assert sig[1] == pytest.approx(float(min(crps, key=crps.get)))  # the best on validation
-    t, _ = load_checkpoint(student)
-    enc, _ = load_checkpoint(ckpts["diffusion"])
+    t, _ = read_checkpoint(student)
+    enc, _ = read_checkpoint(ckpts["diffusion"])
     for k in (k for k in enc if k.startswith("encoder.")):  # the teacher's frozen encoder
         assert torch.equal(t[k], enc[k])
 
@@ -71,8 +71,8 @@ def test_a_call_count_the_student_was_not_trained_for_is_refused(student, small)
 
 def test_distillation_is_deterministic_by_seed(student, ckpts, small, tmp_path):
     again = distill(small, _spec(tmp_path), ckpts["diffusion"], TINY, progress=False)
-    a, _ = load_checkpoint(student)
-    b, _ = load_checkpoint(again)
+    a, _ = read_checkpoint(student)
+    b, _ = read_checkpoint(again)
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -84,7 +84,7 @@ def test_a_teacher_that_is_not_the_pairs_diffusion_model_is_refused(ckpts, small
 
 
 def test_a_student_without_its_teachers_encoder_is_refused(student, small, tmp_path):
-    t, m = load_checkpoint(student)
+    t, m = read_checkpoint(student)
     bad = tmp_path / "area1-JJA-distilled.safetensors"
     save_checkpoint(bad, {k: v for k, v in t.items() if not k.startswith("encoder.")},
                     {k: v for k, v in m.items() if k not in ("weights_sha256", "storage")})

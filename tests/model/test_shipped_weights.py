@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from finescale.model.checkpoints import load_checkpoint, load_into
+from finescale.model.checkpoints import load_into, read_checkpoint
 from finescale.model.config import DownscalerConfig, EncoderConfig, from_dict
 from finescale.model.kinds import KINDS
 from finescale.model.registry import SHIPPED_DIR, find_checkpoints
@@ -29,7 +29,7 @@ def test_weights_are_shipped_with_provenance():
 
 @pytest.mark.parametrize("c", SHIPPED, ids=lambda c: c.path.stem)
 def test_shipped_weights_load(c):
-    tensors, m = load_checkpoint(c.path, kind=c.kind, region=c.region, season=c.season)
+    tensors, m = read_checkpoint(c.path, kind=c.kind, region=c.region, season=c.season)
     enc_cfg = from_dict(EncoderConfig, m["encoder_config"])
     if c.kind == "encoder":
         load_into(build_encoder(enc_cfg), tensors, c.path)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from finescale.data.errors import FinescaleError
-from finescale.model.checkpoints import load_checkpoint, manifest_path, save_checkpoint
+from finescale.model.checkpoints import manifest_path, read_checkpoint, save_checkpoint
 from finescale.model.config import SamplerConfig, get_preset, override
 from finescale.model.device import resolve_device
 from finescale.model.generation import generate, load_model, write_generated
@@ -47,7 +47,7 @@ def test_training_noise_levels_follow_the_data_scale(ckpts):
 def test_encoder_is_frozen_and_unchanged_by_stage_2(ckpts, small):
     enc, _ = load_encoder(ckpts["encoder"], region="area1", season="JJA")
     assert not any(p.requires_grad for p in enc.parameters())
-    tensors, _ = load_checkpoint(ckpts["diffusion"])
+    tensors, _ = read_checkpoint(ckpts["diffusion"])
     for k, v in enc.state_dict().items():
         assert torch.equal(tensors[f"encoder.{k}"], v), k
 
@@ -55,10 +55,10 @@ def test_encoder_is_frozen_and_unchanged_by_stage_2(ckpts, small):
 def test_checkpoint_round_trip(tmp_path: Path):
     t = {"w": torch.randn(3, 4), "b": torch.arange(3)}
     p = save_checkpoint(tmp_path / "x.safetensors", t, {"kind": "unet"})
-    back, m = load_checkpoint(p)
+    back, m = read_checkpoint(p)
     assert torch.equal(back["w"], t["w"]) and torch.equal(back["b"], t["b"])
     half = save_checkpoint(tmp_path / "h.safetensors", t, {"kind": "unet"}, half=True)
-    back, m = load_checkpoint(half)
+    back, m = read_checkpoint(half)
     assert m["storage"] == "float16" and back["w"].dtype == torch.float32
     assert torch.allclose(back["w"], t["w"], atol=1e-2)
 
@@ -92,7 +92,7 @@ def test_refuses_bad_checkpoints(ckpts, small, tmp_path: Path):
         load_model(broken, small)
     # wrong region / season / kind
     with pytest.raises(FinescaleError, match="expected season 'DJF'"):
-        load_checkpoint(good, season="DJF")
+        read_checkpoint(good, season="DJF")
     with pytest.raises(FinescaleError, match="encoder"):
         load_model(ckpts["encoder"], small)
     # another architecture: manifest edited to other channel widths
@@ -219,7 +219,7 @@ def test_windowed_denoiser_runs_on_training_patches(ckpts, small):
 
 def test_paper_sampler_runs(ckpts, small):
     out = generate(small, [ckpts["diffusion"]], "2006-06-10", "2006-06-10", members=1,
-                   progress=False, sampler=SamplerConfig(kind="paper", steps=2, tile_stride=8))
+                   progress=False, sampler=SamplerConfig(protocol="paper", steps=2, tile_stride=8))
     assert np.isfinite(out.DUEXTTAU.values).all()
 
 
@@ -295,10 +295,10 @@ def test_fingerprint_ignores_the_other_generated_regions(small, ckpts, tmp_path:
     shutil.copy(ckpts["unet"], old)
     m = json.loads(manifest_path(ckpts["unet"]).read_text())
     manifest_path(old).write_text(json.dumps({**m, "data_fingerprint": legacy}))
-    load_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
+    read_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
     manifest_path(old).write_text(json.dumps({**m, "data_fingerprint": "0" * 16}))
     with pytest.raises(FinescaleError, match="trained on other data"):
-        load_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
+        read_checkpoint(old, fingerprint=fingerprints(small.manifest, "area1"))
 
 
 def test_members_sharing_the_true_history_encode_it_once_per_day(ckpts, small, monkeypatch):
