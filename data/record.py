@@ -101,8 +101,13 @@ def settings_hash(settings: dict) -> str:
 
 
 def settings_of(rec: xr.Dataset) -> dict:
-    """The settings a record was made with (from its attributes)."""
-    return json.loads(rec.attrs[SETTINGS_ATTR])
+    """The settings a record was made with (from its attributes), in today's names: a
+    store written before the sampler's ``kind`` was named ``protocol`` resumes."""
+    settings = json.loads(rec.attrs[SETTINGS_ATTR])
+    sampler = settings.get("sampler")
+    if isinstance(sampler, dict) and "kind" in sampler and "protocol" not in sampler:
+        sampler["protocol"] = sampler.pop("kind")
+    return settings
 
 
 def _open(path: Path, chunks=None) -> xr.Dataset:

@@ -263,3 +263,18 @@ def test_a_full_disk_is_one_line_and_resumes(reference, small_dir, record_ckpts,
     monkeypatch.setattr(record, "seal_slab", seal)
     assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 0
     _same(reference, out)
+
+
+def test_a_store_from_before_the_protocol_name_resumes():
+    """Stores written when the sampler's protocol was called ``kind`` carry that name in
+    their settings; read back, they compare equal to today's (a resume is not refused)."""
+    import json
+
+    import xarray as xr
+
+    from finescale.data.record import SETTINGS_ATTR, settings_hash, settings_of
+
+    today = {"region": "area0", "sampler": {"protocol": "fast", "steps": 12}, "seed": 0}
+    old = {"region": "area0", "sampler": {"kind": "fast", "steps": 12}, "seed": 0}
+    rec = xr.Dataset(attrs={SETTINGS_ATTR: json.dumps(old)})
+    assert settings_hash(settings_of(rec)) == settings_hash(today)
