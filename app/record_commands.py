@@ -28,8 +28,10 @@ def cmd_reconstruct(a: argparse.Namespace) -> None:
     if a.precision is None:  # an existing store's own, else the device's fast arithmetic
         a.precision = read_settings(a.out)["sampler"]["precision"] if a.out.exists() \
             else fast_precision(device)
+    if a.keepbits is None:  # an existing store's own, else lossless
+        a.keepbits = read_settings(a.out).get("keepbits", 0) if a.out.exists() else 0
     cfg = RecordConfig(layout=layout, spinup=a.spinup, seed=a.seed, sampler=_sampler_config(a),
-                       chain=a.chain)
+                       chain=a.chain, keepbits=a.keepbits)
     ds = open_dataset(a.data)
     seasons = sorted(set(season_of(layout.days)))
     ckpts, kind = record_checkpoints(a.checkpoints or [SHIPPED_DIR], a.region, a.kind, seasons)
@@ -97,6 +99,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "an existing store keeps its own)")
     r.add_argument("--tile", type=int, default=128,
                    help="spatial chunk side in grid points (default 128)")
+    r.add_argument("--keepbits", type=int, default=None, metavar="K",
+                   help="keep K mantissa bits of each generated value on disk (relative error "
+                   "≤ 2^-(K+1)), e.g. 7: a third of the size at ≤ 0.4 %% error "
+                   "(docs/reconstruct.md); default: lossless float32, or an existing "
+                   "store's own")
     r.add_argument("--data", type=Path, default=None)
     r.add_argument("--device", default="auto")
     r.add_argument("--distributed", action="store_true",

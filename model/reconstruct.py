@@ -70,10 +70,15 @@ class RecordConfig:
     # join stays visible in the day-to-day change
     chain: bool = True
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    # mantissa bits the members keep on disk (data.record.packing); 0: lossless float32
+    keepbits: int = 0
 
     def __post_init__(self) -> None:
         if self.spinup < 0:
             raise FinescaleError(f"spinup must be >= 0, got {self.spinup}")
+        if not 0 <= self.keepbits <= 23:
+            raise FinescaleError(f"keepbits must be 0 (lossless) or 1 to 23 (float32's "
+                                 f"mantissa), got {self.keepbits}")
 
 
 def slab_seed(seed: int, segment: int, block: int) -> int:
@@ -152,7 +157,8 @@ def _settings(ds: DatasetDir, run: Run, cfg: RecordConfig) -> dict:
             "sampler": {k: v for k, v in asdict(cfg.sampler).items()
                         if not (k == "coarse_consistent" and not v)},
             "spinup": cfg.spinup, "seed": cfg.seed,
-            "chain": cfg.chain, "layout": asdict(cfg.layout)}
+            "chain": cfg.chain, "layout": asdict(cfg.layout),
+            **({"keepbits": cfg.keepbits} if cfg.keepbits else {})}
 
 
 def _template(ds: DatasetDir, run: Run, cfg: RecordConfig, checkpoints: Sequence[Checkpoint]
@@ -204,7 +210,8 @@ def reconstruct(ds: DatasetDir, checkpoints: Sequence[Checkpoint], cfg: RecordCo
             else:
                 ensure_writable(out, overwrite=False)
                 template, sources = _template(ds, run, cfg, checkpoints)
-                create_store(out, template, lay, settings, sources, software=versions())
+                create_store(out, template, lay, settings, sources, software=versions(),
+                             keepbits=cfg.keepbits)
         distributed.barrier()
         if not shard.main:
             check_settings(out, settings)

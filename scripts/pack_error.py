@@ -54,14 +54,14 @@ def measure(store: Path, year: int) -> dict:
     lo, hi = float(gen.min()), float(gen.max())
     scale = (hi - lo) / 65533
     variants = {
-        "float32": {"chunks": chunks, "compressor": Blosc("lz4", 5, Blosc.SHUFFLE)},
+        "float32": {"chunks": chunks, "compressors": (Blosc("lz4", 5, Blosc.SHUFFLE),)},
         "int16_cf": {"chunks": chunks, "dtype": "int16", "scale_factor": scale,
                      "add_offset": lo + 32766 * scale, "_FillValue": np.int16(-32768),
-                     "compressor": Blosc("lz4", 5, Blosc.SHUFFLE)},
+                     "compressors": (Blosc("lz4", 5, Blosc.SHUFFLE),)},
     }
     for k in (7, 10):
         variants[f"bitround_{k}"] = {"chunks": chunks, "filters": [BitRound(keepbits=k)],
-                                     "compressor": Blosc("zstd", 5, Blosc.SHUFFLE)}
+                                     "compressors": (Blosc("zstd", 5, Blosc.SHUFFLE),)}
     ref = analysis(transform, gen.values.astype(np.float64))
     base_r2 = None
     if truth is not None:

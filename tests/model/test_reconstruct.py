@@ -278,3 +278,23 @@ def test_a_store_from_before_the_protocol_name_resumes():
     old = {"region": "area0", "sampler": {"kind": "fast", "steps": 12}, "seed": 0}
     rec = xr.Dataset(attrs={SETTINGS_ATTR: json.dumps(old)})
     assert settings_hash(settings_of(rec)) == settings_hash(today)
+
+
+def test_kept_bits_shrink_the_store_within_their_error(small_dir, record_ckpts, reference,
+                                                       tmp_path: Path):
+    """``--keepbits 7``: the same members to a relative 2^-8, a smaller store, the setting
+    recorded and kept on resume (a rerun without it writes nothing new)."""
+    out = tmp_path / "packed.zarr"
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT, "--keepbits", "7")) == 0
+    var = "DUEXTTAU"
+    with open_record(reference) as a, open_record(out) as b:
+        x, y = a[var].values, b[var].values
+    assert not np.array_equal(x, y)
+    np.testing.assert_allclose(y, x, rtol=2.0**-8)
+    size = lambda p: sum(f.stat().st_size for f in (p / var).rglob("*") if f.is_file())  # noqa: E731
+    assert size(out) < 0.7 * size(reference)
+    from finescale.data.record import read_settings
+
+    assert read_settings(out)["keepbits"] == 7 and "keepbits" not in read_settings(reference)
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 0  # the store's own
+    assert main(_args(small_dir, record_ckpts, out, INDEPENDENT, "--keepbits", "10")) == 2
