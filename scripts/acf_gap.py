@@ -64,7 +64,7 @@ def gap(path: Path, lags: int) -> dict:
     truth = analysis(kind, ds[f"{var}_truth"].transpose("time", "lat", "lon").values)
     res_g, res_t = gen - base[None], truth - base
     scored = temporal(ds[var].transpose("member", "time", "lat", "lon"), ds[f"{var}_truth"],
-                      kind=kind)
+                      transform=kind)
 
     def members(f) -> list[float]:
         return np.mean([f(m) for m in range(gen.shape[0])], axis=0).round(4).tolist()
