@@ -95,9 +95,16 @@ class Dashboard(pn.viewable.Viewer):
         loc = pn.state.location
         if loc is None:  # not served (tests, scripts)
             return
-        loc.sync(self.state, URL_STATE)
+        loc.sync(self.state, URL_STATE, on_error=self._bad_link)
         loc.sync(self.tabs, {"active": "tab"})
         pn.state.onload(self._write_url)
+
+    def _bad_link(self, values: dict) -> None:
+        """A link whose values this data cannot show (an unknown model, a day outside the
+        record): said on the page, not silently replaced."""
+        wrong = ", ".join(f"{k}={v}" for k, v in values.items())
+        pn.state.execute(lambda: notify(f"this link's {wrong} cannot be shown here; showing "
+                                        "the page's own choice instead"), schedule=True)
 
     def _write_url(self) -> None:
         """The whole view once the page is there, not only what was changed since: a link

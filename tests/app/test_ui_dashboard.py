@@ -286,3 +286,11 @@ def test_a_shared_link_opens_the_same_view(server, browser):
     other.goto(re.sub(r"date=[\d-]+", "date=2005-08-10", link), timeout=WAIT)
     other.wait_for_selector("text=/^Showing unet · area1 · 2005-08-10/", timeout=WAIT)
     other.context.close()
+
+
+def test_a_link_this_data_cannot_show_says_so(server, browser):
+    pg = browser.new_context(viewport={"width": 1500, "height": 950}).new_page()
+    pg.goto(f"{server}?region=area1&model=no-such-model", timeout=WAIT)
+    pg.wait_for_selector("text=/cannot be shown here/", timeout=WAIT)
+    pg.wait_for_selector("text=/^Showing/", timeout=WAIT)  # and the page still works
+    pg.context.close()
