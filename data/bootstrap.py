@@ -156,12 +156,10 @@ def intervals(daily: xr.Dataset, n: int = 2000, seed: int = 0, level: float = LE
 
 
 def paired(a: xr.Dataset, b: xr.Dataset, n: int = 2000, seed: int = 0, level: float = LEVEL,
-           block: int = 1, pairs: dict[str, str] | None = None
-           ) -> dict[str, tuple[float, float, float, float]]:
+           block: int = 1) -> dict[str, tuple[float, float, float, float]]:
     """Score of ``a`` minus score of ``b`` on the same days: (difference on all days, low,
-    high of the paired percentile interval, two-sided bootstrap p-value of no difference).
-    ``pairs`` maps a claim to the scores it compares when they differ by model (e.g.
-    ``{"crps_prob": "crps_prob"}``); by default each score is compared with itself."""
+    high of the paired percentile interval, two-sided bootstrap p-value of no difference),
+    for every score both have."""
     ta, tb = a.time.values, b.time.values
     if ta.shape != tb.shape or (ta != tb).any():
         raise FinescaleError("a paired bootstrap needs both models scored on the same days")
