@@ -212,8 +212,14 @@ def claims_matrix(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def adjusted_verdict(rec: dict, key: str) -> str:
+    """A row's verdict of ``key``: Holm-adjusted where the report has it, else the raw one."""
+    return (rec.get(f"{key}_vs_diffusion_claim_holm") or rec.get(f"{key}_vs_diffusion_claim")
+            or "—")
+
+
 def _verdict(rec: dict, key: str) -> str:
-    v = rec.get(f"{key}_vs_diffusion_claim_holm") or rec.get(f"{key}_vs_diffusion_claim") or "—"
+    v = adjusted_verdict(rec, key)
     return f"**{v}**" if v == "fails" else v
 
 

@@ -16,6 +16,7 @@ from finescale.app.plots import PALETTE, PLOT_HEIGHT, PLOT_WIDTH, log_ticks
 from finescale.app.report import (
     CLAIMS,
     NOT_CLAIMS,
+    adjusted_verdict,
     claim_cell,
     claims_of,
     curves_dataset,
@@ -46,9 +47,8 @@ def interval_cells(rec: dict) -> dict[str, str]:
     if r2 is not None:
         out[INTERVAL_COLUMNS[1]] = r2
     if r2 is not None and rec.get("model") not in NOT_CLAIMS:
-        out[INTERVAL_COLUMNS[2]] = " · ".join(
-            rec.get(f"{k}_vs_diffusion_claim_holm") or rec.get(f"{k}_vs_diffusion_claim") or "—"
-            for k, _, _ in claims_of([rec]))
+        out[INTERVAL_COLUMNS[2]] = " · ".join(adjusted_verdict(rec, k)
+                                              for k, _, _ in claims_of([rec]))
     return out
 
 
