@@ -4,10 +4,12 @@ This module is imported once per server process; ``panel serve`` runs the entry 
 per browser session. What pages share (the generations in flight, the similarity table) and
 what is costly to set up therefore lives here and in :mod:`app.tables`, not in the script.
 
-The shell holds the user's choice (:class:`app.state.Explorer`, the one definition of it),
-the sidebar, the generation of the day (one shared job per choice, followed by a
-:class:`app.jobview.JobView`) and the tabs (:mod:`app.tabs`, one Viewer each). A tab is
-drawn when it is open and the day on screen changes, or when it is opened.
+The shell holds the user's choice (:class:`app.selection.Selection`, the one definition of
+it), the page's :class:`app.service.GenerationService` (the tabs' only way to compute), the
+sidebar, the generation of the day (one shared job per choice, followed by a
+:class:`app.jobview.JobView`) and the tabs (:mod:`app.tabs`, one Viewer each, given the
+choice, the service and the day on screen; a tab draws when it is open and the day changes,
+or when it is opened).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from finescale.app import jobs
 from finescale.app.jobview import JobView, notify, session_waker
 from finescale.app.page_assets import OfflineFast
 from finescale.app.plots import shared_clim
+from finescale.app.selection import Selection, TrainRequest
+from finescale.app.service import GenerationService, cached, metrics_for, open_selection
 from finescale.app.sidebar import Sidebar
-from finescale.app.state import Explorer, TrainRequest, cached, metrics_for
 from finescale.app.tabs.compare import CompareTab
 from finescale.app.tabs.diagnostics import DiagnosticsTab
 from finescale.app.tabs.ensemble import EnsembleTab
@@ -51,7 +54,7 @@ def _batched() -> Iterator[None]:
         yield
 
 
-# what a link restores: the page's choice (Explorer parameters → query keys) and the open tab
+# what a link restores: the page's choice (Selection parameters → query keys) and the open tab
 URL_STATE = {"region": "region", "season": "season", "date": "date", "model": "model",
              "members": "members"}
 
@@ -59,28 +62,33 @@ URL_STATE = {"region": "region", "season": "season", "date": "date", "model": "m
 class Dashboard(pn.viewable.Viewer):
     """Explore coarse vs generated vs truth maps and their diagnostics."""
 
-    state = param.ClassSelector(class_=Explorer)
-    train = param.ClassSelector(class_=TrainRequest)
+    selection = param.ClassSelector(class_=Selection, doc="the user's choice")
+    train = param.ClassSelector(class_=TrainRequest, doc="the Train tab's request")
+    shown = param.ClassSelector(class_=Shown, default=None, allow_None=True,
+                                doc="the generated day on screen, given to every tab")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.shown: Shown | None = None
+        self.service = GenerationService(self.selection)
         self._job_key: tuple | None = None
         self.status = pn.pane.Markdown("", css_classes=["fs-status"])
         self.gen = JobView(on_result=lambda r: self._show(*r), on_error=self._notify_error,
                            on_tick=self._generating)
         self.notice = pn.Column()  # holds the no-model note only when it applies
-        self.sidebar = Sidebar(self.state)
-        self.pages = {"Maps": MapsTab(self), "Ensemble": EnsembleTab(self),
-                      "Compare": CompareTab(self), "Diagnostics": DiagnosticsTab(self),
-                      "Seasonal": SeasonTab(self), "Train": TrainTab(self, self.train),
-                      "Export": ExportTab(self)}
+        self.sidebar = Sidebar(selection=self.selection)
+        given = {"selection": self.selection, "service": self.service}
+        self.pages = {"Maps": MapsTab(active=True, **given), "Ensemble": EnsembleTab(**given),
+                      "Compare": CompareTab(**given), "Diagnostics": DiagnosticsTab(**given),
+                      "Seasonal": SeasonTab(**given), "Train": TrainTab(request=self.train,
+                                                                        **given),
+                      "Export": ExportTab(**given)}
         self.tabs = pn.Tabs(*self.pages.items(), dynamic=True, sizing_mode="stretch_width")
-        self.tabs.param.watch(lambda _e: self._draw_tab(), "active")
-        self.state.param.watch(self._request, list(Explorer.GENERATED_BY))
-        self.state.param.watch(self._redraw, ["show", "log_scale"])
-        self.state.param.watch(self._describe, ["region"])
-        self.state.param.watch(self._noted, ["note"])
+        self.tabs.param.watch(self._opened, "active")
+        self.selection.param.watch(self._request, list(Selection.GENERATED_BY))
+        self.selection.param.watch(self._restyle, ["show", "log_scale"])
+        self.selection.param.watch(self._describe, ["region"])
+        self.selection.param.watch(self._noted, ["note"])
+        self.service.catalogue.param.watch(self._models_changed, "checkpoints")
         self._describe()
         self._share_in_url()
         # served: the maps are built on the next tick of the event loop, after the page's
@@ -95,7 +103,7 @@ class Dashboard(pn.viewable.Viewer):
         loc = pn.state.location
         if loc is None:  # not served (tests, scripts)
             return
-        loc.sync(self.state, URL_STATE, on_error=self._bad_link)
+        loc.sync(self.selection, URL_STATE, on_error=self._bad_link)
         loc.sync(self.tabs, {"active": "tab"})
         pn.state.onload(self._write_url)
 
@@ -109,7 +117,7 @@ class Dashboard(pn.viewable.Viewer):
     def _write_url(self) -> None:
         """The whole view once the page is there, not only what was changed since: a link
         made before any change names the day too (whose default depends on the record)."""
-        s, query = self.state, {"tab": str(self.tabs.active)}
+        s, query = self.selection, {"tab": str(self.tabs.active)}
         for p, q in URL_STATE.items():
             v = s.param[p].serialize(getattr(s, p))
             query[q] = v if isinstance(v, str) else json.dumps(v)
@@ -117,39 +125,38 @@ class Dashboard(pn.viewable.Viewer):
 
     def _describe(self, *_: param.parameterized.Event) -> None:
         """What to do when no model fits the data (a note above the maps)."""
-        s = self.state
-        if s.has_models():
+        if self.service.catalogue.has_models():
             self.notice.objects = []
             return
+        ds = self.selection.dataset
         self.notice.objects = [pn.pane.Alert(
-            f"**No trained model fits this dataset yet** ({s.dataset.variable}, "
-            f"{', '.join(s.dataset.regions)}): the shipped models were trained on the "
+            f"**No trained model fits this dataset yet** ({ds.variable}, "
+            f"{', '.join(ds.regions)}): the shipped models were trained on the "
             "embedded default. Open the Train tab and train the encoder, then a downscaler "
             "(diffusion, unet, …) for a season with fine data; until then the maps show "
             "interpolation.", alert_type="info")]
 
     def _noted(self, event: param.parameterized.Event) -> None:
-        """The state changed the user's model (no student for the season): say so once."""
+        """The selection changed the user's model (no student for the season): say so once."""
         if event.new:
             notify(event.new, level="info")
-            self.state.note = ""
+            self.selection.note = ""
 
-    def models_changed(self) -> None:
-        """A checkpoint was added (training): list it."""
-        self.state.refresh_models()
+    def _models_changed(self, *_: param.parameterized.Event) -> None:
+        """A checkpoint was added (training): the selection lists it, the page says so."""
         self.sidebar.describe()
         self._describe()
 
     # --- generation -----------------------------------------------------------------------
     def _request(self, *_: param.parameterized.Event) -> None:
         """Start generating the current choice in the background (or show the cache)."""
-        s = self.state
+        s, service = self.selection, self.service
         try:
             s.validate()
         except FinescaleError as err:
             self._notify_error(str(err))
             return
-        key = s.key()
+        key = service.key()
         if self.gen.running and key == self._job_key:
             return  # the same request again (a widget echoing its value): keep the job
         if self.gen.running:
@@ -166,7 +173,7 @@ class Dashboard(pn.viewable.Viewer):
 
         def start(on_done):
             LOG.info("generation started: %s", label)  # once for pages asking the same
-            return jobs.start("generate", lambda job: (label, s.generate(
+            return jobs.start("generate", lambda job: (label, service.generate(
                 callback=job.on_progress, cancel=job.cancel)), on_done=on_done)
 
         job = _GENERATING.join(key, self, session_waker(self.gen.tick), start)
@@ -179,50 +186,45 @@ class Dashboard(pn.viewable.Viewer):
             self.status.object = f"{self.gen.label} …"
 
     def _show(self, label: str, result) -> None:
-        s = self.state
-        f = s.fields(result)
-        log = s.log_scale and s.transform == "log"  # signed data have no log colour scale
+        info = self.service.info
+        f = self.service.fields(result)
+        # signed data have no log colour scale
+        log = self.selection.log_scale and info.transform == "log"
         clim = shared_clim(f["coarse"], f["generated"], f["truth"], log=log)
-        self.shown = Shown(result, f, clim, log, label)
         status = f"Showing **{label}**"  # set once: each change is a layout in the browser
-        m = metrics_for(result, s.dataset.variable) if f["truth"] is not None else None
+        m = metrics_for(result, info.variable) if f["truth"] is not None else None
         if m:
-            status += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} ({s.scale_label})"
+            status += f" — R² {m['r2']:.3f}, RMSE {m['rmse']:.3f} ({info.scale_label})"
         self.status.object = status
-        self._redraw()
+        self.shown = Shown(result, f, clim, log, label)
 
     def _notify_error(self, msg: str) -> None:
         self.status.object = f"⚠️ {msg}"
         notify(msg)
 
     # --- drawing --------------------------------------------------------------------------
-    def _redraw(self, *_: param.parameterized.Event) -> None:
-        if self.shown is None:
-            return
-        if _ and _[0].name in ("show", "log_scale"):  # same ensemble, other fields or scale
+    def _restyle(self, *_: param.parameterized.Event) -> None:
+        """The same ensemble, other fields (a member) or colour scale."""
+        if self.shown is not None:
             self._show(self.shown.label, self.shown.result)
-            return
-        try:
-            with _batched():
-                self.pages["Maps"].draw(self.shown)
-                self._draw_tab()  # the other tabs draw when opened
-        except FinescaleError as err:
-            self._notify_error(str(err))
 
-    def _draw_tab(self) -> None:
-        """Draw the open tab (other than Maps) for the day on screen."""
-        name = list(self.pages)[self.tabs.active]
-        page = self.pages[name]
-        if name == "Maps" or self.shown is None or not hasattr(page, "draw"):
-            return
-        try:
-            page.draw(self.shown)
-        except FinescaleError as err:
-            self._notify_error(str(err))
+    @param.depends("shown", watch=True)
+    def _hand_out(self) -> None:
+        """Every tab gets the day; the Maps tab and the open one draw it, in one message."""
+        with _batched():
+            for page in self.pages.values():
+                page.shown = self.shown
+
+    def _opened(self, event: param.parameterized.Event) -> None:
+        names = list(self.pages)
+        for i, name in enumerate(names):
+            if name != "Maps":  # the maps stay drawn under every tab
+                self.pages[name].active = i == event.new
 
     # --- layout ---------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
-        name = self.state.dataset.manifest.get("long_name") or self.state.dataset.variable
+        ds = self.selection.dataset
+        name = ds.manifest.get("long_name") or ds.variable
         return pn.template.FastListTemplate(
             title=f"finescale — transfer-encoder diffusion downscaling of {name}",
             sidebar=[self.sidebar], main=[pn.Column(self.notice, self.status, self.gen, self.tabs,
@@ -234,7 +236,7 @@ class Dashboard(pn.viewable.Viewer):
 
 def create_app() -> pn.viewable.Viewable:
     try:
-        return Dashboard(state=Explorer(), train=TrainRequest())
+        return Dashboard(selection=open_selection(), train=TrainRequest())
     except FinescaleError as err:
         return pn.pane.Alert(f"**finescale**: {err}", alert_type="danger")
     except Exception as err:  # a bug: say so on the page, keep the traceback in the log

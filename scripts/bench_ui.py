@@ -90,11 +90,13 @@ def _time_days(s, repeats: int) -> dict[str, float]:
     """Seconds for the same day with seeds 0 .. repeats-1 (each a new generation): the first
     (loading the model, its features and the kernels for its shapes, as the first visitor
     waits) and the median of the others (this machine's timings swing ~30 % run to run)."""
-    times = []
+    from finescale.app.service import GenerationService
+
+    times, service = [], GenerationService(s)
     for seed in range(repeats):
         s.seed = seed
         t0 = time.perf_counter()
-        s.generate()
+        service.generate()
         times.append(time.perf_counter() - t0)
     return {"first": round(times[0], 2), "median_of_rest": round(statistics.median(
         times[1:] or times), 2), "n": repeats}
@@ -104,7 +106,7 @@ def generate_8_members(data: Path, repeats: int = 3) -> dict[str, dict[str, dict
     """Seconds to generate one 8-member day with the shipped diffusion model, per region, with
     each ODE solver at the dashboard's step count (the default solver and its baseline), and
     with a distilled student in 1 and 2 calls where one is installed."""
-    from finescale.app.state import Explorer
+    from finescale.app.service import open_selection
     from finescale.data.layout import open_dataset
     from finescale.model.config import SOLVERS
 
@@ -112,13 +114,13 @@ def generate_8_members(data: Path, repeats: int = 3) -> dict[str, dict[str, dict
     out: dict[str, dict[str, dict[str, float]]] = {}
     for solver in SOLVERS:
         for region in ds.regions:
-            s = Explorer(dataset=ds, region=region, model="diffusion", members=8, solver=solver)
+            s = open_selection(ds, region=region, model="diffusion", members=8, solver=solver)
             out.setdefault(f"{solver} {s.steps} steps, {s.precision}", {})[region] = \
                 _time_days(s, repeats)
     for calls in (1, 2):  # a distilled student where one is installed for the season
         for region in ds.regions:
-            s = Explorer(dataset=ds, region=region)
-            if s.checkpoint_for("distilled", s.season) is None:
+            s = open_selection(ds, region=region)
+            if s.checkpoint("distilled", s.season) is None:
                 continue
             s.model, s.members, s.calls = "distilled", 8, calls
             out.setdefault(f"distilled {calls} call{'s' * (calls > 1)}, {s.precision}", {})[

@@ -10,16 +10,15 @@ from finescale.app.jobview import JobView, notify
 from finescale.app.live import Frame, MapGroup
 from finescale.app.plots import shared_clim
 from finescale.app.tables import table
+from finescale.app.tabs.base import DayView
 from finescale.app.tabs.shown import Shown
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import score
 
 
-class CheckpointPair(pn.viewable.Viewer):
-    def __init__(self, board, **params):
+class CheckpointPair(DayView):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
-        self._shown: Shown | None = None
         self.ckpt_a = pn.widgets.Select(name="Checkpoint A", width=340)
         self.ckpt_b = pn.widgets.Select(name="Checkpoint B", width=340)
         self.run_button = pn.widgets.Button(name="Compare on this day", button_type="primary")
@@ -29,15 +28,16 @@ class CheckpointPair(pn.viewable.Viewer):
 
     def draw(self, shown: Shown) -> None:
         """List the checkpoints that can generate the day shown."""
-        self._shown = shown
+        self.shown = shown
         ckpts = {f"{c.path.stem} · {c.source}": str(c.path)
-                 for c in self.board.state.comparable()}
+                 for c in self.selection.catalogue.comparable(self.selection.region,
+                                                              self.selection.day_season)}
         self.ckpt_a.options = self.ckpt_b.options = ckpts
         if len(ckpts) > 1 and self.ckpt_a.value == self.ckpt_b.value:
             self.ckpt_b.value = list(ckpts.values())[1]
 
     def _compare(self, _event=None) -> None:
-        s = self.board.state
+        s, service = self.selection, self.service
         a, b = self.ckpt_a.value, self.ckpt_b.value
         if not a or not b:
             notify("no checkpoint to compare for this region and season")
@@ -49,27 +49,26 @@ class CheckpointPair(pn.viewable.Viewer):
         def work(job):
             out = {}
             for i, p in enumerate((a, b)):
-                out[p] = s.generate(checkpoint=p, cancel=job.cancel,
+                out[p] = service.generate(checkpoint=p, cancel=job.cancel,
                                     callback=lambda d, t, i=i: job.on_progress(i * t + d, 2 * t))
             return out
 
         self.pair_job.start("compare", f"Generating both checkpoints for {s.date}", work)
 
     def _pair_ready(self, result: dict) -> None:
-        s = self.board.state
-        var = s.dataset.variable
+        var = self.info.variable
         names = {p: f"{'AB'[i]}: {p.rsplit('/', 1)[-1]}" for i, p in enumerate(result)}
         means = {p: ds[var].isel(time=0).mean("member") for p, ds in result.items()}
         truth = next(iter(result.values()))[f"{var}_truth"].isel(time=0)
         has_truth = bool(truth.notnull().any())
-        log = self._shown.log if self._shown else True
+        log = self.shown.log if self.shown else True
         clim = shared_clim(*means.values(), truth if has_truth else None, log=log)
         group = MapGroup(truth)
         panes = [group.add(f"ckpt-{i}", Frame(m, clim, f"{names[p]} · mean"), log,
                            colorbar=False).pane for i, (p, m) in enumerate(means.items())]
         if has_truth:
-            panes.append(group.add("ckpt-truth", Frame(truth, clim, f"{s.truth_name} truth"),
-                                   log).pane)
+            title = f"{self.info.truth_name} truth"
+            panes.append(group.add("ckpt-truth", Frame(truth, clim, title), log).pane)
         rows = []
         for p, ds in result.items():
             try:

@@ -3,13 +3,13 @@ another model, and two checkpoints side by side (:mod:`app.tabs.checkpoints`).""
 
 from __future__ import annotations
 
-import pandas as pd
 import panel as pn
 
+from finescale.app.catalogue import INTERP
 from finescale.app.jobview import JobView
 from finescale.app.live import Frame, MapGroup
 from finescale.app.plots import shared_clim
-from finescale.app.state import INTERP
+from finescale.app.tabs.base import Tab
 from finescale.app.tabs.checkpoints import CheckpointPair
 from finescale.app.tabs.shown import Shown
 from finescale.data.evaluation import mean_field
@@ -17,10 +17,9 @@ from finescale.data.evaluation import mean_field
 SWIPE_WIDTH = 620  # px of the swipe's frame: one large map
 
 
-class CompareTab(pn.viewable.Viewer):
-    def __init__(self, board, **params):
+class CompareTab(Tab):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
         self.others: dict[str, object] = {}  # other models' ensembles of the day shown
         self.left = pn.widgets.Select(name="Left", width=220)
         self.right = pn.widgets.Select(name="Right", width=220)
@@ -29,13 +28,13 @@ class CompareTab(pn.viewable.Viewer):
             w.param.watch(lambda _e: self._syncing or self._draw_swipe(), "value")
         self.swipe = pn.Column(sizing_mode="stretch_width")
         self.other_job = JobView(on_result=self._other_ready)
-        self.pair = CheckpointPair(board)
+        self.pair = CheckpointPair(selection=self.selection, service=self.service)
         self._shown: Shown | None = None
         self._group: tuple[tuple, MapGroup] | None = None  # the swipe's maps, kept per region
 
     # --- swipe ----------------------------------------------------------------------------
     def draw(self, shown: Shown) -> None:
-        s = self.board.state
+        s = self.selection
         if self._shown is None or self._shown.result is not shown.result:
             self.others = {}
         self._shown = shown
@@ -57,35 +56,32 @@ class CompareTab(pn.viewable.Viewer):
         self._draw_swipe()
 
     def _field(self, name: str):
-        f, s = self._shown.fields, self.board.state
-        var = s.dataset.variable
+        f, transform = self._shown.fields, self.info.transform
         if name == "coarse":
             return f["coarse"]
         if name == "truth":
             return f["truth"]
         if name == "ensemble mean":
-            return mean_field(f["members"], s.transform)
+            return mean_field(f["members"], transform)
         if name.startswith("member "):
             return f["members"].sel(member=int(name.split()[1]))
         model = name.split(" ", 1)[1]
         if model not in self.others:
             self._start_other(model)
             return None
-        return mean_field(self.others[model][var].isel(time=0), s.transform)
+        return mean_field(self.others[model][self.info.variable].isel(time=0), transform)
 
     def _start_other(self, model: str) -> None:
-        from finescale.model.generation import interpolate_region
-
-        s = self.board.state
+        s, service = self.selection, self.service
         if self.other_job.running:
             return
         if model in INTERP:
-            self.others[model] = interpolate_region(s.dataset, s.region, model.split(":")[1],
-                                                    pd.DatetimeIndex([s.day]))
+            self.others[model] = service.interpolate(model)
             return
-        path = s.checkpoint_for(model, s.season)
+        path = s.checkpoint(model, s.season)
         self.other_job.start("generate", f"Generating {model} for {s.date}", lambda job: (
-            model, s.generate(checkpoint=path, callback=job.on_progress, cancel=job.cancel)))
+            model, service.generate(checkpoint=path, callback=job.on_progress,
+                                    cancel=job.cancel)))
 
     def _other_ready(self, result) -> None:
         model, ds = result
@@ -105,7 +101,7 @@ class CompareTab(pn.viewable.Viewer):
         clim = shared_clim(a, b, log=log)
         title = f"{self.left.value} ◀ ▶ {self.right.value}"
         frames = {"swipe-left": Frame(a, clim, title), "swipe-right": Frame(b, clim, title)}
-        key = (self.board.state.region, log)
+        key = (self.selection.region, log)
         if self._group is not None and self._group[0] == key:  # same figures, new data
             group = self._group[1]
             for name, frame in frames.items():

@@ -4,28 +4,24 @@ generated, and the domain-similarity table."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 import panel as pn
 
-from finescale.app.jobview import JobView, notify, session_waker
+from finescale.app.jobview import JobView, session_waker
 from finescale.app.plots import acf_plot, lead_plot, scatter_density, spectrum_plot, variogram_plot
-from finescale.app.state import INTERP, cached, metrics_for, season_means
 from finescale.app.streamed import StreamedPlot
-from finescale.app.tables import similarity, table
+from finescale.app.tables import table
+from finescale.app.tabs.base import Tab
 from finescale.app.tabs.shown import Shown
 from finescale.data.evaluation import lead_skill
 from finescale.data.regrid import regrid
-from finescale.data.seasons import season_of
 
 ROLLOUT_DAYS = 30
 
 
-class DiagnosticsTab(pn.viewable.Viewer):
-    def __init__(self, board, **params):
+class DiagnosticsTab(Tab):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
         self.rollout = None
         self.button = pn.widgets.Button(name=f"Roll out {ROLLOUT_DAYS} days from this date")
         self.button.on_click(self._start_rollout)
@@ -45,20 +41,20 @@ class DiagnosticsTab(pn.viewable.Viewer):
         self.pane = pn.Column(sizing_mode="stretch_width")
 
     def draw(self, shown: Shown) -> None:
-        s, f = self.board.state, shown.fields
-        scale, label = s.scale, s.scale_label
+        s, f, info = self.selection, shown.fields, self.info
+        scale, label = info.scale, info.scale_label
         bilinear = regrid(f["coarse"], f["generated"]["lat"].values,
                           f["generated"]["lon"].values, "bilinear")
         fields = {"coarse": f["coarse"], "bilinear": bilinear, "truth": f["truth"],
                   "generated": f["generated"]}
-        series = self._season_series()
+        series = self.service.season_series(self.rollout)
         self.head.object = f"### {s.region} · {s.season} · {s.date}: this day"
         self.variogram.show(fields, scale=scale, label=label)
         self.spectrum.show({k: v for k, v in fields.items() if k != "coarse"}, scale=scale)
         self.acf.show(series, label=label)
         self.pacf.show(series, label=label)
         items = [self.head, *self.plots]
-        lead = lead_skill(self.rollout, s.dataset.variable) if self.rollout is not None \
+        lead = lead_skill(self.rollout, info.variable) if self.rollout is not None \
             else None
         if lead is not None:
             self.lead.show(lead["lead"], lead["rmse"], label=s.model, scale_label=label)
@@ -66,7 +62,7 @@ class DiagnosticsTab(pn.viewable.Viewer):
         if f["truth"] is not None:
             self.scatter.show(f["generated"], f["truth"], scale, label)
             self.scores_head.object = f"#### Scores of this day ({label})"
-            self.scores.object = self.day_scores()
+            self.scores.object = self.service.day_scores()
             items += [self.scatter.pane, self.scores_head, self.scores]
         self.sim_head.object = f"#### Domain similarity (Wasserstein, {label} min–max scaled)"
         items += [self.sim_head, self.sim_pane]
@@ -74,39 +70,11 @@ class DiagnosticsTab(pn.viewable.Viewer):
         if [id(o) for o in items] != [id(o) for o in self.pane.objects]:
             self.pane.objects = items
 
-    def _season_series(self) -> dict:
-        """Area means of the season's fine days (truth, coarse) and of the last roll-out."""
-        s = self.board.state
-        ser = season_means(s.region_data, s.season)
-        out = {"truth": s.scale(ser["truth"].values), "coarse": s.scale(ser["coarse"].values)}
-        if self.rollout is not None:
-            out["generated"] = s.scale(self.rollout[s.dataset.variable].values).mean(
-                axis=(0, 2, 3))
-        return out
-
-    def day_scores(self) -> pd.DataFrame:
-        """Scores of every model already generated for this day (from the cache)."""
-        from finescale.model.generation import interpolate_region
-
-        s = self.board.state
-        rows = []
-        for name in s.param.model.objects:
-            res = cached(s.key(name))
-            if res is None and name in INTERP:
-                res = interpolate_region(s.dataset, s.region, name.split(":")[1],
-                                         pd.DatetimeIndex([s.day]))
-            m = metrics_for(res, s.dataset.variable) if res is not None else None
-            if m:
-                rows.append({"model": name, "R² (Pearson²)": round(m["r2"], 4),
-                             "RMSE": round(m["rmse"], 4)})
-        return pd.DataFrame(rows)
-
     def _fill_similarity(self) -> None:
         """The similarity table, or a note while it is computed; called again when it ends."""
         if self._sim_shown:
             return
-        sim = similarity(str(self.board.state.dataset.path),
-                         session_waker(self._fill_similarity))
+        sim = self.service.similarity(session_waker(self._fill_similarity))
         self._sim_shown = sim.finished
         if sim.finished and sim.error:
             self.sim_pane.objects = [pn.pane.Alert(sim.error, alert_type="warning")]
@@ -118,31 +86,15 @@ class DiagnosticsTab(pn.viewable.Viewer):
 
     # --- roll-out -------------------------------------------------------------------------
     def _start_rollout(self, _event=None) -> None:
-        from finescale.model.generation import generate
-
-        s = self.board.state
-        if s.model in INTERP:
-            notify("pick a trained model for an autoregressive roll-out")
-            return
-        start = s.day
-        end = start + pd.Timedelta(days=ROLLOUT_DAYS - 1)
-        seasons = sorted(set(season_of(pd.date_range(start, end))))
-        ckpts = [s.checkpoint_for(s.model, x) for x in seasons]
-        if any(c is None for c in ckpts):
-            notify(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
-                         "checkpoint is missing for one of them")
-            return
-        sampler = replace(s.sampler_config(), protocol="fast", steps=min(s.steps, 8))
-        self.job.start("rollout", f"Rolling out {ROLLOUT_DAYS} days", lambda job: generate(
-            s.dataset, ckpts, str(start.date()), str(end.date()), members=2, sampler=sampler,
-            seed=s.seed, progress=False, callback=job.on_progress, cancel=job.cancel,
-            region=s.region))
+        self.job.start("rollout", f"Rolling out {ROLLOUT_DAYS} days", lambda job: (
+            self.service.rollout(ROLLOUT_DAYS, members=2, callback=job.on_progress,
+                                 cancel=job.cancel)))
 
     def _rolled_out(self, result) -> None:
         self.rollout = result
         self.job.text.object = "Roll-out done: see the ACF panels and the lead-day skill"
-        if self.board.shown is not None:
-            self.draw(self.board.shown)
+        if self.shown is not None:
+            self.draw(self.shown)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.pane

@@ -5,13 +5,13 @@ from __future__ import annotations
 import panel as pn
 
 from finescale.app.live import EnsembleMaps, ensemble_shape
+from finescale.app.tabs.base import Tab
 from finescale.app.tabs.shown import Shown
 
 
-class EnsembleTab(pn.viewable.Viewer):
-    def __init__(self, board, **params):
+class EnsembleTab(Tab):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
         self.maps: EnsembleMaps | None = None
         # every gallery built, kept: a new day or a region's return reuses its figures
         # (BokehJS 3.9 never prunes the models the server dropped: ~130 per gallery)
@@ -20,7 +20,7 @@ class EnsembleTab(pn.viewable.Viewer):
         self.pane = pn.Column(sizing_mode="stretch_width")
 
     def draw(self, shown: Shown) -> None:
-        s, f = self.board.state, shown.fields
+        s, f = self.selection, shown.fields
         n = f["members"].sizes["member"]
         self.head.object = (f"Ensemble of **{n} member{'s' * (n > 1)}** · {s.model} · "
                             f"{s.date}: per-pixel spread, and each member on the maps' "
@@ -32,7 +32,7 @@ class EnsembleTab(pn.viewable.Viewer):
             m.show(*args, shown.clim)  # new data, same figures
         else:
             m = self.built[key] = EnsembleMaps(*args, shown.clim, shown.log,
-                                               variable=s.dataset.variable)
+                                               variable=self.info.variable)
         if m is self.maps:
             return
         self.maps = m

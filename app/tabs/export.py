@@ -12,6 +12,7 @@ from pathlib import Path
 import panel as pn
 
 from finescale.app.figures import maps_png
+from finescale.app.tabs.base import Tab
 from finescale.app.tabs.shown import Shown
 
 NOTHING = "*Nothing to export yet: the maps of a day appear first.*"
@@ -38,10 +39,9 @@ def describe(result, variable: str) -> str:
             "\n\n**PNG**: the maps as on screen (coarse | generated | truth, one colour scale).")
 
 
-class ExportTab(pn.viewable.Viewer):
-    def __init__(self, board, **params):
+class ExportTab(Tab):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
         self.netcdf = pn.widgets.FileDownload(callback=self._netcdf, filename="finescale.nc",
                                               label="Download ensemble (NetCDF)",
                                               button_type="success", disabled=True)
@@ -53,21 +53,21 @@ class ExportTab(pn.viewable.Viewer):
         name = stem(shown.label, shown.result.sizes.get("member", 1))
         self.netcdf.filename, self.png.filename = f"{name}.nc", f"{name}.png"
         self.netcdf.disabled = self.png.disabled = False
-        self.about.object = describe(shown.result, self.board.state.dataset.variable)
+        self.about.object = describe(shown.result, self.info.variable)
 
     def _netcdf(self) -> io.BytesIO:
         from finescale.data.layout import write_netcdf
 
-        shown = self.board.shown
+        shown = self.shown
         with tempfile.TemporaryDirectory() as d:
             p = Path(d) / "out.nc"
             write_netcdf(shown.result, p)
             return io.BytesIO(p.read_bytes())
 
     def _png(self) -> io.BytesIO:
-        shown, s = self.board.shown, self.board.state
-        return io.BytesIO(maps_png(shown.fields, shown.label,
-                                   shown.log, label=f"{s.dataset.variable} [{s.dataset.units}]"))
+        shown = self.shown
+        return io.BytesIO(maps_png(shown.fields, shown.label, shown.log,
+                                   label=self.info.units_label))
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(pn.Row(self.netcdf, self.png), self.about)

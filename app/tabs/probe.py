@@ -11,7 +11,8 @@ import panel as pn
 
 from finescale.app.jobview import JobView, notify
 from finescale.app.plots import PALETTE, PLOT_HEIGHT
-from finescale.app.state import metrics_for
+from finescale.app.service import metrics_for
+from finescale.app.tabs.base import DayView
 from finescale.data import probe
 from finescale.data.errors import FinescaleError
 from finescale.data.seasons import in_season, season_of
@@ -21,12 +22,11 @@ CONTEXT = 15  # days either side shown for coarse and truth
 SERIES_WIDTH = 520  # px: the probe's plots fit beside the difference map at 1,500 px
 
 
-class ProbePanel(pn.viewable.Viewer):
-    """Below the maps: what the last click or box found."""
+class ProbePanel(DayView):
+    """Below the maps: what the last click or box found (the Maps tab sets ``shown``)."""
 
-    def __init__(self, board, **params):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
         self.where: tuple[str, object] | None = None  # ("point", (lat, lon)) or ("box", box)
         self.window = None  # the generated days around the day, for the probe's series
         self.job = JobView(on_result=self._generated, cancel_label="Stop")
@@ -48,7 +48,7 @@ class ProbePanel(pn.viewable.Viewer):
         self._probe("box", box)
 
     def _probe(self, kind: str, where) -> None:
-        s = self.board.state
+        s = self.selection
         try:  # bad input (a click beside the map, a box without cells): a notification
             grid = s.region_data.fine.isel(time=0)
             if kind == "point":
@@ -65,8 +65,8 @@ class ProbePanel(pn.viewable.Viewer):
     def _generate_window(self) -> None:
         """Members on the days around the day (one day ahead from the true history where
         it exists), once per choice; interpolation needs no job."""
-        s = self.board.state
-        key = s.key()
+        s, service = self.selection, self.service
+        key = service.key()
         if self.window is not None and self.window[0] == key:
             return
         season = season_of([s.day])[0]  # one model: the days of the day's season
@@ -74,7 +74,7 @@ class ProbePanel(pn.viewable.Viewer):
         if self.job.running:
             self.job.cancel()
         self.job.start("probe", f"Generating {days.size} days around {s.date} for the probe",
-                       lambda job: (key, s.generate(start=days[0], end=days[-1],
+                       lambda job: (key, service.generate(start=days[0], end=days[-1],
                                                     callback=job.on_progress,
                                                     cancel=job.cancel)))
 
@@ -84,7 +84,7 @@ class ProbePanel(pn.viewable.Viewer):
 
     # --- drawing --------------------------------------------------------------------------
     def draw(self) -> None:
-        if self.where is None or self.board.shown is None:
+        if self.where is None or self.shown is None:
             return
         try:
             self.plots.objects = self._plots()
@@ -92,14 +92,14 @@ class ProbePanel(pn.viewable.Viewer):
             notify(str(err))
 
     def _plots(self) -> list:
-        s, shown = self.board.state, self.board.shown
-        var = s.dataset.variable
+        s, shown = self.selection, self.shown
+        var = self.info.variable
         reg = s.region_data
         days = pd.date_range(s.day - pd.Timedelta(days=CONTEXT),
                              s.day + pd.Timedelta(days=CONTEXT))
         days = days[days.isin(s.coarse_days)]
         gen = self.window[1][var] if self.window is not None and \
-            self.window[0] == s.key() else shown.result[var]
+            self.window[0] == self.service.key() else shown.result[var]
         kind, where = self.where
         if kind == "point":
             ser = probe.point_series(reg.coarse, reg.fine, *where, days, gen)
@@ -121,43 +121,43 @@ class ProbePanel(pn.viewable.Viewer):
         return [caption, *body, self.job]
 
     def _series(self, ser, title: str) -> hv.Overlay:
-        s = self.board.state
-        ylab = s.scale_label
+        s, info = self.selection, self.info
+        ylab = info.scale_label
         t = pd.DatetimeIndex(ser["time"].values)
-        members = s.scale(ser["members"].values)  # (member, time), NaN on days not generated
+        members = info.scale(ser["members"].values)  # (member, time), NaN on days not generated
         ok = np.isfinite(members).all(axis=0)
         els = [hv.Area((t[ok], members[:, ok].min(0), members[:, ok].max(0)), "time",
                        [ylab, "high"], label="members (min–max)").opts(
                            color=PALETTE["generated"], alpha=0.25)]
         els += [hv.Curve((t[ok], m[ok]), "time", ylab).opts(
             color=PALETTE["generated"], alpha=0.5, line_width=1) for m in members]
-        els += [hv.Curve((t, s.scale(ser["coarse"].values)), "time", ylab,
+        els += [hv.Curve((t, info.scale(ser["coarse"].values)), "time", ylab,
                          label="coarse input").opts(color=PALETTE["coarse"]),
-                hv.Curve((t, s.scale(ser["truth"].values)), "time", ylab,
-                         label=f"{s.truth_name} truth").opts(color=PALETTE["truth"]),
+                hv.Curve((t, info.scale(ser["truth"].values)), "time", ylab,
+                         label=f"{info.truth_name} truth").opts(color=PALETTE["truth"]),
                 hv.VLine(s.day).opts(color="black", line_dash="dotted")]
         return hv.Overlay(els).opts(title=f"{title} · {s.model}", width=SERIES_WIDTH,
                                     height=PLOT_HEIGHT, legend_position="top_left",
                                     show_legend=True)
 
     def _distribution(self, members: np.ndarray, truth: float, title: str) -> hv.Overlay:
-        s = self.board.state
-        v = s.scale(np.asarray(members, dtype=float))
-        pts = hv.Scatter((v, np.zeros_like(v)), s.scale_label, "members").opts(
+        s, info = self.selection, self.info
+        v = info.scale(np.asarray(members, dtype=float))
+        pts = hv.Scatter((v, np.zeros_like(v)), info.scale_label, "members").opts(
             size=10, color=PALETTE["generated"], alpha=0.7, marker="circle")
         els = [pts]
         if np.isfinite(truth):
-            els.append(hv.VLine(float(s.scale(truth))).opts(color="black", line_width=2))
+            els.append(hv.VLine(float(info.scale(truth))).opts(color="black", line_width=2))
         return hv.Overlay(els).opts(title=f"members at the point on {s.date} (line: truth)",
                                     width=SERIES_WIDTH, height=130,
                                     yaxis=None)
 
     def _box_scores(self, result, title: str) -> pn.viewable.Viewable:
-        m = metrics_for(result, self.board.state.dataset.variable)
+        m = metrics_for(result, self.info.variable)
         if m is None:
             return pn.pane.Markdown(f"**{title}**: no truth on this day to score against")
-        return pn.pane.Markdown(f"**Scores of the {title}** on {self.board.state.date} "
-                                f"({self.board.state.scale_label}, ensemble mean): R² "
+        return pn.pane.Markdown(f"**Scores of the {title}** on {self.selection.date} "
+                                f"({self.info.scale_label}, ensemble mean): R² "
                                 f"{m['r2']:.3f}, RMSE {m['rmse']:.3f}")
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -25,6 +25,7 @@ from finescale.app.report import (
     sampler_label,
 )
 from finescale.app.tables import table
+from finescale.app.tabs.base import Tab
 from finescale.data.diagnostics import grid_step_km
 from finescale.data.resources import asset_dir
 
@@ -108,10 +109,9 @@ def figures(cv: xr.Dataset, label: str, step_km: float) -> list[hv.Overlay]:
     return out
 
 
-class SeasonTab(pn.viewable.Viewer):
-    def __init__(self, board, **params):
+class SeasonTab(Tab):
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board = board
         self.pane = pn.Column(sizing_mode="stretch_width")
         self.live: dict[tuple[str, str], tuple[xr.Dataset, list[dict]]] = {}
         self.button = pn.widgets.Button(
@@ -122,12 +122,12 @@ class SeasonTab(pn.viewable.Viewer):
         self._drawn: tuple | None = None  # what the tab shows now (see draw)
 
     def draw(self, _shown=None) -> None:
-        s = self.board.state
+        s, info = self.selection, self.info
         pair = (s.region, s.season)
         found = find_reports(report_dirs(s.dataset.path), s.dataset.manifest.get("generator"))
         # the season's tables and curves do not depend on the day: a new day, same figures
         # (each redraw would send the browser ~350 new models, which BokehJS 3.9 keeps)
-        drawn = (pair, s.scale_label, tuple((str(p), (p / "metrics.json").stat().st_mtime_ns)
+        drawn = (pair, info.scale_label, tuple((str(p), (p / "metrics.json").stat().st_mtime_ns)
                                             for p, _, _ in found))
         if drawn == self._drawn:
             return
@@ -152,14 +152,14 @@ class SeasonTab(pn.viewable.Viewer):
                                                        for r in recs])))
         if cv is not None:
             step = grid_step_km(s.region_data.fine["lat"].values)
-            figs = [pn.pane.HoloViews(f) for f in figures(cv, s.scale_label, step)]
+            figs = [pn.pane.HoloViews(f) for f in figures(cv, info.scale_label, step)]
             items += [pn.pane.Markdown(f"*curves from {where}*"),
                       pn.GridBox(*figs, ncols=2, sizing_mode="stretch_width")]
         items.append(pn.Row(self.button, self.job))
         self.pane.objects = items
 
     def _rows(self, found, live: list[dict]) -> pd.DataFrame:
-        s = self.board.state
+        s = self.selection
         rows: dict[str, dict] = {}
         for _path, settings, recs in [("live", {"live": True}, live), *found]:
             for r in recs:
@@ -180,16 +180,11 @@ class SeasonTab(pn.viewable.Viewer):
         return pd.DataFrame(list(rows.values())).round(4)
 
     def _evaluate(self, _event=None) -> None:
-        from finescale.model.evaluation import EvalConfig, evaluate
-
-        s = self.board.state
-        kinds = dict.fromkeys(c.kind for c in s.checkpoints if c.kind != "encoder")
-        paths = [p for p in (s.checkpoint_for(k, s.season) for k in kinds) if p is not None]
-        cfg = EvalConfig(sampler=s.sampler_config(), seed=s.seed, **LIVE)
+        s = self.selection
         pair = (s.region, s.season)
         self.job.start("evaluate", f"Evaluating {s.region} {s.season}", lambda job: (
-            pair, evaluate(s.dataset, paths or [], cfg, progress=False, cancel=job.cancel,
-                           callback=job.on_progress)))
+            pair, self.service.evaluate_season(LIVE, callback=job.on_progress,
+                                               cancel=job.cancel)))
 
     def _evaluated(self, result) -> None:
         from finescale.app.report import records

@@ -7,20 +7,23 @@ import time
 
 import holoviews as hv
 import panel as pn
+import param
 
 from finescale.app.jobs import Job
 from finescale.app.jobview import JobView, notify
 from finescale.app.plots import loss_curve
-from finescale.app.state import TrainRequest, user_checkpoint_dir
+from finescale.app.selection import TrainRequest
+from finescale.app.tabs.base import Tab
 
 REDRAW_S = 2.0
 
 
-class TrainTab(pn.viewable.Viewer):
-    def __init__(self, board, request: TrainRequest, **params):
+class TrainTab(Tab):
+    request = param.ClassSelector(class_=TrainRequest, doc="what to train")
+
+    def __init__(self, **params):
         super().__init__(**params)
-        self.board, self.request = board, request
-        self.controls = pn.Param(request, show_name=False, widgets={
+        self.controls = pn.Param(self.request, show_name=False, widgets={
             "epochs": pn.widgets.IntInput, "steps": pn.widgets.IntInput})
         self.button = pn.widgets.Button(name="Start training", button_type="primary")
         self.button.on_click(self._start)
@@ -38,31 +41,12 @@ class TrainTab(pn.viewable.Viewer):
         if self.job.running:
             notify("a training run is already going in this session")
             return
-        from finescale.model.checkpoints import checkpoint_name
-        from finescale.model.config import get_preset, override
-        from finescale.model.device import resolve_device
-        from finescale.model.training import TrainSpec, train_downscaler, train_encoder
-
-        s, t = self.board.state, self.request
-        preset = get_preset(t.preset)
-        preset = override(preset, encoder=override(preset.encoder, epochs=t.epochs,
-                                                   steps_per_epoch=t.steps),
-                          downscaler=override(preset.downscaler, epochs=t.epochs,
-                                              steps_per_epoch=t.steps))
-        out = user_checkpoint_dir()
-        enc = out / f"{checkpoint_name(s.region, s.season, 'encoder')}.safetensors"
-        if not enc.exists():
-            shipped = s.checkpoint_for("encoder", s.season)
-            enc = shipped if shipped is not None else enc
-        spec = TrainSpec(kind=t.stage, region=s.region, season=s.season, preset=preset,
-                         out_dir=out, device=resolve_device("auto"), encoder_path=enc,
-                         command=f"dashboard: {t.stage} {s.region} {s.season} {t.preset}")
-        fn = train_encoder if t.stage == "encoder" else train_downscaler
+        s, t = self.selection, self.request
         self.button.disabled = True
         self._drawn = (0, 0, 0.0)
         self.job.start("train", f"Training **{t.stage}** for {s.region} {s.season}",
-                       lambda job: fn(s.dataset, spec, progress=False, callback=job.on_event,
-                                      cancel=job.cancel))
+                       lambda job: self.service.train(t, callback=job.on_event,
+                                                      cancel=job.cancel))
 
     def _tick(self, job: Job) -> None:
         if job.finished:  # saved, failed or cancelled: another run may start
@@ -88,7 +72,7 @@ class TrainTab(pn.viewable.Viewer):
     def _saved(self, path) -> None:
         self.button.disabled = False
         self.job.text.object = f"Saved **{path.name}**; it is in the model list"
-        self.board.models_changed()
+        self.service.catalogue.refresh()  # the page's watchers list it
         if pn.state.notifications is not None:
             pn.state.notifications.success(f"saved {path.name}", duration=5000)
 

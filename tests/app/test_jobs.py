@@ -180,10 +180,10 @@ def test_generation_slots_come_from_the_environment(monkeypatch):
 
 
 def test_the_train_tab_line_is_the_job_line_until_a_loss_then_steps_and_loss():
-    from finescale.app.state import TrainRequest
+    from finescale.app.selection import TrainRequest
     from finescale.app.tabs.train import TrainTab
 
-    tab = TrainTab(None, TrainRequest())
+    tab = TrainTab(request=TrainRequest())
     tab.job.label = "Training **unet** for area1 JJA"
     job = jobs.Job("train")
     assert tab._describe(job) == tab.job.default_line(job) == "Training **unet** for area1 JJA …"

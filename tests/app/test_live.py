@@ -152,11 +152,12 @@ def test_the_dashboard_redraws_a_new_date_in_place(small, ckpts):
     import datetime as dt
 
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import Explorer, TrainRequest
+    from finescale.app.selection import TrainRequest
+    from finescale.app.service import open_selection
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s = open_selection(small, (ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
-    board = Dashboard(state=s, train=TrainRequest())
+    board = Dashboard(selection=s, train=TrainRequest())
     maps = board.pages["Maps"]
     live, shown = maps.live, list(maps.pane.objects)
     s.date = dt.date(2006, 7, 4)
@@ -177,11 +178,12 @@ def test_the_ensemble_tab_is_drawn_when_opened_with_the_shown_day(small, ckpts):
     import datetime as dt
 
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import Explorer, TrainRequest
+    from finescale.app.selection import TrainRequest
+    from finescale.app.service import open_selection
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s = open_selection(small, (ckpts["diffusion"].parent,))
     s.region, s.model, s.members = "area1", "diffusion", 2
-    board = Dashboard(state=s, train=TrainRequest())
+    board = Dashboard(selection=s, train=TrainRequest())
     ens = board.pages["Ensemble"]
     assert not any(isinstance(o, pn.pane.Bokeh) for o in ens.pane.objects)
     board.tabs.active = list(board.pages).index("Ensemble")
@@ -206,11 +208,12 @@ def test_the_seasonal_tab_is_not_redrawn_for_a_new_day(small, ckpts):
     import datetime as dt
 
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import Explorer, TrainRequest
+    from finescale.app.selection import TrainRequest
+    from finescale.app.service import open_selection
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s = open_selection(small, (ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
-    board = Dashboard(state=s, train=TrainRequest())
+    board = Dashboard(selection=s, train=TrainRequest())
     season = board.pages["Seasonal"]
     board.tabs.active = list(board.pages).index("Seasonal")
     shown = list(season.pane.objects)
@@ -228,20 +231,21 @@ def test_a_cached_choice_is_drawn_at_once_without_a_background_job(small, ckpts,
 
     from finescale.app import jobs
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import Explorer, TrainRequest
+    from finescale.app.selection import TrainRequest
+    from finescale.app.service import open_selection
 
-    def explorer() -> Explorer:
-        s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    def explorer():
+        s = open_selection(small, (ckpts["diffusion"].parent,))
         s.region, s.model = "area1", "interp:bilinear"
         return s
 
-    Dashboard(state=explorer(), train=TrainRequest())  # generates (and caches) the day
+    Dashboard(selection=explorer(), train=TrainRequest())  # generates (and caches) the day
     started, start = [], jobs.start
     monkeypatch.setattr(jobs, "start", lambda *a, **k: started.append(a[0]) or start(*a, **k))
-    board = Dashboard(state=explorer(), train=TrainRequest())  # a second visitor
+    board = Dashboard(selection=explorer(), train=TrainRequest())  # a second visitor
     assert started == [] and board.pages["Maps"].live is not None  # in the first document
     assert board.status.object.startswith("Showing **interp:bilinear · area1")
-    board.state.date = dt.date(2006, 7, 9)  # not cached: generated in the background
+    board.selection.date = dt.date(2006, 7, 9)  # not cached: generated in the background
     assert started == ["generate"] and "2006-07-09" in board.status.object
 
 

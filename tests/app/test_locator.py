@@ -62,8 +62,8 @@ def test_the_picture_is_made_once_per_choice():
 
 def test_the_sidebar_does_without_a_locator_it_cannot_draw(small, monkeypatch, caplog):
     import finescale.app.locator as loc
+    from finescale.app.service import open_selection
     from finescale.app.sidebar import Sidebar
-    from finescale.app.state import Explorer
 
     def broken(*_a, **_k):
         raise ValueError("the locator's coastline left the projection's domain")
@@ -71,7 +71,7 @@ def test_the_sidebar_does_without_a_locator_it_cannot_draw(small, monkeypatch, c
     monkeypatch.setattr(loc, "locator_svg", broken)
     log = logging.getLogger("finescale.dashboard")  # its own handler, not propagated
     log.addHandler(caplog.handler)
-    side = Sidebar(Explorer(dataset=small))
+    side = Sidebar(selection=open_selection(small))
     try:
         side._draw_locator()
     finally:

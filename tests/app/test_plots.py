@@ -70,10 +70,10 @@ def test_the_train_tabs_loss_curve_follows_the_job_at_most_every_two_seconds():
     import holoviews as hv
 
     from finescale.app.jobs import Job
-    from finescale.app.state import TrainRequest
+    from finescale.app.selection import TrainRequest
     from finescale.app.tabs.train import TrainTab
 
-    tab = TrainTab(board=None, request=TrainRequest())
+    tab = TrainTab(request=TrainRequest())
     fig = hv.renderer("bokeh").get_plot(tab.loss.object).state
     job = Job("train", losses=[(1, 0.5), (2, 0.3), (3, 0.2)], val_losses=[(3, 0.25)])
     tab._draw(job)

@@ -1,4 +1,4 @@
-"""The dashboard state class: change parameters, trigger events, assert on results."""
+"""The page's selection and its service: change parameters, trigger events, assert on results."""
 
 from __future__ import annotations
 
@@ -8,45 +8,51 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finescale.app.state import Explorer, metrics_for
+from finescale.app.selection import Selection
+from finescale.app.service import GenerationService, metrics_for, open_selection
 from finescale.data.errors import FinescaleError
 from finescale.data.seasons import in_season
 
 
 @pytest.fixture
-def explorer(small, ckpts):
-    return Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+def sel(small, ckpts):
+    return open_selection(small, (ckpts["diffusion"].parent,))
 
 
-def test_models_listed_per_region(explorer):
-    explorer.region = "area1"
-    assert explorer.param.model.objects[:5] == ["diffusion", "ablation", "unet", "transfer",
+@pytest.fixture
+def svc(sel):
+    return GenerationService(sel)
+
+
+def test_models_listed_per_region(sel, svc):
+    sel.region = "area1"
+    assert sel.param.model.objects[:5] == ["diffusion", "ablation", "unet", "transfer",
                                                 "vae"]
-    explorer.region = "area0"  # no checkpoints trained for area0 in the fixture
-    assert explorer.param.model.objects == ["interp:bilinear", "interp:nearest",
+    sel.region = "area0"  # no checkpoints trained for area0 in the fixture
+    assert sel.param.model.objects == ["interp:bilinear", "interp:nearest",
                                             "interp:bicubic"]
 
 
-def test_season_and_date_follow_each_other(explorer):
-    explorer.region = "area1"
-    explorer.season = "DJF"
-    assert in_season(pd.DatetimeIndex([explorer.date]), "DJF").all()
-    explorer.date = dt.date(2006, 7, 3)
-    assert explorer.season == "JJA"
-    lo, hi = explorer.param.date.bounds
+def test_season_and_date_follow_each_other(sel, svc):
+    sel.region = "area1"
+    sel.season = "DJF"
+    assert in_season(pd.DatetimeIndex([sel.date]), "DJF").all()
+    sel.date = dt.date(2006, 7, 3)
+    assert sel.season == "JJA"
+    lo, hi = sel.param.date.bounds
     assert lo == dt.date(2004, 6, 1) and hi == dt.date(2007, 8, 31)
 
 
-def test_generate_is_cached_and_fields(explorer):
-    explorer.region, explorer.model = "area1", "diffusion"
-    explorer.date, explorer.members, explorer.steps = dt.date(2006, 7, 3), 3, 2
-    a = explorer.generate()
-    assert explorer.generate() is a  # instant on revisit
-    f = explorer.fields(a)
+def test_generate_is_cached_and_fields(sel, svc):
+    sel.region, sel.model = "area1", "diffusion"
+    sel.date, sel.members, sel.steps = dt.date(2006, 7, 3), 3, 2
+    a = svc.generate()
+    assert svc.generate() is a  # instant on revisit
+    f = svc.fields(a)
     assert f["generated"].shape == (64, 64) and f["spread"] is not None
     assert f["truth"] is not None and f["members"].sizes["member"] == 3
-    explorer.show = "1"
-    np.testing.assert_array_equal(explorer.fields(a)["generated"], a.DUEXTTAU[1, 0])
+    sel.show = "1"
+    np.testing.assert_array_equal(svc.fields(a)["generated"], a.DUEXTTAU[1, 0])
     m = metrics_for(a, "DUEXTTAU")
     assert 0 <= m["r2"] <= 1 and m["rmse"] > 0
     # the page's scores are the report's (the mean of the members' log10, not the log10 of
@@ -59,34 +65,34 @@ def test_generate_is_cached_and_fields(explorer):
     # the Diagnostics scatter's R² is the status line's
     from finescale.data.scores import r2_pearson
 
-    explorer.show = "mean"
-    f = explorer.fields(a)
+    sel.show = "mean"
+    f = svc.fields(a)
     assert r2_pearson(np.log10(f["generated"]), np.log10(f["truth"])) == pytest.approx(
         m["r2"], abs=1e-6)
     assert not np.allclose(f["generated"], a.DUEXTTAU[:, 0].mean("member"))
 
 
-def test_day_outside_the_fine_record(explorer):
-    explorer.region, explorer.model = "area1", "interp:bilinear"
-    explorer.date = dt.date(2004, 7, 1)
-    f = explorer.fields(explorer.generate())
+def test_day_outside_the_fine_record(sel, svc):
+    sel.region, sel.model = "area1", "interp:bilinear"
+    sel.date = dt.date(2004, 7, 1)
+    f = svc.fields(svc.generate())
     assert f["truth"] is None and np.isfinite(f["generated"].values).all()
 
 
-def test_missing_checkpoint_is_a_clear_error(explorer):
-    explorer.region, explorer.model = "area1", "unet"
-    explorer.date = dt.date(2006, 1, 10)  # DJF: only JJA models in the fixture
+def test_missing_checkpoint_is_a_clear_error(sel, svc):
+    sel.region, sel.model = "area1", "unet"
+    sel.date = dt.date(2006, 1, 10)  # DJF: only JJA models in the fixture
     with pytest.raises(FinescaleError, match="no unet checkpoint for area1 DJF"):
-        explorer.validate()
+        sel.validate()
 
 
 def test_date_player_always_shows_the_day_on_screen(small, ckpts):
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import TrainRequest
+    from finescale.app.selection import TrainRequest
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s = open_selection(small, (ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
-    board = Dashboard(state=s, train=TrainRequest())
+    board = Dashboard(selection=s, train=TrainRequest())
     player = board.sidebar.player
     for day in (dt.date(2004, 7, 1), dt.date(2006, 7, 3)):  # before / inside the fine record
         s.date = day
@@ -102,61 +108,62 @@ def test_date_player_always_shows_the_day_on_screen(small, ckpts):
     assert player.value == s.date
 
 
-def test_precision_is_part_of_the_choice(explorer):
+def test_precision_is_part_of_the_choice(sel, svc):
     from finescale.model.device import fast_precision, resolve_device
 
-    assert explorer.precision == fast_precision(resolve_device("auto"))
-    explorer.region, explorer.model = "area1", "diffusion"
-    explorer.date, explorer.steps = dt.date(2006, 7, 3), 2
-    explorer.precision = "fp32"
-    a = explorer.generate()
-    explorer.precision = "bf16"
-    b = explorer.generate()
+    assert sel.precision == fast_precision(resolve_device("auto"))
+    sel.region, sel.model = "area1", "diffusion"
+    sel.date, sel.steps = dt.date(2006, 7, 3), 2
+    sel.precision = "fp32"
+    a = svc.generate()
+    sel.precision = "bf16"
+    b = svc.generate()
     assert a is not b and b.attrs["precision"] == "bf16"  # not served from fp32's cache
 
 
-def test_windowed_sampling_is_part_of_the_choice(explorer):
-    explorer.region, explorer.model = "area1", "diffusion"
-    explorer.date, explorer.steps, explorer.windows = dt.date(2006, 7, 3), 2, False
-    a = explorer.generate()
-    explorer.windows = True
-    b = explorer.generate()
+def test_windowed_sampling_is_part_of_the_choice(sel, svc):
+    sel.region, sel.model = "area1", "diffusion"
+    sel.date, sel.steps, sel.windows = dt.date(2006, 7, 3), 2, False
+    a = svc.generate()
+    sel.windows = True
+    b = svc.generate()
     assert a is not b and (a.attrs["sampler_windows"], b.attrs["sampler_windows"]) == (0, 1)
     assert not np.allclose(a["DUEXTTAU"].values, b["DUEXTTAU"].values)  # another sampler
 
 
-def test_noise_memory_is_part_of_the_choice(explorer):
-    explorer.region, explorer.model = "area1", "diffusion"
-    explorer.date, explorer.steps, explorer.noise_rho = dt.date(2006, 7, 3), 2, 0.0
-    a = explorer.generate()
-    explorer.noise_rho = 0.5
-    b = explorer.generate()
+def test_noise_memory_is_part_of_the_choice(sel, svc):
+    sel.region, sel.model = "area1", "diffusion"
+    sel.date, sel.steps, sel.noise_rho = dt.date(2006, 7, 3), 2, 0.0
+    a = svc.generate()
+    sel.noise_rho = 0.5
+    b = svc.generate()
     assert a is not b and (a.attrs["sampler_noise_rho"], b.attrs["sampler_noise_rho"]) == (0, 0.5)
     assert not np.allclose(a["DUEXTTAU"].values, b["DUEXTTAU"].values)  # other noise
 
 
 def test_day_scores_list_every_model_generated_for_the_day(small, ckpts):
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import TrainRequest
+    from finescale.app.selection import TrainRequest
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s = open_selection(small, (ckpts["diffusion"].parent,))
     s.region, s.date, s.steps = "area1", dt.date(2006, 7, 3), 2
-    board = Dashboard(state=s, train=TrainRequest())
+    board = Dashboard(selection=s, train=TrainRequest())
     s.model = "unet"
     s.model = "diffusion"  # the U-Net's day is in the cache now
-    models = set(board.pages["Diagnostics"].day_scores()["model"])
+    models = set(board.service.day_scores()["model"])
     assert {"unet", "diffusion", "interp:bilinear"} <= models
 
 
-def test_checkpoint_comparison_refuses_another_region_or_season(explorer, ckpts):
-    explorer.region, explorer.date = "area1", dt.date(2006, 7, 3)
-    assert explorer.check_checkpoint(ckpts["unet"]) == ckpts["unet"]
-    assert {c.kind for c in explorer.comparable()} >= {"diffusion", "unet"}
-    explorer.region = "area0"  # the fixture's models are area1's
+def test_checkpoint_comparison_refuses_another_region_or_season(sel, svc, ckpts):
+    sel.region, sel.date = "area1", dt.date(2006, 7, 3)
+    assert svc.check_checkpoint(ckpts["unet"]) == ckpts["unet"]
+    comparable = sel.catalogue.comparable(sel.region, sel.day_season)
+    assert {c.kind for c in comparable} >= {"diffusion", "unet"}
+    sel.region = "area0"  # the fixture's models are area1's
     with pytest.raises(FinescaleError, match="is for area1 JJA; the day shown is area0"):
-        explorer.check_checkpoint(ckpts["unet"])
+        svc.check_checkpoint(ckpts["unet"])
     with pytest.raises(FinescaleError, match="encoder, not a downscaler"):
-        explorer.check_checkpoint(ckpts["encoder"])
+        svc.check_checkpoint(ckpts["encoder"])
 
 
 def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, tmp_path):
@@ -168,7 +175,7 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     djf = tmp_path / "area1-DJF-diffusion.json"
     djf.write_text(ckpts["diffusion"].with_suffix(".json").read_text().replace('"JJA"', '"DJF"'))
     shutil.copy(ckpts["diffusion"], djf.with_suffix(".safetensors"))
-    s = Explorer(dataset=small, checkpoint_dirs=(tmp_path,), region="area1")
+    s = open_selection(small, (tmp_path,), region="area1")
     assert s.season == "JJA" and s.model == "distilled"
     s.seed = 1  # other choices leave the model alone
     assert s.model == "distilled" and s.note == ""
@@ -192,25 +199,25 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     s.season = "JJA"
     assert s.model == "diffusion"
     # no teacher for the season either: the choice stays, and validate() names what is missing
-    only_jja = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,
+    only_jja = open_selection(small, (ckpts["diffusion"].parent,
                                                         student.parent), region="area1")
     only_jja.season = "DJF"
     assert only_jja.model == "distilled" and only_jja.note == ""
     with pytest.raises(FinescaleError, match="no distilled checkpoint for area1 DJF"):
         only_jja.validate()
     # a model asked for by the API stays, as a pick in the sidebar does
-    asked = Explorer(dataset=small, checkpoint_dirs=(tmp_path,), region="area1",
+    asked = open_selection(small, (tmp_path,), region="area1",
                      model="diffusion")
     assert asked.model == "diffusion"
     asked.season = "DJF"
     asked.season = "JJA"
     assert asked.model == "diffusion"
     # without a student the first listed model is the default
-    plain = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,), region="area1")
+    plain = open_selection(small, (ckpts["diffusion"].parent,), region="area1")
     assert plain.model == "diffusion"
 
 
-def test_samplers_wait_for_a_free_slot_and_one_pass_models_do_not(explorer, monkeypatch):
+def test_samplers_wait_for_a_free_slot_and_one_pass_models_do_not(sel, svc, monkeypatch):
     """While a generation holds the server's one slot, a diffusion day waits (and leaves the
     queue when cancelled); interpolation and the U-Net are made at once."""
     import threading
@@ -218,26 +225,26 @@ def test_samplers_wait_for_a_free_slot_and_one_pass_models_do_not(explorer, monk
     from finescale.app import jobs
 
     monkeypatch.setattr(jobs, "_SLOTS", jobs.Slots(1))
-    explorer.region, explorer.members = "area1", 1
+    sel.region, sel.members = "area1", 1
     with jobs.generation_slots().held():  # another page's generation
         for model in ("interp:bilinear", "unet"):
-            explorer.model = model
+            sel.model = model
             done = threading.Event()
-            threading.Thread(target=lambda d=done: (explorer.generate(), d.set()),
+            threading.Thread(target=lambda d=done: (svc.generate(), d.set()),
                              daemon=True).start()
             assert done.wait(60), f"{model} waited for the diffusion slot"
-        explorer.model = "diffusion"
+        sel.model = "diffusion"
         cancel = threading.Event()
         cancel.set()  # the page moved on while waiting
         with pytest.raises(FinescaleError, match="generation cancelled"):
-            explorer.generate(cancel=cancel)
-    explorer.generate()  # the slot is free again
+            svc.generate(cancel=cancel)
+    svc.generate()  # the slot is free again
 
 
 def test_season_means_are_read_once_per_region_and_season(small, small_dir, monkeypatch):
     """The Diagnostics tab's season series: a read of the whole season, done once per
     process for a region and season, not on every new day; a re-opened dataset is read again."""
-    from finescale.app import state
+    from finescale.app import service as state
     from finescale.data.layout import open_dataset
 
     reads = []
@@ -262,13 +269,13 @@ def test_the_sidebar_offers_only_what_changes_the_result(small, ckpts, student):
     ensemble's settings; interpolation's nothing but the view."""
     from finescale.app.sidebar import Sidebar
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent, student.parent))
+    s = open_selection(small, (ckpts["diffusion"].parent, student.parent))
     s.region, s.date, s.steps = "area1", dt.date(2006, 7, 3), 2
-    bar = Sidebar(s)
-    shown = lambda: {n for n in Explorer.CONTROLS if bar.controls._widgets[n].visible}  # noqa: E731
+    bar, svc = Sidebar(selection=s), GenerationService(s)
+    shown = lambda: {n for n in Selection.CONTROLS if bar.controls._widgets[n].visible}  # noqa: E731
 
     def field():
-        return s.fields(s.generate())["generated"].values.copy()
+        return svc.fields(svc.generate())["generated"].values.copy()
 
     s.model = "unet"
     assert shown() == {"region", "season", "model", "precision", "show", "log_scale"}
@@ -291,4 +298,4 @@ def test_the_sidebar_offers_only_what_changes_the_result(small, ckpts, student):
     s.sampler = "paper"
     assert "steps" in shown() and not shown() & {"solver", "windows"}
     s.model = "interp:bilinear"
-    assert shown() == set(Explorer.ALWAYS)
+    assert shown() == set(Selection.ALWAYS)

@@ -55,12 +55,13 @@ def test_the_diagnostics_tab_updates_its_plots_for_a_new_day(small, ckpts):
     import datetime as dt
 
     from finescale.app.dashboard import Dashboard
-    from finescale.app.state import Explorer, TrainRequest
+    from finescale.app.selection import TrainRequest
+    from finescale.app.service import open_selection
 
-    s = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    s = open_selection(small, (ckpts["diffusion"].parent,))
     s.region, s.model = "area1", "interp:bilinear"
     s.date = dt.date(2006, 7, 3)
-    board = Dashboard(state=s, train=TrainRequest())
+    board = Dashboard(selection=s, train=TrainRequest())
     diag = board.pages["Diagnostics"]
     board.tabs.active = list(board.pages).index("Diagnostics")
     objects = [id(o) for o in diag.pane.objects]

@@ -116,22 +116,22 @@ def test_the_pages_r2_is_the_reports_for_the_same_day_members_and_seed(small, ck
     """The dashboard's status line and ``finescale evaluate`` score one day alike."""
     import datetime as dt
 
-    from finescale.app.state import Explorer, metrics_for
+    from finescale.app.service import GenerationService, metrics_for, open_selection
 
     cfg = EvalConfig(members=3, days=1, rollout=0, interp=(), sampler=SamplerConfig(steps=2),
                      seed=5, boot=0)
     rep = evaluate(small, [ckpts["diffusion"]], cfg, progress=False)[0]
     day = pd.Timestamp(rep.per_day["time"].iloc[0])
-    page = Explorer(dataset=small, checkpoint_dirs=(ckpts["diffusion"].parent,))
+    page = open_selection(small, (ckpts["diffusion"].parent,))
     page.region, page.model = "area1", "diffusion"
     page.date = dt.date(day.year, day.month, day.day)
     page.members, page.steps, page.seed, page.precision = 3, 2, 5, "fp32"
-    m = metrics_for(page.generate(), small.variable)
+    m = metrics_for(GenerationService(page).generate(), small.variable)
     assert m["r2"] == pytest.approx(rep.record["r2"], abs=1e-9)
     assert m["r2"] == pytest.approx(rep.per_day["r2"].iloc[0], abs=1e-9)
     assert m["rmse"] == pytest.approx(rep.record["rmse"], abs=1e-9)
     page.seed = 6  # other members: another number (the test can tell them apart)
-    assert metrics_for(page.generate(), small.variable)["r2"] != pytest.approx(
+    assert metrics_for(GenerationService(page).generate(), small.variable)["r2"] != pytest.approx(
         rep.record["r2"], abs=1e-9)
 
 
