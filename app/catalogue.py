@@ -80,3 +80,27 @@ class Catalogue(param.Parameterized):
             raise FinescaleError(f"{name} downscales {m.get('variable')}, this dataset holds "
                                  f"{self.dataset.variable}")
         return m
+
+    def choose(self, region: str, season: str, wanted: str | None, shown: str | None
+               ) -> tuple[str, str]:
+        """The model to show for ``region`` and ``season`` and a note ('' for none):
+        ``wanted`` (the user's pick) where the region has it, else the default — the
+        distilled student where the region has students (its skill holds against its
+        teacher at ~6× the speed, docs/distillation.md), else the first listed. Students
+        exist for some seasons only: there the student's teacher stands in, with a note when
+        it replaces a student on screen (``shown``), and the student comes back with a season
+        or region that has one."""
+        options = self.menu(region)
+        student = self.path("distilled", region, season) is not None
+        teacher = self.path("diffusion", region, season) is not None
+        pick = wanted if wanted in options else (
+            "distilled" if "distilled" in options else options[0])
+        note = ""
+        if pick == "distilled" and student and shown == "diffusion":
+            note = f"Showing the distilled model of {region} {season} again."
+        if pick != "distilled" or student or not teacher:
+            return pick, note  # a distilled pick without student or teacher: validate says so
+        if shown == "distilled":  # the page changes what the user sees: say why
+            note = (f"No distilled model for {region} {season}: showing its teacher, the "
+                    "diffusion model (train one with `finescale train distilled`).")
+        return "diffusion", note

@@ -14,7 +14,6 @@ or when it is opened).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import param
 
 from finescale.app import jobs
 from finescale.app.jobview import JobView, notify, session_waker
+from finescale.app.links import share_in_url
 from finescale.app.page_assets import OfflineFast
 from finescale.app.plots import shared_clim
 from finescale.app.selection import Selection, TrainRequest
@@ -52,11 +52,6 @@ def _batched() -> Iterator[None]:
         return
     with pn.io.hold(doc):
         yield
-
-
-# what a link restores: the page's choice (Selection parameters → query keys) and the open tab
-URL_STATE = {"region": "region", "season": "season", "date": "date", "model": "model",
-             "members": "members"}
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -90,38 +85,11 @@ class Dashboard(pn.viewable.Viewer):
         self.selection.param.watch(self._noted, ["note"])
         self.service.catalogue.param.watch(self._models_changed, "checkpoints")
         self._describe()
-        self._share_in_url()
+        share_in_url(self.selection, self.tabs)
         # served: the maps are built on the next tick of the event loop, after the page's
         # HTML has gone out, so they are ready while the browser still parses the JavaScript
         pn.state.execute(self._request, schedule=True)
         pn.state.execute(self.sidebar.describe, schedule=True)  # the locator, after the maps
-
-    def _share_in_url(self) -> None:
-        """The view in the page's URL (``?region=…&season=…&date=…&model=…&members=…&tab=…``):
-        a link opens the same view, and the URL follows every change. The query is applied
-        before the first generation (which is scheduled for the next tick)."""
-        loc = pn.state.location
-        if loc is None:  # not served (tests, scripts)
-            return
-        loc.sync(self.selection, URL_STATE, on_error=self._bad_link)
-        loc.sync(self.tabs, {"active": "tab"})
-        pn.state.onload(self._write_url)
-
-    def _bad_link(self, values: dict) -> None:
-        """A link whose values this data cannot show (an unknown model, a day outside the
-        record): said on the page, not silently replaced."""
-        wrong = ", ".join(f"{k}={v}" for k, v in values.items())
-        pn.state.execute(lambda: notify(f"this link's {wrong} cannot be shown here; showing "
-                                        "the page's own choice instead"), schedule=True)
-
-    def _write_url(self) -> None:
-        """The whole view once the page is there, not only what was changed since: a link
-        made before any change names the day too (whose default depends on the record)."""
-        s, query = self.selection, {"tab": str(self.tabs.active)}
-        for p, q in URL_STATE.items():
-            v = s.param[p].serialize(getattr(s, p))
-            query[q] = v if isinstance(v, str) else json.dumps(v)
-        pn.state.location.update_query(**query)
 
     def _describe(self, *_: param.parameterized.Event) -> None:
         """What to do when no model fits the data (a note above the maps)."""
@@ -152,7 +120,7 @@ class Dashboard(pn.viewable.Viewer):
         """Start generating the current choice in the background (or show the cache)."""
         s, service = self.selection, self.service
         try:
-            s.validate()
+            service.validate()
         except FinescaleError as err:
             self._notify_error(str(err))
             return

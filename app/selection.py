@@ -36,7 +36,7 @@ class Selection(param.Parameterized):
     """The page's choice. ``GENERATED_BY`` names what changes the generated ensemble (the
     cache key and the requests follow it); ``CONTROLS`` what the sidebar offers, in order.
     Season, day and model follow each other: a day of another season switches the season;
-    a season without the user's model shows its stand-in (see :meth:`_model_for`)."""
+    a season without the user's model shows its stand-in (:meth:`Catalogue.choose`)."""
 
     GENERATED_BY = ("region", "date", "model", "members", "sampler", "steps", "solver",
                     "calls", "precision", "windows", "noise_rho", "seed")
@@ -77,8 +77,6 @@ class Selection(param.Parameterized):
 
     def __init__(self, dataset: DatasetDir, catalogue: Catalogue, **params):
         self.dataset, self.catalogue = dataset, catalogue
-        self._syncing = False
-        self._wanted: str | None = params.get("model")  # the user's pick; None: the default
         if "precision" not in params:
             from finescale.model.device import fast_precision, resolve_device
 
@@ -89,9 +87,8 @@ class Selection(param.Parameterized):
         self.param.region.objects = list(dataset.regions)
         if self.region is None:
             self.region = self.param.region.objects[0]
-        catalogue.param.watch(lambda _e: self.refresh_models(), "checkpoints")
-        self._region_changed()
-        self._members_changed()
+        # the user's pick (None: the default) is kept across seasons and regions
+        self._rules = _Consistency(self, wanted=params.get("model"))
 
     # --- the day and its data -------------------------------------------------------------
     @property
@@ -146,100 +143,86 @@ class Selection(param.Parameterized):
                              calls=self.calls, precision=self.precision, windows=self.windows,
                              noise_rho=None if self.noise_rho == "own" else self.noise_rho)
 
-    def validate(self) -> None:
-        """Raise a clear error for a choice that cannot be generated."""
-        if self.date is None:
-            raise FinescaleError("pick a date")
-        lo, hi = self.param.date.bounds
-        if not lo <= self.date <= hi:
-            raise FinescaleError(f"{self.date} is outside the coarse record {lo} .. {hi}")
-        if self.model not in INTERP and self.checkpoint() is None:
-            raise FinescaleError(f"no {self.model} checkpoint for {self.region} "
-                                 f"{self.day_season}: train one in the Train tab or pick "
-                                 "another model")
 
-    # --- keeping region, season, day and model consistent -----------------------------------
-    def refresh_models(self) -> None:
-        """List the region's models (after a region change or a new checkpoint)."""
-        self.param.model.objects = self.catalogue.menu(self.region)
-        model = self._model_for(self.season)
-        if model != self.model:
-            with self._synced():
-                self.model = model
+class _Consistency:
+    """Keeps a selection's region, season, day and model consistent: a day of another season
+    switches the season; a new season or region shows one of its test days and the user's
+    model where it has one, else its stand-in (:meth:`Catalogue.choose`, with a note); a new
+    checkpoint joins the menu. Changes it makes are not the user's picks."""
+
+    def __init__(self, sel: Selection, wanted: str | None):
+        self.sel, self.wanted, self.syncing = sel, wanted, False
+        watch = sel.param.watch
+        watch(lambda _e: self.region_changed(), "region")
+        watch(lambda _e: self.model_picked(), "model")
+        watch(lambda _e: self.season_changed(), "season")
+        watch(lambda _e: self.date_changed(), "date")
+        watch(lambda _e: self.members_changed(), "members")
+        sel.catalogue.param.watch(lambda _e: self.refresh_models(), "checkpoints")
+        self.region_changed()
+        self.members_changed()
 
     @contextmanager
-    def _synced(self) -> Iterator[None]:
-        """Changes made by the page itself, not the user: no watcher of the user's picks
-        reacts to them."""
-        before, self._syncing = self._syncing, True
+    def synced(self) -> Iterator[None]:
+        before, self.syncing = self.syncing, True
         try:
             yield
         finally:
-            self._syncing = before
+            self.syncing = before
 
-    @param.depends("region", watch=True)
-    def _region_changed(self) -> None:
-        t = self.coarse_days
-        self.param.date.bounds = (t[0].date(), t[-1].date())
+    def model_for(self, season: str) -> str:
+        s = self.sel
+        model, note = s.catalogue.choose(s.region, season, self.wanted, s.model)
+        if note:
+            s.note = note
+        return model
+
+    def refresh_models(self) -> None:
+        """List the region's models (after a region change or a new checkpoint)."""
+        s = self.sel
+        s.param.model.objects = s.catalogue.menu(s.region)
+        model = self.model_for(s.season)
+        if model != s.model:
+            with self.synced():
+                s.model = model
+
+    def region_changed(self) -> None:
+        t = self.sel.coarse_days
+        self.sel.param.date.bounds = (t[0].date(), t[-1].date())
         self.refresh_models()
-        self._season_changed()
+        self.season_changed()
 
-    def _model_for(self, season: str) -> str:
-        """The model to show in ``season``: the user's pick where this region has it, else
-        the default — the distilled student where the region has students (its skill holds
-        against its teacher at ~6× the speed, docs/distillation.md), else the first listed.
-        Students exist for some seasons only: there the student's teacher stands in (with a
-        note when it replaces a student on screen), and the student comes back with a season
-        or region that has one."""
-        options = self.param.model.objects
-        student = self.catalogue.path("distilled", self.region, season) is not None
-        teacher = self.catalogue.path("diffusion", self.region, season) is not None
-        if self._wanted in options:
-            wanted = self._wanted
-        else:
-            wanted = "distilled" if "distilled" in options else options[0]
-        if wanted == "distilled" and student and self.model == "diffusion":
-            self.note = f"Showing the distilled model of {self.region} {season} again."
-        if wanted != "distilled" or student or not teacher:
-            return wanted  # a distilled pick without student or teacher: validate() says so
-        if self.model == "distilled":  # the page changes what the user sees: say why
-            self.note = (f"No distilled model for {self.region} {season}: showing its "
-                         "teacher, the diffusion model (train one with `finescale train "
-                         "distilled`).")
-        return "diffusion"
+    def model_picked(self) -> None:
+        if not self.syncing:  # the user's choice, not a default or a stand-in
+            self.wanted = self.sel.model
 
-    @param.depends("model", watch=True)
-    def _model_picked(self) -> None:
-        if not self._syncing:  # the user's choice, not a default or a stand-in
-            self._wanted = self.model
-
-    @param.depends("season", watch=True)
-    def _season_changed(self) -> None:
-        if self._syncing:
+    def season_changed(self) -> None:
+        s = self.sel
+        if self.syncing:
             return
         try:  # a held-out test day of the season: what the models have not seen
-            day = make_split(self.fine_days, self.season).test[0]
+            day = make_split(s.fine_days, s.season).test[0]
         except FinescaleError:
-            days = self.season_days()
-            day = days[len(days) // 2] if days.size else self.coarse_days[0]
-        with self._synced():  # one update: the page asks for the new day and model once
-            self.param.update(date=day.date(), model=self._model_for(self.season))
+            days = s.season_days()
+            day = days[len(days) // 2] if days.size else s.coarse_days[0]
+        with self.synced():  # one update: the page asks for the new day and model once
+            s.param.update(date=day.date(), model=self.model_for(s.season))
 
-    @param.depends("date", watch=True)
-    def _date_changed(self) -> None:
-        if self._syncing or self.date is None:
+    def date_changed(self) -> None:
+        s = self.sel
+        if self.syncing or s.date is None:
             return
-        s = self.day_season
-        if s != self.season:
-            with self._synced():
-                self.param.update(season=s, model=self._model_for(s))
+        season = s.day_season
+        if season != s.season:
+            with self.synced():
+                s.param.update(season=season, model=self.model_for(season))
 
-    @param.depends("members", watch=True)
-    def _members_changed(self) -> None:
-        opts = ["mean"] + [str(i) for i in range(self.members)]
-        self.param.show.objects = opts
-        if self.show not in opts:
-            self.show = "mean"
+    def members_changed(self) -> None:
+        s = self.sel
+        opts = ["mean"] + [str(i) for i in range(s.members)]
+        s.param.show.objects = opts
+        if s.show not in opts:
+            s.show = "mean"
 
 
 class TrainRequest(param.Parameterized):

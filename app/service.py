@@ -1,6 +1,7 @@
 """What the page computes for a choice, and the only way the tabs reach ``model/``:
 generated ensembles (cached per process; samplers one at a time per server), interpolations,
-roll-outs, live evaluations, trainings, the season's area means and the similarity table.
+the day's scores and the season's area means; the longer work (roll-outs, live evaluations,
+trainings, the similarity table) through :class:`app.page_jobs.PageJobs`.
 
 Caches live at module level on purpose: every page of a server shares them (a day one page
 generated is instant on the next)."""
@@ -9,18 +10,18 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from finescale.app import jobs
 from finescale.app.catalogue import INTERP, Catalogue
 from finescale.app.datainfo import DataInfo
 from finescale.app.jobs import generation_slots
-from finescale.app.selection import Selection, TrainRequest
+from finescale.app.page_jobs import PageJobs
+from finescale.app.selection import Selection
+from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import mean_field
 from finescale.data.layout import DatasetDir, default_data_dir, open_dataset
 from finescale.data.probe import box_series
@@ -30,7 +31,6 @@ CACHE_SIZE = 64  # generated days kept in memory per process
 _DATASETS: dict[tuple[str, float], DatasetDir] = {}
 _CACHE: OrderedDict[tuple, xr.Dataset] = OrderedDict()
 _SEASON_MEANS: OrderedDict[tuple[int, str], tuple[object, xr.Dataset]] = OrderedDict()
-_SIMILARITY = jobs.Once()  # one domain-similarity table per dataset and process
 
 
 def shared_dataset(path: Path | None = None) -> DatasetDir:
@@ -105,12 +105,25 @@ class GenerationService:
         self.selection = selection
         self.catalogue = selection.catalogue
         self.info = DataInfo(selection.dataset)
+        self.jobs = PageJobs(selection)  # the longer work a tab may start
 
     @property
     def dataset(self) -> DatasetDir:
         return self.selection.dataset
 
     # --- the day's ensemble ---------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise a clear error for a choice that cannot be generated."""
+        s = self.selection
+        if s.date is None:
+            raise FinescaleError("pick a date")
+        lo, hi = s.param.date.bounds
+        if not lo <= s.date <= hi:
+            raise FinescaleError(f"{s.date} is outside the coarse record {lo} .. {hi}")
+        if s.model not in INTERP and s.checkpoint() is None:
+            raise FinescaleError(f"no {s.model} checkpoint for {s.region} {s.day_season}: "
+                                 "train one in the Train tab or pick another model")
+
     def key(self, model: str | None = None, start: pd.Timestamp | None = None,
             end: pd.Timestamp | None = None, checkpoint: Path | None = None) -> tuple:
         """Cache key of the current choice, or of the same choice with another model, other
@@ -140,7 +153,7 @@ class GenerationService:
         from finescale.model.kinds import kind as get_kind
 
         s = self.selection
-        s.validate()
+        self.validate()
         start, end = start or s.day, end or s.day
         key = self.key(start=start, end=end, checkpoint=checkpoint)
         hit = cached(key)
@@ -222,87 +235,3 @@ class GenerationService:
         if rollout is not None:
             out["generated"] = info.scale(rollout[info.variable].values).mean(axis=(0, 2, 3))
         return out
-
-    def rollout(self, days: int, members: int, callback=None, cancel=None) -> xr.Dataset:
-        """A strict roll-out of ``days`` from the day shown with the chosen model (its
-        checkpoint of each season crossed), the fast sampler at ≤ 8 steps."""
-        from finescale.data.errors import FinescaleError
-        from finescale.data.seasons import season_of
-        from finescale.model.generation import generate
-
-        s = self.selection
-        if s.model in INTERP:
-            raise FinescaleError("pick a trained model for an autoregressive roll-out")
-        start = s.day
-        end = start + pd.Timedelta(days=days - 1)
-        seasons = sorted(set(season_of(pd.date_range(start, end))))
-        ckpts = [s.checkpoint(s.model, x) for x in seasons]
-        if any(c is None for c in ckpts):
-            raise FinescaleError(f"roll-out crosses into {', '.join(seasons)}: a {s.model} "
-                                 "checkpoint is missing for one of them")
-        sampler = replace(s.sampler_config(), protocol="fast", steps=min(s.steps, 8))
-        return generate(self.dataset, ckpts, str(start.date()), str(end.date()),
-                        members=members, sampler=sampler, seed=s.seed, progress=False,
-                        callback=callback, cancel=cancel, region=s.region)
-
-    def evaluate_season(self, settings: dict, callback=None, cancel=None):
-        """Every model of the region and season scored on a few test days (``settings``:
-        members, days, rollout of ``EvalConfig``)."""
-        from finescale.model.evaluation import EvalConfig, evaluate
-
-        s = self.selection
-        kinds = dict.fromkeys(c.kind for c in self.catalogue.checkpoints if c.kind != "encoder")
-        paths = [p for p in (s.checkpoint(k, s.season) for k in kinds) if p is not None]
-        cfg = EvalConfig(sampler=s.sampler_config(), seed=s.seed, **settings)
-        return evaluate(self.dataset, paths, cfg, progress=False, cancel=cancel,
-                        callback=callback)
-
-    def train(self, request: TrainRequest, callback=None, cancel=None) -> Path:
-        """Train ``request.stage`` for the region and season shown into the user's
-        checkpoint folder (with the user's encoder of that pair if there is one, else the
-        shipped one)."""
-        from finescale.model.checkpoints import checkpoint_name
-        from finescale.model.config import get_preset, override
-        from finescale.model.device import resolve_device
-        from finescale.model.registry import user_checkpoint_dir
-        from finescale.model.training import TrainSpec, train_downscaler, train_encoder
-
-        s, t = self.selection, request
-        preset = get_preset(t.preset)
-        preset = override(preset, encoder=override(preset.encoder, epochs=t.epochs,
-                                                   steps_per_epoch=t.steps),
-                          downscaler=override(preset.downscaler, epochs=t.epochs,
-                                              steps_per_epoch=t.steps))
-        out = user_checkpoint_dir()
-        enc = out / f"{checkpoint_name(s.region, s.season, 'encoder')}.safetensors"
-        if not enc.exists():
-            enc = s.checkpoint("encoder", s.season) or enc
-        spec = TrainSpec(kind=t.stage, region=s.region, season=s.season, preset=preset,
-                         out_dir=out, device=resolve_device("auto"), encoder_path=enc,
-                         command=f"dashboard: {t.stage} {s.region} {s.season} {t.preset}")
-        fn = train_encoder if t.stage == "encoder" else train_downscaler
-        return fn(self.dataset, spec, progress=False, callback=callback, cancel=cancel)
-
-    def similarity(self, wake=None) -> jobs.Job:
-        """The domain-similarity table: read from DATA/similarity.csv (what ``finescale data
-        similarity`` writes), else computed once per process in the background (about 2
-        minutes for the default data on 2 cores) and saved there; ``wake`` is called when it
-        is ready."""
-        from finescale.data.similarity import similarity_table
-
-        dataset = self.dataset
-
-        def load(job: jobs.Job) -> pd.DataFrame:
-            csv = Path(dataset.path) / "similarity.csv"
-            if csv.exists():
-                return pd.read_csv(csv).round(4)
-            table = similarity_table(dataset)
-            try:
-                tmp = csv.with_name(".similarity.csv.tmp")
-                table.to_csv(tmp, index=False, float_format="%.6f")
-                tmp.replace(csv)
-            except OSError:
-                pass  # a read-only data directory: keep it in memory only
-            return table.round(4)
-
-        return _SIMILARITY.get(str(dataset.path), "similarity", load, wake)

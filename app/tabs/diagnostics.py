@@ -74,7 +74,7 @@ class DiagnosticsTab(Tab):
         """The similarity table, or a note while it is computed; called again when it ends."""
         if self._sim_shown:
             return
-        sim = self.service.similarity(session_waker(self._fill_similarity))
+        sim = self.service.jobs.similarity(session_waker(self._fill_similarity))
         self._sim_shown = sim.finished
         if sim.finished and sim.error:
             self.sim_pane.objects = [pn.pane.Alert(sim.error, alert_type="warning")]
@@ -87,8 +87,8 @@ class DiagnosticsTab(Tab):
     # --- roll-out -------------------------------------------------------------------------
     def _start_rollout(self, _event=None) -> None:
         self.job.start("rollout", f"Rolling out {ROLLOUT_DAYS} days", lambda job: (
-            self.service.rollout(ROLLOUT_DAYS, members=2, callback=job.on_progress,
-                                 cancel=job.cancel)))
+            self.service.jobs.rollout(ROLLOUT_DAYS, members=2, callback=job.on_progress,
+                                      cancel=job.cancel)))
 
     def _rolled_out(self, result) -> None:
         self.rollout = result

@@ -183,8 +183,8 @@ class SeasonTab(Tab):
         s = self.selection
         pair = (s.region, s.season)
         self.job.start("evaluate", f"Evaluating {s.region} {s.season}", lambda job: (
-            pair, self.service.evaluate_season(LIVE, callback=job.on_progress,
-                                               cancel=job.cancel)))
+            pair, self.service.jobs.evaluate_season(LIVE, callback=job.on_progress,
+                                                    cancel=job.cancel)))
 
     def _evaluated(self, result) -> None:
         from finescale.app.report import records

@@ -45,8 +45,8 @@ class TrainTab(Tab):
         self.button.disabled = True
         self._drawn = (0, 0, 0.0)
         self.job.start("train", f"Training **{t.stage}** for {s.region} {s.season}",
-                       lambda job: self.service.train(t, callback=job.on_event,
-                                                      cancel=job.cancel))
+                       lambda job: self.service.jobs.train(t, callback=job.on_event,
+                                                           cancel=job.cancel))
 
     def _tick(self, job: Job) -> None:
         if job.finished:  # saved, failed or cancelled: another run may start

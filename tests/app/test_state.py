@@ -83,7 +83,7 @@ def test_missing_checkpoint_is_a_clear_error(sel, svc):
     sel.region, sel.model = "area1", "unet"
     sel.date = dt.date(2006, 1, 10)  # DJF: only JJA models in the fixture
     with pytest.raises(FinescaleError, match="no unet checkpoint for area1 DJF"):
-        sel.validate()
+        svc.validate()
 
 
 def test_date_player_always_shows_the_day_on_screen(small, ckpts):
@@ -181,14 +181,14 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     assert s.model == "distilled" and s.note == ""
     s.season = "DJF"  # no student for DJF: its teacher, with a note
     assert s.model == "diffusion" and "No distilled model for area1 DJF" in s.note
-    s.validate()
+    GenerationService(s).validate()
     s.note = ""
     s.date = dt.date(2006, 7, 3)  # back in the student's season: the student is back
     assert (s.season, s.model) == ("JJA", "distilled") and "distilled model of area1 JJA" \
         in s.note
     s.date = dt.date(2006, 1, 10)  # the date picker leaving the student's season does the same
     assert (s.season, s.model) == ("DJF", "diffusion") and "DJF" in s.note
-    s.validate()
+    GenerationService(s).validate()
     s.region = "area0"  # a region without these models: another model, then area1 again
     assert s.model != "distilled"
     s.region = "area1"
@@ -199,15 +199,14 @@ def test_distilled_is_the_default_where_a_student_exists(small, ckpts, student, 
     s.season = "JJA"
     assert s.model == "diffusion"
     # no teacher for the season either: the choice stays, and validate() names what is missing
-    only_jja = open_selection(small, (ckpts["diffusion"].parent,
-                                                        student.parent), region="area1")
+    only_jja = open_selection(small, (ckpts["diffusion"].parent, student.parent),
+                              region="area1")
     only_jja.season = "DJF"
     assert only_jja.model == "distilled" and only_jja.note == ""
     with pytest.raises(FinescaleError, match="no distilled checkpoint for area1 DJF"):
-        only_jja.validate()
+        GenerationService(only_jja).validate()
     # a model asked for by the API stays, as a pick in the sidebar does
-    asked = open_selection(small, (tmp_path,), region="area1",
-                     model="diffusion")
+    asked = open_selection(small, (tmp_path,), region="area1", model="diffusion")
     assert asked.model == "diffusion"
     asked.season = "DJF"
     asked.season = "JJA"
