@@ -53,3 +53,41 @@ def test_the_server_sets_itself_up_once():
                        timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
     assert server_setup.LOG.name == "finescale.dashboard" and server is not None
+
+
+def test_the_catalogue_and_the_selection_load_without_torch():
+    """The page lists its models from manifests: no network library is needed for that."""
+    probe = ("import sys\n"
+             "import finescale.app.catalogue, finescale.app.selection\n"
+             "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr[-2000:]
+
+
+def test_tabs_reach_the_model_only_through_the_service():
+    """A tab's inputs are its declared parameters: no tab imports ``finescale.model`` or
+    the page's shell, and each declares the choice, the service and the day it reads."""
+    import ast
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    import finescale.app.tabs as tabs
+    from finescale.app.tabs.base import Tab
+
+    for path in Path(tabs.__path__[0]).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            bad = [n for n in names if n.startswith(("finescale.model", "finescale.app.dash"))]
+            assert not bad, (path.name, bad)
+    found = []
+    for m in pkgutil.iter_modules(tabs.__path__, "finescale.app.tabs."):
+        mod = importlib.import_module(m.name)
+        found += [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, Tab)
+                  and c is not Tab and c.__module__ == m.name]
+    assert len(found) == 7
+    for cls in found:
+        assert {"selection", "service", "shown", "active"} <= set(cls.param), cls
+        assert "board" not in cls.__init__.__code__.co_varnames, cls
