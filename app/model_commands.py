@@ -226,6 +226,12 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """The model commands: train, generate, evaluate, bench."""
+    for add in (_register_train, _register_generate, _register_evaluate, _register_bench):
+        add(sub)
+
+
+def _register_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the encoder, the diffusion downscaler, a baseline, "
                        "or distil a diffusion model (distilled)")
     p.add_argument("stage", choices=STAGES)
@@ -261,6 +267,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "-m finescale.app.cli train … --distributed")
     p.set_defaults(func=cmd_train)
 
+
+def _register_generate(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("generate", help="generate a downscaled ensemble as NetCDF")
     g.add_argument("--checkpoint", nargs="+", required=True,
                    help="downscaler checkpoint(s), one per season: files or names such as "
@@ -283,6 +291,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     g.set_defaults(func=cmd_generate)
 
+
+def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("evaluate", help="score models on the held-out test days; write a report")
     e.add_argument("--checkpoints", nargs="+", type=Path, default=None,
                    help="checkpoint files or directories (searched recursively; default: "
@@ -322,6 +332,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "OUT/record.json, report.md and record.png")
     e.set_defaults(func=cmd_evaluate)
 
+
+def _register_bench(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("bench", help="time the samplers (paper protocol vs fast), training "
                        "throughput, FLOP/s and memory; write JSON")
     b.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores")

@@ -268,6 +268,48 @@ def _wind(n: int, cfg: GeneratorConfig, rng: np.random.Generator) -> np.ndarray:
     return w + np.asarray(cfg.wind_mean)
 
 
+def _work_lattice(name: str, reg, static: xr.Dataset) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The work lattice: the fine lattice plus a margin, aligned so that every QUARTER-th
+    point is a point of the 0.25° grid; and the slices of the fine lattice in it."""
+    flat, flon = reg.fine_grid()
+    m = round(MARGIN / FINE_RES)
+    m += (-m) % QUARTER
+    wlat = flat[0] + FINE_RES * np.arange(-m, flat.size + m + (-(flat.size + 2 * m)) % QUARTER)
+    wlon = flon[0] + FINE_RES * np.arange(-m, flon.size + m + (-(flon.size + 2 * m)) % QUARTER)
+    if wlat[0] < float(static.lat[0]) - 1e-9 or wlat[-1] > float(static.lat[-1]) + 1e-9 or \
+            wlon[0] < float(static.lon[0]) - 1e-9 or wlon[-1] > float(static.lon[-1]) + 1e-9:
+        raise FinescaleError(f"region {name} lies outside the shipped static layers")
+    return wlat, wlon, (slice(m, m + flat.size), slice(m, m + flon.size))
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """The fixed maps of a region's process on the work lattice (fine) and on the 0.25°
+    points (quarter)."""
+
+    mu_f: np.ndarray  # fine climatology
+    sigma_f: np.ndarray  # fine amplitude of the anomalies
+    a_season_f: np.ndarray  # fine seasonal amplitude
+    m_small: np.ndarray  # small-scale gain (work lattice)
+    mu_q: np.ndarray  # quarter climatology (smoothed)
+    sigma_q: np.ndarray
+    a_season_q: np.ndarray
+
+    @classmethod
+    def of(cls, work: xr.Dataset, cfg: GeneratorConfig, sl_f: tuple) -> _Maps:
+        D = work["D"].values
+        sigma = cfg.sigma0 + cfg.sigma1 * D
+        smooth = work["S_smooth"].values
+        q_smooth = QUARTER / 2  # fine → quarter aggregation
+        return cls(mu_f=work["mu"].values[sl_f], sigma_f=sigma[sl_f],
+                   a_season_f=cfg.a0 + cfg.a1 * D[sl_f],
+                   m_small=1 + cfg.small_gain * smooth / max(smooth.max(), 1e-9),
+                   mu_q=gaussian_filter(work["mu_c"].values, q_smooth,
+                                        mode="nearest")[::QUARTER, ::QUARTER],
+                   sigma_q=sigma[::QUARTER, ::QUARTER],
+                   a_season_q=cfg.a0 + cfg.a1 * D[::QUARTER, ::QUARTER])
+
+
 def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None = None,
                     progress: bool = True) -> RegionData:
     """Generate the coarse and fine series and static fields of one region."""
@@ -276,33 +318,33 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
     terms = climatology_terms(static, cfg)
     coarse_days, fine_days = cfg.periods()
     rng = np.random.default_rng([cfg.seed, list(REGIONS).index(name)])
-
     flat, flon = reg.fine_grid()
     clat, clon = reg.coarse_grid()
-    # work lattice: the fine lattice plus a margin, aligned so that every QUARTER-th point is
-    # a point of the 0.25° grid
-    m = round(MARGIN / FINE_RES)
-    m += (-m) % QUARTER
-    wlat = flat[0] + FINE_RES * np.arange(-m, flat.size + m + (-(flat.size + 2 * m)) % QUARTER)
-    wlon = flon[0] + FINE_RES * np.arange(-m, flon.size + m + (-(flon.size + 2 * m)) % QUARTER)
-    if wlat[0] < float(static.lat[0]) - 1e-9 or wlat[-1] > float(static.lat[-1]) + 1e-9 or \
-            wlon[0] < float(static.lon[0]) - 1e-9 or wlon[-1] > float(static.lon[-1]) + 1e-9:
-        raise FinescaleError(f"region {name} lies outside the shipped static layers")
-    work = terms.sel(lat=wlat, lon=wlon, method="nearest")
+    wlat, wlon, sl_f = _work_lattice(name, reg, static)
+    maps = _Maps.of(terms.sel(lat=wlat, lon=wlon, method="nearest"), cfg, sl_f)
+    coarse, fine = _simulate(cfg, maps, (wlat, wlon), (clat, clon), sl_f, coarse_days,
+                             fine_days, rng, tqdm(range(coarse_days.size),
+                                                  desc=f"generate {name}", unit="day",
+                                                  disable=not progress, mininterval=0.5))
+    st = static.sel(lat=flat, lon=flon, method="nearest").assign_coords(lat=flat, lon=flon)
+    return RegionData(
+        name=name,
+        coarse=_series(coarse, coarse_days, clat, clon, "MERRA-2-like coarse product"),
+        fine=_series(fine, fine_days, flat, flon, "G5NR-like fine product"),
+        static=st,
+        meta={"bbox": list(reg.bbox), "description": reg.description},
+    )
+
+
+def _simulate(cfg: GeneratorConfig, maps: _Maps, work: tuple, coarse_grid: tuple,
+              sl_f: tuple, coarse_days: pd.DatetimeIndex, fine_days: pd.DatetimeIndex,
+              rng: np.random.Generator, bar) -> tuple[np.ndarray, np.ndarray]:
+    """Day by day: the advected large-scale process on the 0.25° points (every coarse day,
+    aggregated to the coarse grid with the product's bias and error) and, on the fine days,
+    the small-scale process added on the work lattice."""
+    wlat, wlon = work
+    clat, clon = coarse_grid
     qlat, qlon = wlat[::QUARTER], wlon[::QUARTER]
-    sl_f = (slice(m, m + flat.size), slice(m, m + flon.size))
-
-    D = work["D"].values
-    sigma = cfg.sigma0 + cfg.sigma1 * D
-    m_small = 1 + cfg.small_gain * work["S_smooth"].values / max(work["S_smooth"].values.max(),
-                                                                  1e-9)
-    q_smooth = QUARTER / 2  # fine → quarter aggregation
-    mu_cq = gaussian_filter(work["mu_c"].values, q_smooth, mode="nearest")[::QUARTER, ::QUARTER]
-    D_q = D[::QUARTER, ::QUARTER]
-    sigma_q = sigma[::QUARTER, ::QUARTER]
-    a_season_f = cfg.a0 + cfg.a1 * D[sl_f]
-    a_season_q = cfg.a0 + cfg.a1 * D_q
-
     ny, nx = _fft_size(wlat.size), _fft_size(wlon.size)
     sp = _spectral(ny, nx, cfg)
     nyq, nxq = ny // QUARTER, nx // QUARTER
@@ -310,11 +352,11 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
     years = np.unique(coarse_days.year)
     year_off = dict(zip(years, rng.normal(0, cfg.sigma_year, years.size), strict=True))
     fine_pos = set(coarse_days.get_indexer(fine_days).tolist())
-
     wc_lat = weights_1d(qlat, clat, "bilinear")
     wc_lon = weights_1d(qlon, clon, "bilinear")
     coarse = np.empty((coarse_days.size, clat.size, clon.size), dtype=np.float32)
-    fine = np.empty((fine_days.size, flat.size, flon.size), dtype=np.float32)
+    fine = np.empty((fine_days.size, sl_f[0].stop - sl_f[0].start,
+                     sl_f[1].stop - sl_f[1].start), dtype=np.float32)
     eps = np.zeros((clat.size, clon.size))
     zq = np.zeros((nyq, nxq // 2 + 1), dtype=complex)
     zs = np.zeros((ny, nx // 2 + 1), dtype=complex)
@@ -323,20 +365,15 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
     season_cos = np.cos(2 * np.pi * (doy - cfg.doy_peak) / 365.25)
     bias = cfg.b0 + cfg.b1 * np.sin(2 * np.pi * (doy - cfg.doy_bias) / 365.25)
     offsets = np.array([year_off[y] for y in coarse_days.year])
-
-    spin = int(4 * cfg.tau0)  # start the processes in their stationary state
-    for _ in range(spin):
+    for _ in range(int(4 * cfg.tau0)):  # start the processes in their stationary state
         zq = sp.phi_q * zq + sp.amp_q * np.fft.rfft2(rng.standard_normal((nyq, nxq)))
     fi = 0
-    bar = tqdm(range(coarse_days.size), desc=f"generate {name}", unit="day", disable=not progress,
-               mininterval=0.5)
     for t in bar:
         u, v = wind[t]
         zq = sp.phi_q * _shift(sp.kx_q, sp.ky_q, u, v) * zq \
             + sp.amp_q * np.fft.rfft2(rng.standard_normal((nyq, nxq)))
-        s_t = season_cos[t]
         zl_q = np.fft.irfft2(zq, s=(nyq, nxq))[: qlat.size, : qlon.size]
-        yq = mu_cq + a_season_q * s_t + offsets[t] + sigma_q * zl_q
+        yq = maps.mu_q + maps.a_season_q * season_cos[t] + offsets[t] + maps.sigma_q * zl_q
         yq = gaussian_filter(yq, sig_c, mode="nearest")
         eps = cfg.eps_rho * eps + np.sqrt(1 - cfg.eps_rho**2) * cfg.eps_std * gaussian_filter(
             rng.standard_normal(eps.shape), 1.0, mode="nearest") / SMOOTH_NOISE_STD
@@ -346,22 +383,12 @@ def generate_region(name: str, cfg: GeneratorConfig, static: xr.Dataset | None =
                 + sp.amp_s * np.fft.rfft2(rng.standard_normal((ny, nx)))
             zl = np.fft.irfft2(_to_fine(zq, ny, nx), s=(ny, nx))[: wlat.size, : wlon.size]
             zsm = np.fft.irfft2(zs, s=(ny, nx))[: wlat.size, : wlon.size]
-            z = (zl + m_small * zsm)[sl_f]
-            y = work["mu"].values[sl_f] + a_season_f * s_t + offsets[t] + sigma[sl_f] * z
-            fine[fi] = y
+            z = (zl + maps.m_small * zsm)[sl_f]
+            fine[fi] = maps.mu_f + maps.a_season_f * season_cos[t] + offsets[t] \
+                + maps.sigma_f * z
             fi += 1
     bar.close()
-
-    coarse = (10.0**coarse).astype(np.float32)
-    fine = (10.0**fine).astype(np.float32)
-    st = static.sel(lat=flat, lon=flon, method="nearest").assign_coords(lat=flat, lon=flon)
-    return RegionData(
-        name=name,
-        coarse=_series(coarse, coarse_days, clat, clon, "MERRA-2-like coarse product"),
-        fine=_series(fine, fine_days, flat, flon, "G5NR-like fine product"),
-        static=st,
-        meta={"bbox": list(reg.bbox), "description": reg.description},
-    )
+    return (10.0**coarse).astype(np.float32), (10.0**fine).astype(np.float32)
 
 
 def _series(values: np.ndarray, days: pd.DatetimeIndex, lat: np.ndarray, lon: np.ndarray,

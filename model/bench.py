@@ -174,139 +174,163 @@ def _quality(pred: np.ndarray, truth: np.ndarray, lat: np.ndarray, lon: np.ndarr
     return {"r2": r2, "variogram_error": curve_error(gg, gt)}
 
 
+@dataclass
+class _Timing:
+    """One checkpoint's first test days, ready to be stepped and timed."""
+
+    lm: object  # the loaded model
+    run: object  # its prepared run
+    days: pd.DatetimeIndex
+    cfg: BenchConfig
+    device: torch.device
+
+    @property
+    def sd(self):
+        return self.run.sds[self.lm.season]
+
+    def hist(self, day, window=None) -> torch.Tensor:
+        x = torch.from_numpy(warm_history(self.sd, day, self.lm.enc_cfg.history))[None]
+        x = x.to(self.device)
+        return x if window is None else x[..., window[0], window[1]]
+
+    def per_day(self, fn: Callable[[pd.Timestamp], object]) -> float:
+        """Mean seconds of ``fn(day)`` over the timed days."""
+        return float(np.mean([_timed(lambda d=d: fn(d), self.device)[0]
+                              for d in self.days[: self.cfg.fast_days]]))
+
+    def sampler(self, s: SamplerConfig, run=None) -> float:
+        """Mean seconds of one map per member with sampler ``s`` (after a warm-up)."""
+        run = run or self.run
+        run.step(self.days[0], self.hist(self.days[0]), replace(s, steps=1), self.cfg.seed)
+        return self.per_day(lambda d: run.step(d, self.hist(d), s, self.cfg.seed))
+
+
+def _bench_samplers(cfg: BenchConfig) -> dict[str, SamplerConfig]:
+    """What is timed: the whole-map pass in fp32 and bf16 (what the README's tables
+    measured), the paper's protocol, and the default as used (training-size windows)."""
+    return {"fast": SamplerConfig(protocol="fast", steps=cfg.fast_steps, windows=False),
+            "fast_bf16": SamplerConfig(protocol="fast", steps=cfg.fast_steps,
+                                       precision="bf16", windows=False),
+            "paper": SamplerConfig(protocol="paper", steps=cfg.paper_steps),
+            "fast_windows": SamplerConfig(protocol="fast", steps=cfg.fast_steps)}
+
+
+def _paper_seconds(t: _Timing) -> tuple[float, float, float]:
+    """The paper protocol's seconds per map, extrapolated from ``paper_timed_steps`` of its
+    steps: (full, per step, the encoder features' share)."""
+    cfg, d0 = t.cfg, t.days[0]
+    timed = SamplerConfig(protocol="paper", steps=cfg.paper_timed_steps)
+    t_paper, _ = _timed(lambda: t.run.step(d0, t.hist(d0), timed, cfg.seed), t.device)
+    t_feat = 0.0
+    if t.lm.encoder is not None:
+        t_feat, _ = _timed(lambda: t.lm.encoder.features(t.hist(d0), size=t.sd.shape,
+                                                         patch=t.lm.cfg.patch), t.device)
+    per_step = max(t_paper - t_feat, 1e-9) / cfg.paper_timed_steps
+    return t_feat + per_step * cfg.paper_steps, per_step, t_feat
+
+
+def _flops_per_call(t: _Timing, paper: SamplerConfig) -> tuple[int, int]:
+    """FLOPs of one network evaluation over the whole map, and of one tiled step."""
+    from finescale.model.samplers import TiledDenoiser
+
+    h, w = t.sd.shape
+    net = t.lm.model
+    cond = torch.zeros((1, net.net.inp.in_channels - 1, h, w), device=t.device)
+    x = torch.zeros((1, 1, h, w), device=t.device)
+    sig = torch.ones(1, device=t.device)
+    tiled = TiledDenoiser(net, tile=paper.tile, stride=paper.tile_stride, halo=paper.halo,
+                          batch=paper.tile_batch)
+    return _flops(lambda: net(x, sig, cond)), _flops(lambda: tiled(x, sig, cond))
+
+
+def _bench_quality(t: _Timing, ds: DatasetDir, runs: dict[str, tuple]) -> dict[str, dict]:
+    """R² and variogram error of each sampler (``runs``: name → (sampler, run)) and of
+    bilinear, in full on a centred crop, the same days and seeds."""
+    cfg, lm, sd = t.cfg, t.lm, t.sd
+    rd = ds.region(lm.region)
+    h, w = sd.shape
+    c = min(cfg.quality_crop, h, w)
+    win = (slice((h - c) // 2, (h - c) // 2 + c), slice((w - c) // 2, (w - c) // 2 + c))
+    lat, lon = rd.fine["lat"].values[win[0]], rd.fine["lon"].values[win[1]]
+    preds: dict[str, list[np.ndarray]] = {k: [] for k in [*runs, "bilinear"]}
+    truths = []
+    for d in t.days[: cfg.quality_days]:
+        hm = t.hist(d, win).expand(cfg.quality_members, -1, -1, -1)
+        for name, (s, r) in runs.items():
+            xs = r.step(d, hm, s, cfg.seed, window=win)
+            preds[name].append(lm.transform.inverse(xs.cpu().numpy().astype(np.float64)))
+        preds["bilinear"].append(lm.transform.inverse(sd.base(d, win)[None].astype(np.float64)))
+        truths.append(rd.fine.sel(time=d).values[win[0], win[1]])
+    q = {k: [_quality(p, tr, lat, lon, cfg.seed, ds.transform)
+             for p, tr in zip(v, truths, strict=True)] for k, v in preds.items()}
+    out = {k: {m: float(np.mean([r[m] for r in v])) for m in ("r2", "variogram_error")}
+           for k, v in q.items()}
+    out["crop"] = c
+    return out
+
+
 def bench_sampling(ds: DatasetDir, ckpt: Path, cfg: BenchConfig, device: torch.device,
                    student: Path | None = None) -> list[dict]:
     """Seconds per map per member for both samplers and bilinear, with their quality, and
     for a distilled ``student`` of the diffusion checkpoint in 1 and 2 network calls."""
     lm = load_model(ckpt, ds, device)
-    rd = ds.region(lm.region)
-    fine_days = pd.DatetimeIndex(rd.fine["time"].values)
+    fine_days = pd.DatetimeIndex(ds.region(lm.region).fine["time"].values)
     days = make_split(fine_days, lm.season, SplitConfig(**lm.manifest["split"])).test
-    run = prepare_run(ds, [lm], days[:1], device, None)
-    sd = run.sds[lm.season]
-    h, w = sd.shape
-    H = lm.enc_cfg.history
-    # the whole-map pass (what the README's tables measured); windows cost ~2x of it
-    fast = SamplerConfig(protocol="fast", steps=cfg.fast_steps, windows=False)
-    fast_bf16 = SamplerConfig(protocol="fast", steps=cfg.fast_steps, precision="bf16",
-                              windows=False)
-    paper = SamplerConfig(protocol="paper", steps=cfg.paper_steps)
-    paper_timed = SamplerConfig(protocol="paper", steps=cfg.paper_timed_steps)
-
-    def hist(day, window=None):
-        x = torch.from_numpy(warm_history(sd, day, H))[None].to(device)
-        return x if window is None else x[..., window[0], window[1]]
-
-    rows = []
+    t = _Timing(lm, prepare_run(ds, [lm], days[:1], device, None), days, cfg, device)
+    sam = _bench_samplers(cfg)
     with torch.no_grad():
-        run.step(days[0], hist(days[0]), replace(fast, steps=1), cfg.seed)  # warm-up
-        # (b) fast sampler, full area
-        t_fast = [_timed(lambda d=d: run.step(d, hist(d), fast, cfg.seed), device)[0]
-                  for d in days[: cfg.fast_days]]
-        run.step(days[0], hist(days[0]), replace(fast_bf16, steps=1), cfg.seed)
-        t_bf16 = [_timed(lambda d=d: run.step(d, hist(d), fast_bf16, cfg.seed), device)[0]
-                  for d in days[: cfg.fast_days]]
-        nfe_fast = fast.network_calls
-        # (a) paper protocol, full area, ``paper_timed_steps`` of 200 steps (+ the features)
-        t_paper, _ = _timed(lambda: run.step(days[0], hist(days[0]), paper_timed, cfg.seed),
-                            device)
-        t_feat = 0.0
-        if lm.encoder is not None:
-            t_feat, _ = _timed(lambda: lm.encoder.features(hist(days[0]), size=(h, w),
-                                                           patch=lm.cfg.patch), device)
-        per_step = max(t_paper - t_feat, 1e-9) / cfg.paper_timed_steps
-        t_paper_full = t_feat + per_step * cfg.paper_steps
-        # FLOPs of one network evaluation over the full map, and of one tiled step
-        cond = torch.zeros((1, lm.model.net.inp.in_channels - 1, h, w), device=device)
-        x = torch.zeros((1, 1, h, w), device=device)
-        sig = torch.ones(1, device=device)
-        f_full = _flops(lambda: lm.model(x, sig, cond))
-        from finescale.model.samplers import TiledDenoiser
-
-        tiled = TiledDenoiser(lm.model, tile=paper.tile, stride=paper.tile_stride,
-                              halo=paper.halo, batch=paper.tile_batch)
-        f_tiled = _flops(lambda: tiled(x, sig, cond))
-        t_bil, _ = _timed(lambda: sd.base(days[0]), device)  # the regrid itself
-        # the default sampler as used (training-size windows): the student's reference
-        used = SamplerConfig(protocol="fast", steps=cfg.fast_steps)
-        t_used = [_timed(lambda d=d: run.step(d, hist(d), used, cfg.seed), device)[0]
-                  for d in days[: cfg.fast_days]]
+        sec = {k: t.sampler(sam[k]) for k in ("fast", "fast_bf16")}
+        paper_s, per_step, t_feat = _paper_seconds(t)
+        f_full, f_tiled = _flops_per_call(t, sam["paper"])
+        sec["bilinear"] = _timed(lambda: t.sd.base(days[0]), device)[0]  # the regrid itself
+        sec["fast_windows"] = t.sampler(sam["fast_windows"])
         # the day-correlated noise's share of it, against one independent draw per day
-        rho = noise_rho(used, lm.kind)
-        t_noise = {r: float(np.mean([_timed(lambda d=d, r=r: day_noise(
-            (1, 1, h, w), d, cfg.seed, r, device), device)[0] for d in days[: cfg.fast_days]]))
-            for r in (0.0, rho)}
-        students = {}
+        rho = noise_rho(sam["fast_windows"], lm.kind)
+        noise = {r: t.per_day(lambda d, r=r: day_noise((1, 1, *t.sd.shape), d, cfg.seed, r,
+                                                       device)) for r in (0.0, rho)}
+        runs = {k: (sam[k], t.run) for k in ("paper", "fast", "fast_bf16", "fast_windows")}
         if student is not None:  # timed as it is used: windows, its own overlap
             srun = prepare_run(ds, [student], days[:1], device, None)
             for calls in (1, 2):
-                s = replace(used, calls=calls)
-                srun.step(days[0], hist(days[0]), s, cfg.seed)  # warm-up
-                students[f"distilled_{calls}call"] = (s, srun, float(np.mean(
-                    [_timed(lambda d=d, s=s: srun.step(d, hist(d), s, cfg.seed), device)[0]
-                     for d in days[: cfg.fast_days]])))
-        # quality on a centred crop, both samplers in full, same days and seeds
-        c = min(cfg.quality_crop, h, w)
-        win = (slice((h - c) // 2, (h - c) // 2 + c), slice((w - c) // 2, (w - c) // 2 + c))
-        lat, lon = rd.fine["lat"].values[win[0]], rd.fine["lon"].values[win[1]]
-        qdays = days[: cfg.quality_days]
-        preds: dict[str, list[np.ndarray]] = {
-            "paper": [], "fast": [], "fast_bf16": [], "fast_windows": [], "bilinear": [],
-            **{k: [] for k in students}}
-        truths = []
-        samplers = [("paper", paper, run), ("fast", fast, run), ("fast_bf16", fast_bf16, run),
-                    ("fast_windows", used, run),
-                    *((k, s, r) for k, (s, r, _) in students.items())]
-        for d in qdays:
-            hm = hist(d, win).expand(cfg.quality_members, -1, -1, -1)
-            for name, s, r in samplers:
-                xs = r.step(d, hm, s, cfg.seed, window=win)
-                preds[name].append(lm.transform.inverse(xs.cpu().numpy().astype(np.float64)))
-            preds["bilinear"].append(lm.transform.inverse(sd.base(d, win)[None]
-                                                          .astype(np.float64)))
-            truths.append(rd.fine.sel(time=d).values[win[0], win[1]])
-    q = {k: [_quality(p, t, lat, lon, cfg.seed, ds.transform)
-             for p, t in zip(v, truths, strict=True)] for k, v in preds.items()}
-    qm = {k: {m: float(np.mean([r[m] for r in v])) for m in ("r2", "variogram_error")}
-          for k, v in q.items()}
-    fast_s = float(np.mean(t_fast))
-    base = {"region": lm.region, "season": lm.season, "grid": [h, w], "device": str(device),
-            "checkpoint": str(ckpt), "quality_crop": c, "quality_days": len(qdays),
+                s = replace(sam["fast_windows"], calls=calls)
+                runs[f"distilled_{calls}call"] = (s, srun)
+                sec[f"distilled_{calls}call"] = t.sampler(s, srun)
+        qm = _bench_quality(t, ds, runs)
+    base = {"region": lm.region, "season": lm.season, "grid": list(t.sd.shape),
+            "device": str(device), "checkpoint": str(ckpt), "quality_crop": qm.pop("crop"),
+            "quality_days": len(days[: cfg.quality_days]),
             "quality_members": cfg.quality_members}
-    rows.append({**base, "method": "paper_protocol", "steps": cfg.paper_steps,
-                 "seconds_per_map_member": t_paper_full, "extrapolated": True,
-                 "timed_steps": cfg.paper_timed_steps,
-                 "gflops_per_map": f_tiled * cfg.paper_steps / 1e9,
-                 "achieved_gflops": f_tiled / per_step / 1e9, **qm["paper"]})
-    rows.append({**base, "method": "fast", "steps": cfg.fast_steps, "solver": fast.solver,
-                 "nfe": nfe_fast,
-                 "seconds_per_map_member": fast_s, "extrapolated": False,
-                 "gflops_per_map": f_full * nfe_fast / 1e9,
-                 "achieved_gflops": f_full * nfe_fast / max(fast_s - t_feat, 1e-9) / 1e9,
-                 "speedup_vs_paper_protocol": t_paper_full / fast_s, **qm["fast"]})
-    bf16_s = float(np.mean(t_bf16))
-    rows.append({**base, "method": "fast_bf16", "steps": cfg.fast_steps,
-                 "solver": fast_bf16.solver, "nfe": nfe_fast,
-                 "seconds_per_map_member": bf16_s, "extrapolated": False,
-                 "speedup_vs_paper_protocol": t_paper_full / bf16_s,
-                 "speedup_vs_fast_fp32": fast_s / bf16_s, **qm["fast_bf16"]})
-    used_s = float(np.mean(t_used))
-    rows.append({**base, "method": "fast_windows", "steps": cfg.fast_steps,
-                 "solver": used.solver, "nfe": used.network_calls, "windows": True,
-                 "window_overlap": used.window_overlap, "seconds_per_map_member": used_s,
-                 "noise_rho": rho, "noise_seconds": t_noise[rho],
-                 "noise_seconds_independent": t_noise[0.0],
-                 "extrapolated": False, "speedup_vs_paper_protocol": t_paper_full / used_s,
-                 **qm["fast_windows"]})
-    for name, (s, r, sec) in students.items():
-        rows.append({**base, "method": name, "checkpoint": str(student), "calls": s.calls,
-                     "nfe": s.calls, "windows": True,
-                     "window_overlap": r.first.cfg.student_overlap,
-                     "window_halo": r.first.cfg.student_halo,
-                     "seconds_per_map_member": sec, "extrapolated": False,
-                     "speedup_vs_paper_protocol": t_paper_full / sec,
-                     "speedup_vs_teacher": used_s / sec, **qm[name]})
-    rows.append({**base, "method": "bilinear", "seconds_per_map_member": t_bil,
+    fast, used, nfe = sam["fast"], sam["fast_windows"], sam["fast"].network_calls
+    rows = [{**base, "method": "paper_protocol", "steps": cfg.paper_steps,
+             "seconds_per_map_member": paper_s, "extrapolated": True,
+             "timed_steps": cfg.paper_timed_steps,
+             "gflops_per_map": f_tiled * cfg.paper_steps / 1e9,
+             "achieved_gflops": f_tiled / per_step / 1e9, **qm["paper"]},
+            {**base, "method": "fast", "steps": cfg.fast_steps, "solver": fast.solver,
+             "nfe": nfe, "seconds_per_map_member": sec["fast"], "extrapolated": False,
+             "gflops_per_map": f_full * nfe / 1e9,
+             "achieved_gflops": f_full * nfe / max(sec["fast"] - t_feat, 1e-9) / 1e9,
+             "speedup_vs_paper_protocol": paper_s / sec["fast"], **qm["fast"]},
+            {**base, "method": "fast_bf16", "steps": cfg.fast_steps, "solver": fast.solver,
+             "nfe": nfe, "seconds_per_map_member": sec["fast_bf16"], "extrapolated": False,
+             "speedup_vs_paper_protocol": paper_s / sec["fast_bf16"],
+             "speedup_vs_fast_fp32": sec["fast"] / sec["fast_bf16"], **qm["fast_bf16"]},
+            {**base, "method": "fast_windows", "steps": cfg.fast_steps, "solver": used.solver,
+             "nfe": used.network_calls, "windows": True, "window_overlap": used.window_overlap,
+             "seconds_per_map_member": sec["fast_windows"], "noise_rho": rho,
+             "noise_seconds": noise[rho], "noise_seconds_independent": noise[0.0],
+             "extrapolated": False,
+             "speedup_vs_paper_protocol": paper_s / sec["fast_windows"], **qm["fast_windows"]}]
+    for name, (s, r) in runs.items():
+        if name.startswith("distilled_"):
+            rows.append({**base, "method": name, "checkpoint": str(student),
+                         "calls": s.calls, "nfe": s.calls, "windows": True,
+                         "window_overlap": r.first.cfg.student_overlap,
+                         "window_halo": r.first.cfg.student_halo,
+                         "seconds_per_map_member": sec[name], "extrapolated": False,
+                         "speedup_vs_paper_protocol": paper_s / sec[name],
+                         "speedup_vs_teacher": sec["fast_windows"] / sec[name], **qm[name]})
+    rows.append({**base, "method": "bilinear", "seconds_per_map_member": sec["bilinear"],
                  "extrapolated": False, **qm["bilinear"]})
     return rows
 
