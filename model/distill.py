@@ -129,15 +129,7 @@ def distill(ds: DatasetDir, spec: TrainSpec, teacher_path: Path,
                       desc=f"distilled {spec.region} {spec.season}", max_seconds=spec.max_seconds)
     trainer.try_resume()
 
-    val = validation_batches(sd, cfg, enc_cfg.history, teacher.encoder, dcfg.batch, spec.seed,
-                             dev)
-    val_noise = [torch.randn(t.shape, generator=torch.Generator().manual_seed(k)).to(dev)
-                 for k, (t, _) in enumerate(val)]
-    ode = karras_sigmas(dcfg.teacher_steps, sampler.sigma_min, sampler.sigma_max, sampler.rho,
-                        device=dev)
-    with torch.no_grad():
-        val_ode = [sample_dpm2m(teacher.model, z, c, ode) for z, (_, c) in
-                   zip(val_noise, val, strict=True)]
+    val, val_noise, val_ode = _validation_targets(teacher, sd, dcfg, spec, sampler)
 
     def step(m: nn.Module, k: int) -> torch.Tensor:
         x0, cond = downscaler_batch(sd, sd.split.train, cfg, enc_cfg.history, teacher.encoder,
@@ -152,17 +144,45 @@ def distill(ds: DatasetDir, spec: TrainSpec, teacher_path: Path,
 
     t0 = time.perf_counter()
     state = trainer.run(step, validate)
-    model = trainer.eval_model.eval()
+    path = _save_student(ds, spec, dcfg, teacher, teacher_path, trainer.eval_model.eval(),
+                         val, sd, state, time.perf_counter() - t0)
+    _cleanup(_resume_path(spec))
+    return path
+
+
+def _validation_targets(teacher, sd, dcfg: DistillConfig, spec: TrainSpec,
+                        sampler: SamplerConfig) -> tuple[list, list, list]:
+    """Validation batches, their fixed noises and the teacher's ODE solution from each
+    (``teacher_steps`` DPM-Solver++(2M) steps): what one student call should reproduce."""
+    cfg, dev = teacher.cfg, spec.device
+    val = validation_batches(sd, cfg, teacher.enc_cfg.history, teacher.encoder, dcfg.batch,
+                             spec.seed, dev)
+    noise = [torch.randn(t.shape, generator=torch.Generator().manual_seed(k)).to(dev)
+             for k, (t, _) in enumerate(val)]
+    ode = karras_sigmas(dcfg.teacher_steps, sampler.sigma_min, sampler.sigma_max, sampler.rho,
+                        device=dev)
     with torch.no_grad():
-        search = mid_sigma_search(model, val, cfg.sigma_data, dcfg.mid_factors, sampler,
-                                  spec.seed)
+        targets = [sample_dpm2m(teacher.model, z, c, ode) for z, (_, c) in
+                   zip(noise, val, strict=True)]
+    return val, noise, targets
+
+
+def _save_student(ds: DatasetDir, spec: TrainSpec, dcfg: DistillConfig, teacher,
+                  teacher_path: Path, model: nn.Module, val: list, sd, state,
+                  seconds: float) -> Path:
+    """Choose the second call's noise level on validation days, then write the student with
+    its teacher's encoder and a manifest naming the teacher's weights."""
+    sampler = SamplerConfig()
+    with torch.no_grad():
+        search = mid_sigma_search(model, val, teacher.cfg.sigma_data, dcfg.mid_factors,
+                                  sampler, spec.seed)
     one_call = search.pop(0.0)
     mid = min(search, key=search.get)
-    cfg = dataclasses.replace(cfg, student_sigmas=(sampler.sigma_max, mid))
+    cfg = dataclasses.replace(teacher.cfg, student_sigmas=(sampler.sigma_max, mid))
     tensors = dict(model.state_dict())
     tensors |= {f"encoder.{k}": v for k, v in teacher.encoder.state_dict().items()}
     tm = teacher.manifest
-    extra = {"downscaler_config": to_dict(cfg), "encoder_config": to_dict(enc_cfg),
+    extra = {"downscaler_config": to_dict(cfg), "encoder_config": to_dict(teacher.enc_cfg),
              "encoder": tm.get("encoder"),
              "teacher": {"name": teacher_path.stem, "path": str(teacher_path),
                          "weights_sha256": tm["weights_sha256"]},
@@ -172,11 +192,8 @@ def distill(ds: DatasetDir, spec: TrainSpec, teacher_path: Path,
                               "validation_crps": {"one_call": one_call,
                                                   "two_calls_by_second_sigma": {
                                                       f"{k:g}": v for k, v in search.items()}}}}
-    path = _finish(spec, tensors, sd,
-                   fingerprint(ds.manifest, spec.region), state, time.perf_counter() - t0,
+    return _finish(spec, tensors, sd, fingerprint(ds.manifest, spec.region), state, seconds,
                    extra, ds.variable)
-    _cleanup(_resume_path(spec))
-    return path
 
 
 def mid_sigma_search(model: Denoiser, val: list, sigma_data: float, factors: tuple[float, ...],

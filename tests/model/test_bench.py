@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from finescale.app.cli import main
 
 
@@ -20,37 +22,37 @@ def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
     rows = {r["method"]: r for r in b["sampling"]}
     assert set(rows) == {"paper_protocol", "fast", "fast_bf16", "fast_windows", "bilinear",
                          "reconstruct", "distilled_1call", "distilled_2call"}
-    for calls in (1, 2):  # the student of this teacher, timed in the same run
+    # every speed-up is the ratio of two rows' times measured in this run (none a constant);
+    # no assertion on a time itself: the machine decides those
+    baseline = {"speedup_vs_paper_protocol": "paper_protocol", "speedup_vs_fast_fp32": "fast",
+                "speedup_vs_teacher": "fast_windows"}
+    ratios = 0
+    for name, r in rows.items():
+        for key, base in baseline.items():
+            if key in r:
+                ratios += 1
+                assert r[key] == pytest.approx(rows[base]["seconds_per_map_member"]
+                                               / r["seconds_per_map_member"]), (name, key)
+    assert ratios == 7
+    for name, r in rows.items():
+        if name != "reconstruct":
+            assert 0 <= r["r2"] <= 1 and r["variogram_error"] >= 0, name
+            assert r["seconds_per_map_member"] > 0 and r["region"] == "area1", name
+    for calls in (1, 2):  # the student of this teacher, as it is used
         d = rows[f"distilled_{calls}call"]
         assert d["nfe"] == d["calls"] == calls and d["checkpoint"] == str(student)
-        assert d["speedup_vs_teacher"] == (  # the teacher as used: windows, 12 steps
-            rows["fast_windows"]["seconds_per_map_member"] / d["seconds_per_map_member"])
-        assert d["speedup_vs_paper_protocol"] == (
-            rows["paper_protocol"]["seconds_per_map_member"] / d["seconds_per_map_member"])
-        assert 0 <= d["r2"] <= 1 and d["variogram_error"] >= 0
+    paper = rows["paper_protocol"]
+    assert paper["extrapolated"] and paper["steps"] == 200 and paper["timed_steps"] == 1
     used = rows["fast_windows"]  # the teacher's own noise memory, and what it costs
-    assert used["noise_rho"] == 0.3
-    assert 0 < used["noise_seconds_independent"] and 0 < used["noise_seconds"]
-    assert used["noise_seconds"] < 0.1 * used["seconds_per_map_member"]
-    rec = rows["reconstruct"]  # the public reconstruct, timed: its rate and projection agree
-    # with the record's default: the student of this teacher, one call
+    assert used["noise_rho"] == 0.3 and used["windows"]
+    assert used["noise_seconds_independent"] > 0 and used["noise_seconds"] > 0
+    rec = rows["reconstruct"]  # the public reconstruct with the record's default: the student
     assert rec["kind"] == "distilled" and rec["checkpoint"] == student.name
     assert rec["nfe"] == 1 and rec["members"] == 2 and rec["days"] == 2
-    assert rec["member_days_per_s"] == 4 / rec["seconds"]
-    assert rec["projected_full_record_hours"] == 9132 * 8 / rec["member_days_per_s"] / 3600
-    assert 0 < rec["fraction_of_matmul_peak"] and rec["achieved_gflops"] > 0
-    bf = rows["fast_bf16"]
-    assert bf["speedup_vs_fast_fp32"] == (
-        rows["fast"]["seconds_per_map_member"] / bf["seconds_per_map_member"])
-    assert 0 <= bf["r2"] <= 1 and bf["variogram_error"] >= 0
-    paper, fast = rows["paper_protocol"], rows["fast"]
-    assert paper["extrapolated"] and paper["steps"] == 200 and paper["timed_steps"] == 1
-    # the speed-up is the ratio of the two measured times, not a constant
-    assert fast["speedup_vs_paper_protocol"] == (
-        paper["seconds_per_map_member"] / fast["seconds_per_map_member"])
-    assert fast["speedup_vs_paper_protocol"] > 1
-    for r in (paper, fast):
-        assert 0 <= r["r2"] <= 1 and r["variogram_error"] >= 0
+    assert rec["member_days_per_s"] == pytest.approx(4 / rec["seconds"])
+    assert rec["projected_full_record_hours"] == pytest.approx(
+        9132 * 8 / rec["member_days_per_s"] / 3600)
+    for r in (paper, rows["fast"], rec):
         assert 0 < r["fraction_of_matmul_peak"] and r["achieved_gflops"] > 0
     assert b["matmul_gflops"] > 0 and b["memory"]["generation_peak_rss_mb"] > 100
     t = b["training"][0]
