@@ -33,7 +33,7 @@ def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
                 ratios += 1
                 assert r[key] == pytest.approx(rows[base]["seconds_per_map_member"]
                                                / r["seconds_per_map_member"]), (name, key)
-    assert ratios == 7
+    assert ratios == 8
     for name, r in rows.items():
         if name != "reconstruct":
             assert 0 <= r["r2"] <= 1 and r["variogram_error"] >= 0, name
