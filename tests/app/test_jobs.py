@@ -110,24 +110,38 @@ def test_job_view_reports_result_error_and_cancel():
     view.start("t", "Working", fails)
     assert errors == ["no model for area9"] and "⚠️ no model for area9" in view.text.object
 
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
 
     def waits(job):
-        gate.wait(5)
+        started.set()
+        gate.wait(30)
         if job.cancel.is_set():
             raise FinescaleError("generation cancelled")
         return 0
 
-    threading.Timer(0.2, lambda: (view.cancel(), gate.set())).start()
+    # the user cancels once the job runs (an event, not a time)
+    threading.Thread(target=lambda: (started.wait(30), view.cancel(), gate.set())).start()
     view.start("t", "Working", waits)
     assert view.text.object == "cancelled" and errors == ["no model for area9"]
     assert got == [42]
 
 
+def _until(condition, timeout: float = 30.0) -> None:
+    """Wait for a state the threads reach (not for a time they might need)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the threads never got there"
+        time.sleep(0.001)
+
+
 def test_slots_run_one_at_a_time_in_order_of_arrival_and_a_cancelled_wait_leaves():
+    """Ordered by events, not by sleeps: 0 holds the slot until told; 1 and 2 queue behind
+    it in that order; 1 gives up while waiting; 2 runs once 0 lets go."""
     slots = jobs.Slots(1)
     order, running, peak = [], [0], [0]
     lock = threading.Lock()
+    held = {i: threading.Event() for i in range(3)}
+    release = {i: threading.Event() for i in range(3)}
 
     def work(i: int, cancel: threading.Event | None = None) -> None:
         try:
@@ -136,7 +150,8 @@ def test_slots_run_one_at_a_time_in_order_of_arrival_and_a_cancelled_wait_leaves
                     running[0] += 1
                     peak[0] = max(peak[0], running[0])
                     order.append(i)
-                time.sleep(0.05)
+                held[i].set()
+                release[i].wait(30)
                 with lock:
                     running[0] -= 1
         except FinescaleError as err:
@@ -145,15 +160,19 @@ def test_slots_run_one_at_a_time_in_order_of_arrival_and_a_cancelled_wait_leaves
     cancel = threading.Event()
     threads = [threading.Thread(target=work, args=(0,))]
     threads[0].start()
-    time.sleep(0.02)  # 0 holds the slot; 1 and 2 queue behind it, 1 first
+    assert held[0].wait(30)
     for i, c in ((1, cancel), (2, None)):
         threads.append(threading.Thread(target=work, args=(i, c)))
         threads[-1].start()
-        time.sleep(0.005)
-    assert slots.waiting == 2
-    cancel.set()  # 1 gives up while waiting: 2 runs next
+        _until(lambda i=i: slots.waiting == i)  # queued behind the earlier ones
+    cancel.set()  # 1 gives up while waiting
+    threads[1].join(30)
+    assert order == [0, "generation cancelled"] and slots.waiting == 1
+    release[0].set()  # 2 runs next
+    assert held[2].wait(30)
+    release[2].set()
     for t in threads:
-        t.join(5)
+        t.join(30)
     assert order == [0, "generation cancelled", 2]
     assert peak[0] == 1 and slots.waiting == 0
 

@@ -76,7 +76,12 @@ def test_evaluate_with_workers_stops_them(sig, code, small_dir, ckpts, tmp_path)
                    "2", "--members", "2", "--days", "30", "--out", str(out)], log)
     workers = lambda: len(psutil.Process(proc.pid).children()) >= 2  # noqa: E731
     _wait_for(workers, "two worker processes", proc, log)
-    time.sleep(1.0)  # the workers are scoring
+
+    def scoring() -> bool:  # the workers have done real work: stopped mid-scoring
+        kids = psutil.Process(proc.pid).children()
+        return sum(k.cpu_times().user for k in kids) > 1.0
+
+    _wait_for(scoring, "the workers scoring", proc, log)
     _stop_and_check(proc, sig, code, log)
     assert not out.exists() and not list(tmp_path.glob(".rep.tmp-*"))
     assert "stopped by SIGTERM" in log.read_text() or sig == signal.SIGINT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -31,20 +32,34 @@ def _map_box(page, name: str) -> dict:
     return page.evaluate(MAP_BOX, f"figure-{name}")
 
 
+def _painted(page) -> None:
+    """Wait until the browser has painted what it was sent (two animation frames: the
+    frame that lays out the new models, and the one that paints them)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def _wait_canvases(page, n: int) -> None:
     """Bokeh draws into shadow DOM: Playwright's locators pierce it, querySelector does not."""
-    for _ in range(WAIT // 500):
-        if page.locator(".bk-Canvas").count() >= n:
-            page.wait_for_timeout(800)
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"fewer than {n} canvases rendered")
+    deadline = time.monotonic() + WAIT / 1000
+    while page.locator(".bk-Canvas").count() < n:
+        assert time.monotonic() < deadline, f"fewer than {n} canvases rendered"
+        page.wait_for_timeout(100)  # a poll of the page's state, not a wait for a time
+    _painted(page)
+
+
+URL_KEYS = {"Region": "region", "Season": "season", "Model": "model"}  # app/links.py
 
 
 def _select(page, label: str, value: str) -> None:
+    """Pick ``value`` in a select. Choices the page keeps in its URL are applied by the
+    server when the URL says so; any other change reaches the server before the next
+    action does (one websocket, in order), so nothing is waited for."""
     page.locator(f"label:has-text('{label}') + select, label:has-text('{label}') ~ select"
                  ).first.select_option(value)
-    page.wait_for_timeout(700)  # let the server apply the change before the next action
+    key = URL_KEYS.get(label)
+    if key is not None:
+        page.wait_for_function("([k, v]) => new URLSearchParams(location.search).get(k) === v",
+                               arg=[key, value], timeout=WAIT)
 
 
 def _status(page) -> str:
@@ -82,7 +97,7 @@ def test_zooming_a_map_redraws_every_map_for_the_view(server, page):
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(6):  # wheel zoom in (the maps' active scroll tool)
         page.mouse.wheel(0, -150)
-        page.wait_for_timeout(60)
+        page.wait_for_timeout(60)  # paces the wheel events like a hand; the result is polled
     for _ in range(WAIT // 250):  # the server re-aggregates when the browser reports the view
         zoomed = {n: page.evaluate(width, f"map-{n}") for n in whole}
         if all(zoomed[n] < 0.9 * whole[n] for n in whole):
@@ -103,7 +118,7 @@ def test_ensemble_tab_shows_spread_and_members(server, page):
     page.wait_for_selector("text=/Ensemble of 2 members · diffusion/", timeout=WAIT)
     assert page.get_by_text("Spread needs").count() == 0
     _wait_canvases(page, 3)  # spread map and one map per member (2 by default)
-    page.wait_for_timeout(1500)  # let Bokeh paint the gallery before the screenshot
+    _painted(page)
     page.screenshot(path=str(SHOTS / "ensemble.png"))
     # new days and a region's return reuse the figures: BokehJS 3.9 keeps every model the
     # server ever sent, so figures rebuilt per day would grow the page for good
@@ -152,7 +167,7 @@ def test_a_day_without_g5nr_says_so_on_the_truth_map(server, page):
     page.locator("input.flatpickr-input").first.evaluate(
         "e => e._flatpickr.setDate('2004-07-01', true)")
     page.wait_for_selector("text=/Showing .* 2004-07-01/", timeout=WAIT)
-    page.wait_for_timeout(1000)  # the message is drawn on the truth map's canvas: look at it
+    _painted(page)  # the message is drawn on the truth map's canvas: look at it
     page.screenshot(path=str(SHOTS / "no_truth.png"))
     assert "R²" not in _status(page)  # no truth, no score
     # a day of another season stays the day picked (it once jumped to the new season's
@@ -172,8 +187,7 @@ def test_training_from_the_ui_adds_a_model(server, page):
     for field, value in (("Epochs", "1"), ("Steps", "8")):  # a short run: the flow is tested
         box = page.locator(f"label:has-text('{field}') ~ div input").last  # the Train tab's
         box.fill(value)
-        box.press("Enter")
-    page.wait_for_timeout(700)
+        box.press("Enter")  # sent before the click below: one websocket, in order
     page.get_by_role("button", name="Start training").click()
     page.wait_for_selector("text=/Saved .*area0-.*-unet/", timeout=4 * WAIT)
     page.screenshot(path=str(SHOTS / "trained.png"))
@@ -237,7 +251,6 @@ def test_two_sessions_are_independent_while_one_trains(server, browser):
         epochs = a.locator("label:has-text('Epochs') ~ div input").first
         epochs.fill("60")
         epochs.press("Enter")
-        a.wait_for_timeout(700)
         a.get_by_role("button", name="Start training").click()
         a.wait_for_selector("text=/Step \\d+/", timeout=WAIT)
         # session B stays responsive and keeps its own state while A trains

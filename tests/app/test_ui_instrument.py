@@ -9,7 +9,14 @@ import math
 import pytest
 
 from tests.app.conftest import SERVER_LOGS, SHOTS
-from tests.app.test_ui_dashboard import WAIT, _map_box, _open, _select, _wait_canvases
+from tests.app.test_ui_dashboard import (
+    WAIT,
+    _map_box,
+    _open,
+    _painted,
+    _select,
+    _wait_canvases,
+)
 
 pytestmark = pytest.mark.ui
 FRAME = """n => { const fig = Bokeh.documents[0].get_model_by_name(n);
@@ -64,21 +71,21 @@ def test_maps_are_large_and_geographic_at_any_width(server, page):
             _wait(page, lambda n=name: abs(_ground_ratio(page, f"figure-{n}") - 1) < 0.02,
                   f"{name}'s geographic aspect at {width} px")  # stays
     page.set_viewport_size({"width": 1600, "height": 1000})
-    page.wait_for_timeout(1000)
+    _painted(page)
     page.screenshot(path=str(SHOTS / "geographic.png"))
     _clean(server, page)
 
 
 def test_probe_a_point_and_a_box(server, page):
     _open_diffusion(page, server)
-    page.wait_for_timeout(1000)
+    _painted(page)
     canvas = _map_box(page, "generated")
     page.mouse.click(canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.5 * canvas["height"])
     page.wait_for_selector("text=/Probe: point .*°N/", timeout=WAIT)
     # the members of the days around the day are generated for the series, then drawn
     page.wait_for_selector("text=/Generating \\d+ days around/", state="detached",
                            timeout=3 * WAIT)
-    page.wait_for_timeout(1000)
+    _painted(page)
     page.screenshot(path=str(SHOTS / "probe_point.png"))
     # drag a box with the box-select tool of the generated map's toolbar
     page.locator(".bk-tool-icon-box-select").nth(1).click()
@@ -88,7 +95,7 @@ def test_probe_a_point_and_a_box(server, page):
     page.mouse.move(x + 0.55 * w, y + 0.6 * h, steps=8)
     page.mouse.up()
     page.wait_for_selector("text=/Scores of the box of \\d+ cells/", timeout=WAIT)
-    page.wait_for_timeout(800)
+    _painted(page)
     page.screenshot(path=str(SHOTS / "probe_box.png"))
     _clean(server, page)
 
@@ -110,7 +117,7 @@ def test_swipe_and_two_checkpoints(server, page):
     page.wait_for_selector("text=/^A: area1-JJA-/", timeout=3 * WAIT)
     assert page.locator("text=/^B: area1-JJA-/").count() == 1
     assert page.evaluate(HAS_IMAGE, "map-ckpt-0") and page.evaluate(HAS_IMAGE, "map-ckpt-1")
-    page.wait_for_timeout(800)
+    _painted(page)
     page.screenshot(path=str(SHOTS / "checkpoints.png"))
     _clean(server, page)
 
@@ -127,6 +134,6 @@ def test_seasonal_figures_from_a_live_evaluation(server, page):
     # each model's bootstrap interval and, beside diffusion, the verdicts of its claims
     assert page.locator("text=R² 95 %").count() >= 1
     assert page.locator("text=/^(holds|fails|undecided) · /").count() >= 1
-    page.wait_for_timeout(1000)
+    _painted(page)
     page.screenshot(path=str(SHOTS / "seasonal.png"))
     _clean(server, page)

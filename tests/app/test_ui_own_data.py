@@ -11,7 +11,7 @@ import pytest
 
 from finescale.data.importer import import_pair
 from tests.app.conftest import SHOTS
-from tests.app.test_ui_dashboard import WAIT, _select, _status, _wait_canvases
+from tests.app.test_ui_dashboard import WAIT, _painted, _select, _status, _wait_canvases
 from tests.own_data import write_pair
 from tests.servers import free_port, start_server, stop_server, wait_http
 
@@ -69,7 +69,7 @@ def test_import_train_generate_and_diagnose_a_signed_variable(own_server, page):
     page.get_by_text("Diagnostics", exact=True).first.click()
     page.wait_for_selector("text=/Scores of this day \\(u10 \\[m s-1\\]\\)/", timeout=WAIT)
     _wait_canvases(page, 5)  # variogram, spectrum, ACF, PACF, scatter
-    page.wait_for_timeout(1000)
+    _painted(page)
     page.screenshot(path=str(SHOTS / "own_data_diagnostics.png"), full_page=True)
     assert page.errors == []
     assert "Traceback" not in page.content()
