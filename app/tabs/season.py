@@ -54,17 +54,24 @@ def interval_cells(rec: dict) -> dict[str, str]:
 
 
 def claims_note(recs: list[dict]) -> str:
-    """What the claim columns compare: the size-fair claims, or an older report's."""
-    if claims_of(recs) is not CLAIMS:
+    """What the claim columns compare (``recs``: the rows shown): the size-fair claims, an
+    older report's, or both where the table mixes them."""
+    compared = [r for r in recs if r.get("r2_vs_diffusion_claim")]
+    fair = [claims_of([r]) is CLAIMS for r in compared]
+    if not any(fair):
         return ("*This report predates the size-fair claims: its verdicts compare the "
                 "ensemble mean's R² at the evaluated members and the ensemble's CRPS against "
                 "a deterministic model's MAE, which favour diffusion. Evaluate again for the "
                 "fair ones.*")
-    return ("*Claims: the ensemble mean's R² with infinitely many members (the members' "
+    note = ("*Claims: the ensemble mean's R² with infinitely many members (the members' "
             "noise removed), CRPS of forecast distributions (deterministic models dressed "
             "with their validation errors), variogram error; verdicts Holm-adjusted over the "
             "report's comparisons. Rows held out in time were trained without that "
-            "season-year and scored on all of its days.*")
+            "season-year and scored on all of its days.")
+    if not all(fair):
+        note += (" Rows of an older report keep its own claims (the N-member R², CRPS "
+                 "against a deterministic model's MAE), which favour diffusion.")
+    return note + "*"
 
 
 def report_dirs(data_path) -> list:
@@ -147,9 +154,10 @@ class SeasonTab(Tab):
         items.append(table(rows) if not rows.empty else pn.pane.Markdown(
             "*no evaluation report for this dataset: run `finescale evaluate --out "
             "DATA/report`, or evaluate this season below*"))
-        if not rows.empty and INTERVAL_COLUMNS[2] in rows:
-            items.append(pn.pane.Markdown(claims_note([r for _, _, recs in found
-                                                       for r in recs])))
+        if not rows.empty and INTERVAL_COLUMNS[2] in rows:  # about the rows shown
+            shown = [r for r in [*live_rows, *(r for _, _, recs in found for r in recs)]
+                     if (r["region"], r["season"]) == pair]
+            items.append(pn.pane.Markdown(claims_note(shown)))
         if cv is not None:
             step = grid_step_km(s.region_data.fine["lat"].values)
             figs = [pn.pane.HoloViews(f) for f in figures(cv, info.scale_label, step)]

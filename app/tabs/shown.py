@@ -10,7 +10,8 @@ import xarray as xr
 @dataclass(frozen=True)
 class Shown:
     """The generated day on screen: the ensemble, the fields drawn from it (see
-    :meth:`app.service.GenerationService.fields`), their shared colour range and scale, and a label."""
+    :meth:`app.service.GenerationService.fields`), their shared colour range and scale, and
+    a label."""
 
     result: xr.Dataset
     fields: dict

@@ -134,6 +134,9 @@ def test_seasonal_figures_from_a_live_evaluation(server, page):
     # each model's bootstrap interval and, beside diffusion, the verdicts of its claims
     assert page.locator("text=R² 95 %").count() >= 1
     assert page.locator("text=/^(holds|fails|undecided) · /").count() >= 1
+    # the note says what these rows compare: a live evaluation has the size-fair claims
+    assert page.locator("text=/infinitely many members/").count() == 1
+    assert page.locator("text=/predates the size-fair claims/").count() == 0
     _painted(page)
     page.screenshot(path=str(SHOTS / "seasonal.png"))
     _clean(server, page)

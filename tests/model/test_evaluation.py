@@ -281,6 +281,10 @@ def test_the_season_table_shows_the_intervals(results):
            "crps_vs_diffusion_claim": "holds", "variogram_error_vs_diffusion_claim": "fails"}
     assert interval_cells(old)[INTERVAL_COLUMNS[2]] == "undecided · holds · fails"
     assert "predates" in claims_note([old])
+    # the note is about the rows shown: a live evaluation's fair rows beside an old report
+    assert "predates" not in claims_note([*recs, old])
+    assert "Rows of an older report keep its own claims" in claims_note([*recs, old])
+    assert "older report" not in claims_note(recs)
 
 
 def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path: Path):
