@@ -1,8 +1,9 @@
 """The finescale dashboard, served by the entry script ``app/main.py``.
 
 This module is imported once per server process; ``panel serve`` runs the entry script once
-per browser session. What pages share (the generations in flight, the similarity table) and
-what is costly to set up therefore lives here and in :mod:`app.tables`, not in the script.
+per browser session. What pages share (the generations in flight, the generated days, the
+similarity table) and what is costly to set up therefore lives here and in
+:mod:`app.service` / :mod:`app.page_jobs`, not in the script.
 
 The shell holds the user's choice (:class:`app.selection.Selection`, the one definition of
 it), the page's :class:`app.service.GenerationService` (the tabs' only way to compute), the
@@ -72,10 +73,10 @@ class Dashboard(pn.viewable.Viewer):
         self.notice = pn.Column()  # holds the no-model note only when it applies
         self.sidebar = Sidebar(selection=self.selection)
         given = {"selection": self.selection, "service": self.service}
-        self.pages = {"Maps": MapsTab(active=True, **given), "Ensemble": EnsembleTab(**given),
-                      "Compare": CompareTab(**given), "Diagnostics": DiagnosticsTab(**given),
-                      "Seasonal": SeasonTab(**given), "Train": TrainTab(request=self.train,
-                                                                        **given),
+        self.pages = {"Maps": MapsTab(active=True, **given),  # drawn under every tab
+                      "Ensemble": EnsembleTab(**given), "Compare": CompareTab(**given),
+                      "Diagnostics": DiagnosticsTab(**given), "Seasonal": SeasonTab(**given),
+                      "Train": TrainTab(request=self.train, **given),
                       "Export": ExportTab(**given)}
         self.tabs = pn.Tabs(*self.pages.items(), dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._opened, "active")
