@@ -65,9 +65,11 @@ def _roll(run: Run, days: pd.DatetimeIndex, members: int, sampler: SamplerConfig
             callback(n, total)
 
     try:
+        # spin-up days before a season's first day belong to the season before, whose
+        # model may not be given: they run with the first day's (as reconstruct does)
         yield from rollout(run, run_days, hist, members, sampler, seed,
                            discard=len(run_days) - len(days), feed_truth=not strict,
-                           cancel=cancel, on_day=on_day)
+                           fallback=season_of([days[0]])[0], cancel=cancel, on_day=on_day)
     finally:
         bar.close()
 

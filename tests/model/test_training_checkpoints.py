@@ -253,6 +253,23 @@ def test_paper_sampler_runs_through_generate(ckpts, small):
     assert not np.allclose(a.DUEXTTAU.values, fast.DUEXTTAU.values)
 
 
+def test_a_season_generated_from_its_first_days_without_the_season_before(ckpts, small,
+                                                                          tmp_path: Path):
+    """Days before the fine record that start a season: the spin-up days fall in the season
+    before, whose model was not given; they run with the first day's model and are
+    discarded (a KeyError traceback before)."""
+    import shutil
+
+    djf = tmp_path / "area1-DJF-diffusion.safetensors"
+    shutil.copy(ckpts["diffusion"], djf)
+    djf.with_suffix(".json").write_text(
+        ckpts["diffusion"].with_suffix(".json").read_text().replace('"JJA"', '"DJF"'))
+    out = generate(small, [djf], "2004-12-02", "2004-12-03", members=1, progress=False,
+                   sampler=SamplerConfig(steps=2), spinup=3)  # spin-up 29 Nov – 1 Dec
+    assert out.attrs["spinup_days"] == 3 and out.sizes["time"] == 2
+    assert np.isfinite(out.DUEXTTAU.values).all() and out.DUEXTTAU_truth.isnull().all()
+
+
 def test_autoregressive_rollout_beyond_the_fine_record(ckpts, small, tmp_path: Path):
     """Days before the fine record: history starts from coarse fields, spin-up, no truth."""
     out = generate(small, [ckpts["diffusion"]], "2004-07-01", "2004-07-04", members=1,
