@@ -119,8 +119,13 @@ def test_job_view_reports_result_error_and_cancel():
             raise FinescaleError("generation cancelled")
         return 0
 
-    # the user cancels once the job runs (an event, not a time)
-    threading.Thread(target=lambda: (started.wait(30), view.cancel(), gate.set())).start()
+    def user_cancels() -> None:  # once the view follows the running job (events, no time)
+        started.wait(30)
+        _until(lambda: view.job is not None and not view.job.finished)
+        view.cancel()
+        gate.set()
+
+    threading.Thread(target=user_cancels).start()
     view.start("t", "Working", waits)
     assert view.text.object == "cancelled" and errors == ["no model for area9"]
     assert got == [42]
