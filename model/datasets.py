@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -54,9 +55,36 @@ def fingerprints(manifest: dict, region: str) -> tuple[str, str]:
     return fingerprint(manifest, region), fingerprint(manifest, region, legacy=True)
 
 
-def time_planes(day: pd.Timestamp) -> np.ndarray:
+def fitted_years(days: pd.DatetimeIndex) -> tuple[float, float] | None:
+    """The span of calendar time ``year + day_of_year / 365.25`` a model was fitted on."""
+    if len(days) == 0:
+        return None
+    return (float(days.min().year + days.min().day_of_year / 365.25),
+            float(days.max().year + days.max().day_of_year / 365.25))
+
+
+def model_year(day: pd.Timestamp, span: tuple[float, float] | None) -> float:
+    """The calendar time the networks see for ``day``: its own inside ``span`` (the days the
+    model was fitted on); outside, the same day of the year in the nearest fitted year.
+
+    A covariate learnt from two years says nothing about 2001 or 2022, and extrapolating it
+    bends the fields (docs/reconstruct.md: texture fell 8 % from 2001 to 2024 in area0); the
+    season's place in the year is kept, the year is one the model has seen.
+    """
+    t = day.year + day.day_of_year / 365.25
+    if span is None or span[0] <= t <= span[1]:
+        return t
+    frac = t - day.year
+    years = [y for y in range(int(np.floor(span[0])), int(np.floor(span[1])) + 1)
+             if span[0] <= y + frac <= span[1]]
+    if not years:  # the fitted days never reach this day of the year
+        return float(np.clip(t, *span))
+    return min(years, key=lambda y: abs(y - day.year)) + frac
+
+
+def time_planes(day: pd.Timestamp, span: tuple[float, float] | None = None) -> np.ndarray:
     doy = day.day_of_year
-    return np.array([(day.year + doy / 365.25 - YEAR0) / YEARS,
+    return np.array([(model_year(day, span) - YEAR0) / YEARS,
                      np.sin(2 * np.pi * doy / 365.25), np.cos(2 * np.pi * doy / 365.25)],
                     dtype=np.float32)
 
@@ -109,6 +137,8 @@ class SeasonData:
     lon: np.ndarray
     # fine → coarse cell means (data.regrid.coarse_cells): the coarse-consistent constraint
     cells: tuple[np.ndarray, np.ndarray] | None = None
+    # calendar time of the days fitted on (train + validation): years outside it are pinned
+    year_span: tuple[float, float] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -147,7 +177,7 @@ class SeasonData:
         """(N_COND, y, x): coarse (nearest), elevation, lat, lon and time planes."""
         st = self.static if window is None else self.static[:, window[0], window[1]]
         c = self.coarse_on_fine(day, "nearest", window)
-        t = np.broadcast_to(time_planes(day)[:, None, None], (3, *c.shape))
+        t = np.broadcast_to(time_planes(day, self.year_span)[:, None, None], (3, *c.shape))
         return np.concatenate([c[None], st, t]).astype(np.float32)
 
     def base(self, day: pd.Timestamp, window: tuple[slice, slice] | None = None) -> np.ndarray:
@@ -176,11 +206,12 @@ class SeasonData:
 
 
 def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None = None,
-                transform: Transform | None = None, in_memory: bool | None = None
-                ) -> SeasonData:
+                transform: Transform | None = None, in_memory: bool | None = None,
+                year_span: Sequence[float] | None = None) -> SeasonData:
     """Load a region, split its fine days for ``season`` and normalise everything.
 
-    ``transform`` (from a checkpoint) replaces the one fitted on the training days.
+    ``transform`` and ``year_span`` (from a checkpoint) replace the ones of the split's
+    training and validation days.
     ``in_memory`` (default: not ``region.on_disk``) loads the fine record whole; else its
     days are read from the file when asked for.
     """
@@ -225,6 +256,8 @@ def season_data(region: RegionData, season: str, split_cfg: SplitConfig | None =
         w_lin=(weights_1d(clat, lat, "bilinear"), weights_1d(clon, lon, "bilinear")),
         cells=(coarse_cells(lat, clat), coarse_cells(lon, clon)),
         lat=lat, lon=lon,
+        year_span=(tuple(float(v) for v in year_span) if year_span is not None
+                   else fitted_years(split.train.union(split.val))),
     )
 
 

@@ -217,7 +217,8 @@ def prepare_run(ds: DatasetDir, checkpoints: Sequence[Checkpoint], days: pd.Date
                              f"for: {want}")
     first = models[0]
     rd = ds.region(first.region)
-    sds = {s: season_data(rd, s, SplitConfig(**first.manifest["split"]), lm.transform)
+    sds = {s: season_data(rd, s, SplitConfig(**first.manifest["split"]), lm.transform,
+                          year_span=lm.manifest.get("year_span"))
            for s, lm in by_season.items()}
     for d in (days[0], days[-1]):
         sds[first.season].coarse_index(d)  # clear error for a date outside the coarse record

@@ -153,6 +153,10 @@ def _settings(ds: DatasetDir, run: Run, cfg: RecordConfig) -> dict:
     return {"variable": ds.variable, "transform": lm.transform.kind, "region": lm.region,
             "kind": lm.kind, "seasons": sorted(run.by_season),
             "checkpoints": {s: sha256(m.path)[:16] for s, m in sorted(run.by_season.items())},
+            # the calendar time each season's networks see is pinned to these fitted spans
+            # (stores made before the pinning extrapolated it: they do not resume)
+            "year_span": {s: [round(v, 6) for v in sd.year_span] if sd.year_span else None
+                          for s, sd in sorted(run.sds.items())},
             # a setting added later is recorded only where it is used: older stores resume
             "sampler": {k: v for k, v in asdict(cfg.sampler).items()
                         if not (k == "coarse_consistent" and not v)},

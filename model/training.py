@@ -267,6 +267,7 @@ def _finish(spec: TrainSpec, tensors: dict, sd: SeasonData, fp: str, state: Loop
         "preset": spec.preset.name, "encoder_config": to_dict(spec.preset.encoder),
         "downscaler_config": to_dict(spec.preset.downscaler),
         "transform": sd.transform.to_dict(), "split": sd.split.to_dict()["config"],
+        "year_span": list(sd.year_span) if sd.year_span else None,
         "data_fingerprint": fp, "history": state.history,
         # a resumed training's seconds include its earlier runs'
         "training": {"command": spec.command, "seconds": round(state.seconds + seconds, 1),

@@ -65,3 +65,53 @@ def test_disk_reads_refuse_nan():
     assert arr[1].shape == (1, 2) and arr.shape == (2, 1, 2)
     with pytest.raises(FinescaleError, match="region r: the fine series has NaN"):
         arr[0:2]
+
+
+def test_model_year_is_the_days_own_inside_the_fitted_span_and_pinned_outside():
+    from finescale.model.datasets import fitted_years, model_year
+
+    # a JJA model fitted on June 2005 .. August 2006
+    span = fitted_years(pd.DatetimeIndex(["2005-06-01", "2006-08-31"]))
+    own = lambda d: d.year + d.day_of_year / 365.25  # noqa: E731
+    inside = pd.Timestamp("2005-07-14")
+    assert model_year(inside, span) == own(inside)
+    # July 2022 sees July 2006 (the nearest fitted July), July 2001 sees July 2005
+    assert model_year(pd.Timestamp("2022-07-14"), span) == pytest.approx(
+        2006 + pd.Timestamp("2022-07-14").day_of_year / 365.25)
+    assert model_year(pd.Timestamp("2001-07-14"), span) == pytest.approx(
+        2005 + pd.Timestamp("2001-07-14").day_of_year / 365.25)
+    # a day of the year a one-season span never reaches is clamped to the span's end
+    jja = fitted_years(pd.DatetimeIndex(["2005-06-01", "2005-08-31"]))
+    assert model_year(pd.Timestamp("2024-12-01"), jja) == pytest.approx(jja[1])
+    assert model_year(pd.Timestamp("2000-03-01"), jja) == pytest.approx(jja[0])
+    assert model_year(pd.Timestamp("2024-12-31"), None) == own(pd.Timestamp("2024-12-31"))
+    # DJF across the new year: December and January keep their order
+    djf = fitted_years(pd.DatetimeIndex(["2005-12-01", "2007-02-28"]))
+    dec, jan = (model_year(pd.Timestamp(d), djf) for d in ("2022-12-31", "2023-01-01"))
+    assert 2006.9 < dec < jan < 2007.1
+
+
+def test_scored_days_see_their_own_year_and_record_years_a_fitted_one(sd):
+    from finescale.model.datasets import YEAR0, YEARS, time_planes
+
+    fit = sd.split.train.union(sd.split.val)
+    assert sd.year_span == (fit.min().year + fit.min().day_of_year / 365.25,
+                            fit.max().year + fit.max().day_of_year / 365.25)
+    for day in [*sd.split.test, *fit[:3], *fit[-3:]]:
+        np.testing.assert_array_equal(sd.cond(day)[4], time_planes(day)[0])
+    # before the fine record (the small dataset's coarse record starts a year earlier)
+    early = sd.coarse_days[30]
+    assert early < fit.min() and sd.cond(early)[4, 0, 0] != time_planes(early)[0]
+    far = pd.Timestamp("2022-07-14")
+    year_seen = time_planes(far, sd.year_span)[0] * YEARS + YEAR0
+    assert sd.year_span[0] <= year_seen <= sd.year_span[1]
+    assert abs(year_seen - (2022 + far.day_of_year / 365.25)) > 10
+
+
+
+def test_a_checkpoints_span_replaces_the_splits(small):
+    from finescale.model.datasets import YEAR0, YEARS
+
+    sd = season_data(small.region("area1"), "JJA", year_span=[2005.5, 2005.6])
+    assert sd.year_span == (2005.5, 2005.6)
+    assert 2005.5 <= sd.cond(sd.split.test[0])[4, 0, 0] * YEARS + YEAR0 <= 2005.6 + 1e-5

@@ -49,3 +49,12 @@ def test_every_shipped_student_names_the_shipped_teacher_of_its_pair():
         assert m["teacher"]["name"] == teacher.stem
         assert m["teacher"]["weights_sha256"] == json.loads(teacher.read_text())["weights_sha256"]
         assert len(m["downscaler_config"]["student_sigmas"]) == 2
+
+
+def test_every_shipped_downscaler_names_the_years_it_was_fitted_on():
+    for c in SHIPPED:
+        m = json.loads(c.path.with_suffix(".json").read_text())
+        if c.kind == "encoder":
+            continue
+        lo, hi = m["year_span"]
+        assert 2005.3 < lo < hi < 2007.5, (c.path.name, lo, hi)  # the fine record's years
