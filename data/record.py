@@ -139,7 +139,7 @@ def check_settings(path: Path, settings: dict) -> None:
     diff = [f"{k}: {old.get(k)!r} there, {settings.get(k)!r} now"
             for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k)]
     raise FinescaleError(f"{path} exists with other settings ({'; '.join(diff[:4])}); resume "
-                         "it with the same command, or choose another --out")
+                         "it with the same command and finescale version, or choose another --out")
 
 
 def packing(keepbits: int) -> dict:

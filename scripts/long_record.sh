@@ -5,7 +5,8 @@
 # $RECORDS/runs.log with wall time, member-days and peak RSS (/usr/bin/time), so the docs
 # can say how often it was interrupted and resumed. Then each store's evidence
 # (`evaluate --record`) and its size.
-# Usage: scripts/long_record.sh    (RECORDS, AREAS, MEMBERS, KIND, START, END, FS overridable)
+# Usage: scripts/long_record.sh    (RECORDS, AREAS, MEMBERS, KIND, START, END, KEEPBITS, FS
+# overridable; KEEPBITS=10 keeps 10 mantissa bits: ~0.47x the size, <= 0.0002 log10 error)
 set -u
 cd "$(dirname "$0")/.."
 RECORDS=${RECORDS:-$HOME/finescale-records}
@@ -14,6 +15,7 @@ MEMBERS=${MEMBERS:-2}
 START=${START:-2000-01-01}
 END=${END:-2024-12-31}
 FS=${FS:-finescale}
+KEEPBITS=${KEEPBITS:-0}
 # the students, named: a season without one stops the job (one line) instead of falling
 # back to the 12-call teachers, which would cost ~10x the time
 KIND=${KIND:-distilled}
@@ -26,7 +28,7 @@ for area in $AREAS; do
   log "$area start (store $store)"
   /usr/bin/time -f "%e s wall, %M KiB peak RSS" -o "$RECORDS/.time" \
     $FS reconstruct --region "$area" --start-date "$START" --end-date "$END" \
-    --members "$MEMBERS" --kind "$KIND" --out "$store" 2>>"$RECORDS/$area.progress"
+    --members "$MEMBERS" --kind "$KIND" --keepbits "$KEEPBITS" --out "$store" 2>>"$RECORDS/$area.progress"
   rc=$?
   log "$area end rc=$rc: $(tail -n 1 "$RECORDS/.time")"
   [ $rc -eq 0 ] || exit $rc

@@ -265,6 +265,28 @@ def test_a_full_disk_is_one_line_and_resumes(reference, small_dir, record_ckpts,
     _same(reference, out)
 
 
+def test_a_store_made_before_the_year_was_pinned_is_refused(reference, small_dir,
+                                                            record_ckpts, tmp_path, capsys):
+    """Its days saw an extrapolated year: resuming would mix two models in one record."""
+    import json
+
+    import zarr
+
+    from finescale.data.record import SETTINGS_ATTR
+
+    old = tmp_path / "old.zarr"
+    shutil.copytree(reference, old)
+    group = zarr.open_group(str(old), mode="r+", zarr_format=2)
+    settings = json.loads(group.attrs[SETTINGS_ATTR])
+    assert set(settings["year_span"]) == {"JJA", "SON"}
+    group.attrs[SETTINGS_ATTR] = json.dumps({k: v for k, v in settings.items()
+                                            if k != "year_span"})
+    zarr.consolidate_metadata(str(old), zarr_format=2)
+    assert main(_args(small_dir, record_ckpts, old, INDEPENDENT)) == 2
+    err = capsys.readouterr().err
+    assert "year_span: None there" in err and err.count("\n") == 1, err
+
+
 def test_a_store_from_before_the_protocol_name_resumes():
     """Stores written when the sampler's protocol was called ``kind`` carry that name in
     their settings; read back, they compare equal to today's (a resume is not refused)."""
