@@ -265,6 +265,7 @@ def test_a_full_disk_is_one_line_and_resumes(reference, small_dir, record_ckpts,
     _same(reference, out)
 
 
+@pytest.mark.filterwarnings("ignore:Object at .finescale-slabs")
 def test_a_store_made_before_the_year_was_pinned_is_refused(reference, small_dir,
                                                             record_ckpts, tmp_path, capsys):
     """Its days saw an extrapolated year: resuming would mix two models in one record."""
