@@ -19,9 +19,10 @@ DERIVED = ("_ci_low", "_ci_high", "_claim")
 
 def daily_dataset(results) -> xr.Dataset:
     """Every result's per-day statistics in one Dataset along ``entry`` (model, region,
-    season as coordinates; days of other pairs are NaN)."""
+    season, split as coordinates; days of other pairs are NaN)."""
     parts = [r.daily.expand_dims(entry=[i]).assign_coords(
-        model=("entry", [r.model]), region=("entry", [r.region]), season=("entry", [r.season]))
+        model=("entry", [r.model]), region=("entry", [r.region]), season=("entry", [r.season]),
+        split=("entry", [r.split]))
         for i, r in enumerate(results)]
     return xr.concat(parts, dim="entry", join="outer")
 
@@ -48,21 +49,25 @@ def rebuild(report: Path) -> list[dict]:
     settings = json.loads(need[1].read_text())["settings"]
     with xr.open_dataset(need[2], engine="h5netcdf") as f:
         daily = f.load()
-    key = {(str(m), str(r), str(s)): i for i, (m, r, s) in enumerate(
-        zip(daily["model"].values, daily["region"].values, daily["season"].values,
+    # a daily.nc from before models held out in time were scored beside: all random days
+    splits = daily["split"].values if "split" in daily.coords else ["test"] * daily.sizes["entry"]
+    key = {(str(m), str(r), str(s), str(p)): i for i, (m, r, s, p) in enumerate(
+        zip(daily["model"].values, daily["region"].values, daily["season"].values, splits,
             strict=True))}
     results = []
     for rec in recs:
-        i = key.get((rec["model"], rec["region"], rec["season"]))
+        split = rec.get("split") or "test"
+        i = key.get((rec["model"], rec["region"], rec["season"], split))
         if i is None:
             raise FinescaleError(f"{need[2]} has no days of {rec['model']} {rec['region']} "
-                                 f"{rec['season']}")
-        d = daily.isel(entry=i).drop_vars(["entry", "model", "region", "season"])
+                                 f"{rec['season']} ({split})")
+        d = daily.isel(entry=i).drop_vars(["entry", "model", "region", "season", "split"],
+                                          errors="ignore")
         d = d.isel(time=np.flatnonzero(np.isfinite(d["n"].values)))
         results.append(PairResult(model=rec["model"], region=rec["region"],
                                   season=rec["season"], record=_point_scores(rec),
                                   spatial={}, temporal=None, rank=None, per_day=None,
-                                  example=None, daily=d))
+                                  example=None, daily=d, split=split))
     # a report from before moving blocks resampled single days
     cfg = EvalConfig(boot=int(settings.get("boot", 2000)), seed=int(settings.get("seed", 0)),
                      block=int(settings.get("block", 1)))

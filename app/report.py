@@ -49,6 +49,25 @@ def _clean(v):
     return v
 
 
+HELDOUT = "time-heldout"  # the split label of models held out in time (data.splits)
+
+
+def season_label(rec: dict) -> str:
+    """A row's season as the report's tables show it: models held out in time are another
+    column of their season (scored on other days, trained on other days)."""
+    return f"{rec['season']} held out" if rec.get("split") == HELDOUT else rec["season"]
+
+
+def labelled(recs: Sequence[dict]) -> list[dict]:
+    """The rows with ``season`` as :func:`season_label` (for the tables, not for files)."""
+    return [{**r, "season": season_label(r)} for r in recs]
+
+
+def stem(region: str, season: str, split: str = "test") -> str:
+    """File stem of one area × season's figures and curves (held out in time: its own)."""
+    return f"{region}-{season}" + ("-heldout" if split == HELDOUT else "")
+
+
 def records(results: Sequence[PairResult]) -> list[dict]:
     """One record per (model, region, season): the issue's keys first, then extras."""
     out = []
@@ -188,10 +207,17 @@ def claims_summary(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _season_order(label: str) -> tuple[int, str]:
+    base = label.split(" ")[0]
+    return (SEASONS.index(base) if base in SEASONS else len(SEASONS), label)
+
+
 def report_pairs(recs: list[dict]) -> list[tuple[str, str]]:
-    """The (region, season) pairs of a report's records, by region, then in season order."""
+    """The (region, season) pairs of a report's records (seasons as the rows carry them:
+    :func:`labelled` rows put a season held out in time after its random-day one), by
+    region, then in season order."""
     return sorted({(r["region"], r["season"]) for r in recs},
-                  key=lambda p: (p[0], SEASONS.index(p[1]) if p[1] in SEASONS else len(SEASONS)))
+                  key=lambda p: (p[0], *_season_order(p[1])))
 
 
 def claims_matrix(recs: list[dict]) -> str:
@@ -320,22 +346,26 @@ def _example_maps(rs: list[PairResult], path: Path, stem: str, variable: str,
                               log=log, label=variable))
 
 
-def _figures(results: list[PairResult], region: str, season: str, fig_dir: Path,
+def _figures(results: list[PairResult], pair: tuple[str, str, str], fig_dir: Path,
              variable: str, scale: str, log: bool) -> dict[str, str]:
-    rs = [r for r in results if r.region == region and r.season == season]
-    stem = f"{region}-{season}"
-    names = {k: f"figures/{stem}-{k}.png" for k in FIGURES}
+    rs = [r for r in results if r.pair == pair]
+    name = stem(*pair)
+    names = {k: f"figures/{name}-{k}.png" for k in FIGURES}
     for key, draw in _CURVE_FIGURES.items():
-        _fig(fig_dir / Path(names[key]).name, lambda ax, draw=draw: draw(ax, rs, stem, scale))
-    _example_maps(rs, fig_dir / Path(names["maps"]).name, stem, variable, log)
+        _fig(fig_dir / Path(names[key]).name, lambda ax, draw=draw: draw(ax, rs, name, scale))
+    _example_maps(rs, fig_dir / Path(names["maps"]).name, name, variable, log)
     return names
 
 
-def curves_dataset(results: Sequence[PairResult], region: str, season: str) -> xr.Dataset:
+def curves_dataset(results: Sequence[PairResult], region: str, season: str,
+                   split: str | None = None) -> xr.Dataset:
     """One area × season's curves for every model (the paper's figures as data):
     semivariograms, radial spectra, roll-out ACF/PACF and skill by lead, with the truth's.
-    A model without a roll-out has NaN temporal curves."""
+    A model without a roll-out has NaN temporal curves. ``split``: which of the pair's
+    groups (default: the first result's, e.g. a live evaluation's only one)."""
     rs = [r for r in results if (r.region, r.season) == (region, season)]
+    split = split or rs[0].split
+    rs = [r for r in rs if r.split == split]
     first, tm = rs[0], next((r.temporal for r in rs if r.temporal is not None), None)
     models = [r.model for r in rs]
     out = xr.Dataset(
@@ -347,7 +377,7 @@ def curves_dataset(results: Sequence[PairResult], region: str, season: str) -> x
                                               {"units": "km"}),
                 "wavenumber": ("wavenumber", first.spatial["k"],
                                {"units": "cycles per grid step"})},
-        attrs={"region": region, "season": season})
+        attrs={"region": region, "season": season, "split": split})
     if tm is not None:
         def stack(key: str, dim: str, n: int) -> np.ndarray:
             return np.stack([r.temporal[key] if r.temporal is not None
@@ -364,9 +394,11 @@ def curves_dataset(results: Sequence[PairResult], region: str, season: str) -> x
     return out
 
 
-def read_curves(report: Path, region: str, season: str) -> xr.Dataset | None:
-    """A report's curves for one area × season (None for a report written without them)."""
-    path = Path(report) / "curves" / f"{region}-{season}.nc"
+def read_curves(report: Path, region: str, season: str, split: str = "test"
+                ) -> xr.Dataset | None:
+    """A report's curves for one area × season on one kind of days (None for a report
+    written without them)."""
+    path = Path(report) / "curves" / f"{stem(region, season, split)}.nc"
     if not path.exists():
         return None
     with xr.open_dataset(path) as ds:
@@ -389,20 +421,20 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         (tmp / "meta.json").write_text(json.dumps({"settings": settings, "dataset": dataset},
                                                   indent=1))
         pd.DataFrame(recs).to_csv(tmp / "metrics.csv", index=False, float_format="%.6g")
-        days = pd.concat([r.per_day.assign(model=r.model, region=r.region, season=r.season)
-                          for r in results])
+        days = pd.concat([r.per_day.assign(model=r.model, region=r.region, season=r.season,
+                                           split=r.split) for r in results])
         days.to_csv(tmp / "per_day.csv", index=False, float_format="%.6g")
         from finescale.app.rebuild import DAILY, daily_dataset
 
         daily_dataset(results).to_netcdf(tmp / DAILY, engine="h5netcdf")
         fig_dir = tmp / "figures"
         fig_dir.mkdir()
-        pairs = list(dict.fromkeys((r.region, r.season) for r in results))
+        pairs = list(dict.fromkeys(r.pair for r in results))
         (tmp / "curves").mkdir()
-        for region, season in pairs:
-            curves_dataset(results, region, season).to_netcdf(
-                tmp / "curves" / f"{region}-{season}.nc")
-        figs = {p: _figures(results, *p, fig_dir, variable, scale, log) for p in pairs}
+        for pair in pairs:
+            curves_dataset(results, *pair).to_netcdf(tmp / "curves" / f"{stem(*pair)}.nc")
+        figs = {p: _figures(results, p, fig_dir, variable, scale, log) for p in pairs}
+        shown = labelled(recs)
         md = ["# finescale evaluation report", "",
               ("Validation days (for choosing settings, not a test score)"
                if settings.get("split") == "val" else "Held-out test days") +
@@ -410,20 +442,36 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
               f"{settings.get('days') or 'all'} in date order, one day ahead from the true "
               "history), plus one strict autoregressive roll-out per pair for ACF and lead "
               "curves. Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".",
-              ""]
+              "", rollout_note(p[2] for p in pairs), ""]
         for key, title, fmt in TABLES:
-            md += [f"## {title.format(scale=scale)}", "", table(recs, key, fmt), ""]
+            md += [f"## {title.format(scale=scale)}", "", table(shown, key, fmt), ""]
         md += ["## Is the difference real? Diffusion − each model, 95 % interval", "",
                claims_text(recs, settings), "",
                "Pairs where diffusion's claim holds / fails / is undecided:", "",
-               claims_summary(recs), "", claims_matrix(recs), "", claims_table(recs), ""]
+               claims_summary(shown), "", claims_matrix(shown), "", claims_table(shown), ""]
         md += ["## All scores", "", "See `metrics.csv` (one row per model, area and season) "
                "and `per_day.csv`.", "", "## Figures", ""]
-        for (region, season), names in figs.items():
-            md += [f"### {region} {season}", ""]
+        for (region, season, split), names in figs.items():
+            held = " — held out in time (trained without this season-year, a strict " \
+                "roll-out through it)" if split == HELDOUT else ""
+            md += [f"### {region} {season}{held}", ""]
             md += [f"![{k}]({v})" for k, v in names.items()] + [""]
         (tmp / "report.md").write_text("\n".join(md))
     return Path(out)
+
+
+def rollout_note(splits) -> str:
+    """What the report's roll-outs measure (its groups' splits)."""
+    splits = set(splits)
+    note = ("The random-day split's roll-outs start at a pair's first test day and run "
+            "mostly through training and validation days (random test days cannot hold a "
+            "whole window): their ACF, PACF and lead curves show persistence in sample.")
+    if HELDOUT in splits:
+        note += (" Columns *held out* are models trained without one whole season-year "
+                 "(and its pre-season buffer), scored on all of its days and rolled out "
+                 "strictly through it: their roll-out curves are out of sample, the test "
+                 "a year without fine truth needs.")
+    return note
 
 
 def find_reports(dirs: Sequence[Path], dataset: dict | None

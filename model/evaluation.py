@@ -57,7 +57,8 @@ class EvalConfig:
     days: int = 8  # first N test days per season (0 = all)
     # "val": score the validation days instead, to choose settings without looking at test
     split: Literal["test", "val"] = "test"
-    rollout: int = 10  # days of the autoregressive roll-out (0 = none)
+    rollout: int = 10  # days of the autoregressive roll-out (0 = none; held out in time:
+    # at least through all the scored days of the season-year)
     interp: tuple[str, ...] = ("bilinear",)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     curves: ev.CurveConfig = field(default_factory=ev.CurveConfig)
@@ -88,12 +89,20 @@ class PairResult:
     per_day: pd.DataFrame
     example: xr.Dataset  # the first test day: coarse, truth, members
     daily: xr.Dataset  # per-day sums and curves for the bootstrap (data.bootstrap)
+    split: str = "test"  # the days scored: "test" (random days), "time-heldout" or "val"
+
+    @property
+    def pair(self) -> tuple[str, str, str]:
+        """What the scores compare within: one area × season on one kind of days."""
+        return self.region, self.season, self.split
 
 
-def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
-    """Downscaler checkpoints by (region, season) → {kind: path}; directories are searched
-    recursively. Two checkpoints of the same kind for one pair are refused (ambiguous)."""
-    found: dict[tuple[str, str], dict[str, Path]] = {}
+def collect(paths: Sequence[Path]) -> dict[tuple[str, str, int], dict[str, Path]]:
+    """Downscaler checkpoints by (region, season, held-out year; 0 for the random split) →
+    {kind: path}; directories are searched recursively. Models held out in time are another
+    group of the same pair (scored on their own days, in the same report). Two checkpoints
+    of the same kind for one group are refused (ambiguous)."""
+    found: dict[tuple[str, str, int], dict[str, Path]] = {}
     for p in paths:
         p = Path(p).expanduser()
         if p.is_dir():
@@ -106,9 +115,11 @@ def collect(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
         for path, kind, region, season in infos:
             if kind not in KINDS:
                 continue  # encoders and resume files are not models to score
-            slot = found.setdefault((region, season), {})
+            held = int(read_manifest(path).get("split", {}).get("heldout_year", 0))
+            slot = found.setdefault((region, season, held), {})
             if kind in slot and slot[kind].resolve() != path.resolve():
-                raise FinescaleError(f"two {kind} checkpoints for {region} {season}: "
+                also = f" held out in {held}" if held else ""
+                raise FinescaleError(f"two {kind} checkpoints for {region} {season}{also}: "
                                      f"{slot[kind]} and {path}; pass one")
             slot[kind] = path
     if not found:
@@ -187,7 +198,7 @@ def _score(name: str, region: str, season: str, test: xr.Dataset, roll: xr.Datas
         record |= {"crps_dressed": float(np.nanmean(c)), "dressing_days": dress.days}
     return PairResult(model=name, region=region, season=season, record=record, spatial=sp,
                       temporal=tm, rank=ev.rank_counts(g, t, cfg.curves.seed, kind),
-                      per_day=days, example=test.isel(time=[0]), daily=daily)
+                      per_day=days, example=test.isel(time=[0]), daily=daily, split=split)
 
 
 DRESS_DAYS = 20  # validation days a deterministic model's error distribution is learned on
@@ -222,7 +233,7 @@ def add_intervals(results: list[PairResult], cfg: EvalConfig) -> list[PairResult
     ``undecided``."""
     if not cfg.boot:
         return results
-    ref = {(r.region, r.season): r for r in results if r.model == REFERENCE}
+    ref = {r.pair: r for r in results if r.model == REFERENCE}
     for r in results:
         days = r.daily.sizes["time"]
         block = cfg.block or bootstrap.block_length(days)
@@ -230,7 +241,7 @@ def add_intervals(results: list[PairResult], cfg: EvalConfig) -> list[PairResult
         for k, (lo, hi) in bootstrap.intervals(r.daily, cfg.boot, cfg.seed,
                                                block=block).items():
             r.record[f"{k}_ci_low"], r.record[f"{k}_ci_high"] = lo, hi
-        base = ref.get((r.region, r.season))
+        base = ref.get(r.pair)
         if base is None or r is base:
             continue
         for k, (d, lo, hi, p) in bootstrap.paired(base.daily, r.daily, cfg.boot, cfg.seed,
@@ -307,7 +318,7 @@ def _evaluate_parallel(ds: DatasetDir, pairs: dict, cfg: EvalConfig, device: str
     networks leave idle between kernel launches).
     """
     threads = max(1, (os.cpu_count() or 1) // workers)
-    out: dict[tuple[str, str], list[PairResult]] = {}
+    out: dict[tuple[str, str, int], list[PairResult]] = {}
     # a Pool, not a ProcessPoolExecutor: terminate() stops running workers at once (an
     # executor's shutdown waits for each to finish its pair), and each worker dies with us
     pool = get_context("spawn").Pool(workers, initializer=die_with_parent)
@@ -344,7 +355,7 @@ def evaluate(ds: DatasetDir, checkpoints: Sequence[Path], cfg: EvalConfig | None
     the same weights and settings: a stopped evaluation resumes where it was."""
     cfg = cfg or EvalConfig()
     pairs = collect(checkpoints)
-    for (region, _season), models in pairs.items():
+    for (region, _season, _held), models in pairs.items():
         if region not in ds.regions:
             raise FinescaleError(f"{next(iter(models.values()))} is for region {region!r}, "
                                  f"which dataset {ds.path} lacks (it has "
@@ -357,24 +368,26 @@ def evaluate(ds: DatasetDir, checkpoints: Sequence[Path], cfg: EvalConfig | None
                                  progress, cancel, cache)
         adjust(out)
         return out
-    jobs = [(r, s, k) for (r, s), models in pairs.items()
+    jobs = [(r, s, h, k) for (r, s, h), models in pairs.items()
             for k in [*[k for k in KINDS if k in models],
                       *[f"interp:{m}" for m in cfg.interp]]]
     results: list[PairResult] = []
     var = ds.variable
     kept = None if cache is None else GenerationCache(cache)
     bar = tqdm(jobs, desc="evaluate", unit="model", disable=not progress)
-    for i, (region, season, kind) in enumerate(bar):
+    for i, (region, season, held, kind) in enumerate(bar):
         if callback is not None:
             callback(i, len(jobs))
-        bar.set_postfix_str(f"{region} {season} {kind}")
+        bar.set_postfix_str(f"{region} {season} {kind}" + (f" (held out {held})" if held else ""))
         if cancel is not None and cancel.is_set():
             raise FinescaleError("evaluation cancelled")
-        models = pairs[(region, season)]
+        models = pairs[(region, season, held)]
         split = _pair_split(models)
         days = _eval_days(ds, region, season, split, cfg.days, cfg.split)
         label = SplitConfig(**split).label if cfg.split == "test" else cfg.split
-        roll_days = _rollout_days(ds, region, days[0], cfg.rollout) if cfg.rollout else None
+        # held out in time: the roll-out runs through the whole season-year (out of sample)
+        n_roll = max(cfg.rollout, days.size) if held and cfg.rollout else cfg.rollout
+        roll_days = _rollout_days(ds, region, days[0], n_roll) if n_roll else None
         if kind.startswith("interp:"):
             t0 = time.perf_counter()
             method = kind.split(":", 1)[1]

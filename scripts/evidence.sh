@@ -6,7 +6,9 @@
 #   PAIRS="area1-DJF area0-JJA" scripts/evidence.sh
 # Every step resumes: a model already in WEIGHTS is not trained again, a stopped training
 # continues from its last epoch, and the evaluation reuses the fields it generated (CACHE).
-# Overridable: WEIGHTS, REPORT, DOC, CACHE, PAIRS, KINDS, JOBS (trainings and evaluation
+# The models held out in time (scripts/heldout_evidence.sh, in HELDOUT_WEIGHTS) are scored
+# in the same report, each pair's held-out season-year its own group.
+# Overridable: WEIGHTS, HELDOUT_WEIGHTS, REPORT, DOC, CACHE, PAIRS, KINDS, JOBS (trainings and evaluation
 # workers at once, one process each), THREADS (each training's; default cores / JOBS),
 # STAGES ("train evaluate page"), DEVICE, FS, PY; MEMBERS, DAYS, ROLLOUT (4, 0 = all, 30)
 # only for dry runs: the evidence is scored with the defaults.
@@ -14,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/evidence_paths.sh  # WEIGHTS, REPORT, DOC
 CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
+HELDOUT_WEIGHTS=${HELDOUT_WEIGHTS:-$HOME/finescale-heldout/weights}
 PAIRS=${PAIRS:-"area0-DJF area0-MAM area0-JJA area0-SON area1-DJF area1-MAM area1-JJA area1-SON"}
 KINDS=${KINDS:-"diffusion vae unet ablation transfer"}  # longest first: the cores stay busy
 JOBS=${JOBS:-$(nproc)}
@@ -44,7 +47,9 @@ for stage in $STAGES; do
   evaluate)
     ckpts=()
     for pair in $PAIRS; do for kind in $KINDS; do
-      [ ! -e "$WEIGHTS/$pair-$kind.safetensors" ] || ckpts+=("$WEIGHTS/$pair-$kind.safetensors")
+      for dir in "$WEIGHTS" "$HELDOUT_WEIGHTS"; do
+        [ ! -e "$dir/$pair-$kind.safetensors" ] || ckpts+=("$dir/$pair-$kind.safetensors")
+      done
     done; done
     echo "[$(date -u +%T)] evaluate: ${#ckpts[@]} models → $REPORT"
     $FS evaluate --checkpoints "${ckpts[@]}" --members "$MEMBERS" --days "$DAYS" \

@@ -7,15 +7,18 @@
 #   scripts/heldout_evidence.sh                         # area0 JJA 2006, area1 DJF 2006-07
 #   HELDOUT="area0-JJA:2006" STAGES=train scripts/heldout_evidence.sh
 # Resumable like scripts/evidence.sh: a model already in ROOT/weights is kept, a stopped
-# training continues from its last epoch, the evaluation reuses its cached fields.
+# training continues from its last epoch, the evaluation reuses its cached fields — in
+# scripts/evidence.sh's cache, so that its report (which scores these models beside the
+# shipped ones, each held-out season-year its own group) does not generate them again.
 # On 2 CPU cores one pair costs ~2.5 h of training and ~1 h of scoring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HELDOUT=${HELDOUT:-"area0-JJA:2006 area1-DJF:2006"}
 ROOT=${ROOT:-$HOME/finescale-heldout}
+CACHE=${CACHE:-$HOME/.cache/finescale/evidence}
 KINDS=${KINDS:-"diffusion unet ablation transfer"}
 STAGES=${STAGES:-"train evaluate"}
-MEMBERS=${MEMBERS:-4} ROLLOUT=${ROLLOUT:-92}
+MEMBERS=${MEMBERS:-4} ROLLOUT=${ROLLOUT:-30}  # held out: through the whole season anyway
 FS=${FS:-finescale}
 W="$ROOT/weights"
 mkdir -p "$W"
@@ -44,7 +47,7 @@ for stage in $STAGES; do
     log "evaluate ${#ckpts[@]} models → $ROOT/report"
     $FS evaluate --checkpoints "${ckpts[@]}" --members "$MEMBERS" --days 0 \
       --rollout "$ROLLOUT" --steps 12 --precision bf16 --interp bilinear,bicubic \
-      --cache "$ROOT/cache" --out "$ROOT/report" --overwrite
+      --cache "$CACHE/fields" --out "$ROOT/report" --overwrite
     log "evaluated → $ROOT/report"
     ;;
   *) echo "unknown stage $stage (train, evaluate)" >&2; exit 2 ;;

@@ -14,7 +14,13 @@ import json
 import sys
 from pathlib import Path
 
-from finescale.app.report import claims_matrix, claims_summary, claims_table, report_pairs
+from finescale.app.report import (
+    claims_matrix,
+    claims_summary,
+    claims_table,
+    labelled,
+    report_pairs,
+)
 
 MODELS = ("diffusion", "unet", "interp-bilinear")
 
@@ -36,7 +42,7 @@ def cell(value: float | None, best: float | None, fmt: str = "{:.3f}") -> str:
 
 
 def table(report: Path) -> str:
-    recs = json.loads((report / "metrics.json").read_text())
+    recs = labelled(json.loads((report / "metrics.json").read_text()))
     by = {(r["region"], r["season"], r["model"]): r for r in recs}
     pairs = report_pairs(recs)
 
@@ -65,7 +71,7 @@ NAMES = {"distilled": "distilled (its student)", "ablation": "ablation (no encod
 
 
 def models(report: Path) -> str:
-    recs = json.loads((report / "metrics.json").read_text())
+    recs = labelled(json.loads((report / "metrics.json").read_text()))
     out = []
     for region, season in report_pairs(recs):
         rows = [r for r in recs if (r["region"], r["season"]) == (region, season)]
@@ -100,7 +106,7 @@ PAPER = (("r2", "R²"), ("rmse", "RMSE"), ("mae", "MAE"), ("nse", "NSE"), ("kge"
 def paper_table(report: Path) -> str:
     """The paper's table: R², RMSE, MAE, NSE and KGE of every model × area × season (the
     ensemble mean's for an ensemble), best of each pair in bold."""
-    recs = json.loads((report / "metrics.json").read_text())
+    recs = labelled(json.loads((report / "metrics.json").read_text()))
     out = ["| area | season | model | " + " | ".join(t for _, t in PAPER) + " |",
            "|---|---|---|" + "---|" * len(PAPER)]
     for region, season in report_pairs(recs):
@@ -115,7 +121,7 @@ def paper_table(report: Path) -> str:
 
 
 def claims(report: Path) -> str:
-    recs = json.loads((report / "metrics.json").read_text())
+    recs = labelled(json.loads((report / "metrics.json").read_text()))
     return "\n\n".join((claims_summary(recs), claims_matrix(recs), claims_table(recs)))
 
 

@@ -15,6 +15,7 @@ from finescale.app.jobview import JobView
 from finescale.app.plots import PALETTE, PLOT_HEIGHT, PLOT_WIDTH, log_ticks
 from finescale.app.report import (
     CLAIMS,
+    HELDOUT,
     NOT_CLAIMS,
     adjusted_verdict,
     claim_cell,
@@ -95,10 +96,13 @@ def _curves(cv: xr.Dataset, key: str, x: str, xlabel: str, ylabel: str, title: s
                                 legend_position="bottom", legend_cols=4, **opts)
 
 
-def figures(cv: xr.Dataset, label: str, step_km: float) -> list[hv.Overlay]:
+def figures(cv: xr.Dataset, label: str, step_km: float,
+            held: xr.Dataset | None = None) -> list[hv.Overlay]:
     """The paper's figures of one area × season from a report's curves. ``step_km``: the
     region's grid step (``data.diagnostics.grid_step_km``): the report stores the spectrum
-    per grid step, the page shows it per km as the Diagnostics tab does."""
+    per grid step, the page shows it per km as the Diagnostics tab does. ``held``: the
+    curves of the models held out in time, whose roll-out replaces the random split's
+    (mostly through training days: in sample)."""
     spec = cv.isel(wavenumber=slice(1, None))  # bin 0 holds only the mean
     spec = spec.assign_coords(wavenumber=spec["wavenumber"] / step_km)
     out = [_curves(cv, "gamma", "distance", "distance (km)", f"semivariance ({label})²",
@@ -106,13 +110,15 @@ def figures(cv: xr.Dataset, label: str, step_km: float) -> list[hv.Overlay]:
            _curves(spec, "power", "wavenumber", "wavenumber (1/km)", "power",
                    "radially averaged power spectrum", logx=True, logy=True,
                    xticks=log_ticks(spec["wavenumber"].values))]
-    if "pixel_acf" in cv:
-        out += [_curves(cv, "pixel_acf", "lag", "lag (days)", "ACF",
-                        "pixel ACF of the roll-out"),
-                _curves(cv, "pacf", "lag", "lag (days)", "PACF",
-                        "PACF of the area-mean roll-out"),
-                _curves(cv, "lead_rmse", "lead", "lead (days)", f"RMSE ({label})",
-                        "roll-out skill by lead day")]
+    roll, where = (held, "held out in time") if held is not None and "pixel_acf" in held \
+        else (cv, "in sample")
+    if "pixel_acf" in roll:
+        out += [_curves(roll, "pixel_acf", "lag", "lag (days)", "ACF",
+                        f"pixel ACF of the roll-out ({where})"),
+                _curves(roll, "pacf", "lag", "lag (days)", "PACF",
+                        f"PACF of the area-mean roll-out ({where})"),
+                _curves(roll, "lead_rmse", "lead", "lead (days)", f"RMSE ({label})",
+                        f"roll-out skill by lead day ({where})")]
     return out
 
 
@@ -143,10 +149,12 @@ class SeasonTab(Tab):
                                 "test days")
         items: list = [head]
         cv, live_rows = self.live.get(pair, (None, []))
-        where = "a live evaluation in this page"
+        where, held = "a live evaluation in this page", None
         if cv is None:
             for path, _settings, _recs in found:
+                held = read_curves(path, *pair, split=HELDOUT)
                 cv = read_curves(path, *pair)
+                cv = held if cv is None else cv  # a report of held-out models alone
                 if cv is not None:
                     where = f"`{path}`"
                     break
@@ -160,7 +168,7 @@ class SeasonTab(Tab):
             items.append(pn.pane.Markdown(claims_note(shown)))
         if cv is not None:
             step = grid_step_km(s.region_data.fine["lat"].values)
-            figs = [pn.pane.HoloViews(f) for f in figures(cv, info.scale_label, step)]
+            figs = [pn.pane.HoloViews(f) for f in figures(cv, info.scale_label, step, held)]
             items += [pn.pane.Markdown(f"*curves from {where}*"),
                       pn.GridBox(*figs, ncols=2, sizing_mode="stretch_width")]
         items.append(pn.Row(self.button, self.job))
@@ -174,7 +182,7 @@ class SeasonTab(Tab):
                 if (r["region"], r["season"]) != (s.region, s.season):
                     continue
                 name = r["model"]
-                if r.get("split") == "time-heldout":  # another model, on other days
+                if r.get("split") == HELDOUT:  # another model, on other days
                     name = f"{name} · held out in time"
                 if settings.get("live"):
                     name = f"{name} · live ({LIVE['days']} days)"

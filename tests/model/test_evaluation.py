@@ -423,7 +423,12 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
                                                                    tmp_path: Path):
     """Trained with JJA 2006 held out, a model is scored on JJA 2006 days only, its strict
     roll-out runs through that season and never reaches a training day, and the rows say
-    ``time-heldout``; a model of the paper's split cannot be scored beside it."""
+    ``time-heldout``. Scored in one run beside the paper's split, it is its own group: its
+    own days, comparisons only within the group, its own curves and columns in the report,
+    rebuilt from the shipped files, and its roll-out is the one the Season tab shows."""
+    from finescale.app.cli import main
+    from finescale.app.report import HELDOUT, read_curves
+    from finescale.app.tabs.season import figures
     from finescale.data.splits import SplitConfig, make_split
     from finescale.model.config import get_preset
     from finescale.model.training import TrainSpec, train_downscaler
@@ -440,6 +445,38 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
     days = pd.DatetimeIndex(res[0].per_day["time"])
     assert days.equals(held.test) and (days.year == 2006).all() and days.size == 92
     assert not days.isin(held.train.union(held.val)).any()
-    assert res[0].record["rollout_days"] == 12
-    with pytest.raises(FinescaleError, match="another split"):
-        evaluate(small, [path, ckpts["diffusion"]], cfg, progress=False)
+    assert res[0].record["rollout_days"] == days.size  # through the whole season-year
+
+    both = evaluate(small, [path, ckpts["diffusion"], ckpts["unet"]],
+                    dataclasses.replace(cfg, members=2, days=3, rollout=5, boot=50),
+                    progress=False)
+    assert [(r.model, r.split) for r in both] == [
+        ("diffusion", "test"), ("unet", "test"), ("interp-bilinear", "test"),
+        ("unet", HELDOUT), ("interp-bilinear", HELDOUT)]
+    assert pd.DatetimeIndex(both[3].per_day["time"]).equals(held.test[:3])
+    assert not pd.DatetimeIndex(both[1].per_day["time"]).isin(held.test).all()
+    # compared with diffusion within its group only: the held-out group has no diffusion
+    assert "r2_vs_diffusion" in both[1].record and "r2_vs_diffusion" not in both[3].record
+    rep = write_report(both, tmp_path / "rep", variable=small.variable,
+                       settings={"boot": 50, "seed": 0})
+    md = (rep / "report.md").read_text()
+    assert "| area1 | JJA held out |" in md and "held out in time" in md
+    assert (rep / "figures" / "area1-JJA-heldout-acf.png").exists()
+    test_cv, held_cv = read_curves(rep, "area1", "JJA"), read_curves(rep, "area1", "JJA", HELDOUT)
+    assert list(test_cv["model"].values) == ["diffusion", "unet", "interp-bilinear"]
+    assert list(held_cv["model"].values) == ["unet", "interp-bilinear"]
+    np.testing.assert_allclose(held_cv["pixel_acf"].sel(model="unet"),
+                               both[3].temporal["pixel_acf"])
+    assert set(pd.read_csv(rep / "per_day.csv")["split"]) == {"test", HELDOUT}
+    assert main(["evaluate", "--rebuild", str(rep), "--out", str(tmp_path / "re")]) == 0
+    old = json.loads((rep / "metrics.json").read_text())
+    new = json.loads((tmp_path / "re" / "metrics.json").read_text())
+    assert [(r["model"], r["split"], r["r2_ci_low"]) for r in new] == [
+        (r["model"], r["split"], pytest.approx(r["r2_ci_low"])) for r in old]
+    # the Season tab: spatial curves of the random days, the roll-out held out in time
+    titles = [f.opts.get().kwargs.get("title", "") for f in figures(test_cv, "log10", 7.0,
+                                                                      held_cv)]
+    assert any("ACF of the roll-out (held out in time)" in t for t in titles), titles
+    assert not any("in sample" in t for t in titles)
+    assert any("in sample" in t for t in (f.opts.get().kwargs.get("title", "")
+                                          for f in figures(test_cv, "log10", 7.0)))
