@@ -145,8 +145,8 @@ class SeasonTab(Tab):
         if drawn == self._drawn:
             return
         self._drawn = drawn
-        head = pn.pane.Markdown(f"### {s.region} · {s.season}: every model on the held-out "
-                                "test days")
+        head = pn.pane.Markdown(f"### {s.region} · {s.season}: every model on its test "
+                                "days")
         items: list = [head]
         cv, live_rows = self.live.get(pair, (None, []))
         where, held = "a live evaluation in this page", None

@@ -127,7 +127,7 @@ def test_seasonal_figures_from_a_live_evaluation(server, page):
     _select(page, "Region", "area1")
     page.wait_for_selector("text=/^Showing .* area1/", timeout=WAIT)
     _tab(page, "Seasonal")
-    page.wait_for_selector("text=/every model on the held-out test days/", timeout=WAIT)
+    page.wait_for_selector("text=/every model on its test days/", timeout=WAIT)
     page.get_by_role("button", name="Evaluate this season now").click()
     page.wait_for_selector("text=/curves from a live evaluation/", timeout=4 * WAIT)
     _wait_canvases(page, 5)  # semivariogram, spectrum, ACF, PACF, lead skill
