@@ -97,6 +97,10 @@ def downscale(model: LoadedModel, coarse: xr.DataArray, *, static: xr.Dataset | 
         Where the fine record of the model's region holds the 40 days before the first
         day, the roll-out starts from them; otherwise from the coarse fields regridded.
 
+    A day outside the years the model was fitted on (its manifest's ``year_span``) is shown
+    to the networks as the same day of the year in the nearest fitted year: the date input
+    is never extrapolated (docs/reconstruct.md).
+
     Returns
     -------
     Dataset with ``VAR(member, time, lat, lon)`` on the physical scale, ``VAR_truth`` (the
