@@ -258,7 +258,8 @@ def _fig(path: Path, draw) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.8))
     draw(ax)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # a group without ensembles has no rank histogram
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
