@@ -19,6 +19,7 @@ from finescale.data.bootstrap import NOT_CLAIMS
 from finescale.data.diagnostics import grid_step_km
 from finescale.data.layout import atomic_dir, generator_identity
 from finescale.data.seasons import SEASONS
+from finescale.data.splits import HELDOUT
 from finescale.model.evaluation import PairResult
 
 KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
@@ -47,9 +48,6 @@ def _clean(v):
     if isinstance(v, np.integer):
         return int(v)
     return v
-
-
-HELDOUT = "time-heldout"  # the split label of models held out in time (data.splits)
 
 
 def season_label(rec: dict) -> str:
@@ -443,7 +441,7 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
               f"{settings.get('days') or 'all'} in date order, one day ahead from the true "
               "history), plus one strict autoregressive roll-out per pair for ACF and lead "
               "curves. Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".",
-              "", rollout_note(p[2] for p in pairs), ""]
+              "", rollout_note(p[2] for p in pairs) if settings.get("rollout", 1) else "", ""]
         for key, title, fmt in TABLES:
             md += [f"## {title.format(scale=scale)}", "", table(shown, key, fmt), ""]
         md += ["## Is the difference real? Diffusion − each model, 95 % interval", "",

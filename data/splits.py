@@ -27,6 +27,9 @@ from finescale.data.seasons import SEASON_MONTHS, SEASONS, check_season, in_seas
 SCORED = ("test", "val")  # the parts of a split a model may be scored on (Split attributes)
 
 
+HELDOUT = "time-heldout"  # the label of test days held out in time (reports, tables)
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     """Hyper-parameters of the split protocol (defaults are the paper's)."""
@@ -51,7 +54,7 @@ class SplitConfig:
     @property
     def label(self) -> str:
         """How the test days were chosen, as the report names it."""
-        return "time-heldout" if self.heldout_year else "test"
+        return HELDOUT if self.heldout_year else "test"
 
 
 @dataclass(frozen=True)
