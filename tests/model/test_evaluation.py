@@ -461,6 +461,7 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
                        settings={"boot": 50, "seed": 0})
     md = (rep / "report.md").read_text()
     assert "| area1 | JJA held out |" in md and "held out in time" in md
+    assert "persistence in sample" in md and "their roll-out curves are out of sample" in md
     assert (rep / "figures" / "area1-JJA-heldout-acf.png").exists()
     test_cv, held_cv = read_curves(rep, "area1", "JJA"), read_curves(rep, "area1", "JJA", HELDOUT)
     assert list(test_cv["model"].values) == ["diffusion", "unet", "interp-bilinear"]
