@@ -475,6 +475,9 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
     assert [(r["model"], r["split"], r["r2_ci_low"]) for r in new] == [
         (r["model"], r["split"], pytest.approx(r["r2_ci_low"])) for r in old]
     # the Season tab: spatial curves of the random days, the roll-out held out in time
+    import holoviews as hv
+
+    hv.extension("bokeh")
     titles = [f.opts.get().kwargs.get("title", "") for f in figures(test_cv, "log10", 7.0,
                                                                       held_cv)]
     assert any("ACF of the roll-out (held out in time)" in t for t in titles), titles
