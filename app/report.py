@@ -436,7 +436,7 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         shown = labelled(recs)
         md = ["# finescale evaluation report", "",
               ("Validation days (for choosing settings, not a test score)"
-               if settings.get("split") == "val" else "Held-out test days") +
+               if settings.get("split") == "val" else "Test days (the paper's random split)") +
               " of each area × season (the first "
               f"{settings.get('days') or 'all'} in date order, one day ahead from the true "
               "history), plus one strict autoregressive roll-out per pair for ACF and lead "
