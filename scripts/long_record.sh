@@ -15,7 +15,7 @@ MEMBERS=${MEMBERS:-2}
 START=${START:-2000-01-01}
 END=${END:-2024-12-31}
 FS=${FS:-finescale}
-KEEPBITS=${KEEPBITS:-0}
+KEEPBITS=${KEEPBITS:-}  # unset: lossless for a new store, an existing store's own on resume
 # the students, named: a season without one stops the job (one line) instead of falling
 # back to the 12-call teachers, which would cost ~10x the time
 KIND=${KIND:-distilled}
@@ -23,12 +23,14 @@ mkdir -p "$RECORDS"
 export TQDM_MININTERVAL=${TQDM_MININTERVAL:-30}  # a progress line every 30 s in the log
 log() { echo "[$(date -u +%FT%T)] $*" | tee -a "$RECORDS/runs.log"; }
 
+{  # read whole before it runs: an edit of this file cannot reach a running copy
 for area in $AREAS; do
   store="$RECORDS/$area.zarr"
   log "$area start (store $store)"
   /usr/bin/time -f "%e s wall, %M KiB peak RSS" -o "$RECORDS/.time" \
     $FS reconstruct --region "$area" --start-date "$START" --end-date "$END" \
-    --members "$MEMBERS" --kind "$KIND" --keepbits "$KEEPBITS" --out "$store" 2>>"$RECORDS/$area.progress"
+    --members "$MEMBERS" --kind "$KIND" ${KEEPBITS:+--keepbits "$KEEPBITS"} \
+    --out "$store" 2>>"$RECORDS/$area.progress"
   rc=$?
   log "$area end rc=$rc: $(tail -n 1 "$RECORDS/.time")"
   [ $rc -eq 0 ] || exit $rc
@@ -36,3 +38,5 @@ for area in $AREAS; do
   $FS evaluate --record "$store" --out "$RECORDS/$area-evidence" 2>/dev/null \
     | tee -a "$RECORDS/runs.log"
 done
+exit
+}
