@@ -3,20 +3,14 @@ persists from day to day (AR(1), ρ = 0.8), the members' is drawn afresh each da
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import xarray as xr
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("acf_gap", ROOT / "scripts" / "acf_gap.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("acf_gap")
 
 
 def _ar1(rng, shape, rho):

@@ -4,23 +4,17 @@ script runs end to end and prints its JSON."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("members_curve",
-                                                  ROOT / "scripts" / "members_curve.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("members_curve")
 
 
 def test_the_infinite_member_estimates_are_flat_in_n():

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.scripts import load_script
+
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 
 def test_two_pages_under_load(small_dir, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "load_test.py"
-    spec = importlib.util.spec_from_file_location("load_test", path)
-    load_test = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(load_test)  # a developer tool: in scripts/, not in the package
-    run = load_test.run
+    run = load_script("load_test").run  # a developer tool: in scripts/, not in the package
 
     res = run(small_dir, pages=2, seconds=8, models=["interp:bilinear", "interp:nearest"],
               env={"FINESCALE_CHECKPOINTS": str(tmp_path)})

@@ -15,6 +15,7 @@ from finescale.data.errors import FinescaleError
 from finescale.model.config import SamplerConfig
 from finescale.model.evaluation import EvalConfig, collect, evaluate
 from finescale.model.generation import generate, generate_days
+from tests.scripts import load_script
 
 CFG = EvalConfig(members=2, days=2, rollout=4, sampler=SamplerConfig(steps=2))
 
@@ -333,13 +334,7 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
 
 
 def _report_table():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "report_table", Path(__file__).parents[2] / "scripts" / "report_table.py")
-    rt = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rt)
-    return rt
+    return load_script("report_table")
 
 
 def test_the_committed_evidence_page_is_its_report(monkeypatch):
