@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from finescale.data.record_evidence import STATS, check_record_rows, judged
+from finescale.data.record_evidence import RELATIVE_TO_COARSE, STATS, check_record_rows, judged
 
 COLUMNS = ("year", "source", "days", "truth_days", *STATS, "r2", "crps", "flag")
 SEASON_COLOURS = {"DJF": "#1f77b4", "MAM": "#2ca02c", "JJA": "#d62728", "SON": "#ff7f0e"}
@@ -67,11 +67,11 @@ def figure(rows: list[dict], path: Path) -> None:
             bad = [r for r in gen if r.get("flag") and stat in r.get("reason", "")]
             ax.plot([r["year"] for r in bad], [judged(r, stat) for r in bad], "x", ms=10,
                     color=colour, mew=2)
-        ax.set_title(f"{stat} − coarse" if stat in ("mean", "p01", "p99") else stat)
+        ax.set_title(f"{stat} − coarse" if stat in RELATIVE_TO_COARSE else stat)
     axes[0, 0].legend(fontsize=7, ncol=2)
     from matplotlib.ticker import MaxNLocator
 
-    axes[0, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].xaxis.set_major_locator(MaxNLocator(nbins=7, integer=True))  # 25 years: readable
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=90)
     plt.close(fig)

@@ -277,10 +277,11 @@ RELATIVE_TO_COARSE = ("mean", "p01", "p99", "lag1")
 
 def judged(row: dict, stat: str) -> float:
     """The value the flag judges: location statistics as departures from the coarse
-    input's (``mean − coarse_mean``), the others as they are."""
-    if stat in RELATIVE_TO_COARSE:
-        return float(row[stat] - row[f"coarse_{stat}"])
-    return float(row[stat])
+    input's (``mean − coarse_mean``), the others as they are. A value record.json holds as
+    null (NaN written as JSON) is NaN."""
+    value = row[stat]
+    ref = row[f"coarse_{stat}"] if stat in RELATIVE_TO_COARSE else 0.0
+    return float("nan") if value is None or ref is None else float(value - ref)
 
 
 def envelope(rows: list[dict], season: str) -> dict[str, tuple[float, float]]:

@@ -113,6 +113,12 @@ def test_a_drifting_model_is_flagged_with_the_reason(records, tmp_path, capsys):
     assert r2004["coarse_bias"] > 0.2  # ~0.6 log10 per year, 0.6 years before on average
     assert "2004" in (out / "report.md").read_text()
     assert (out / "record.png").stat().st_size > 10_000
+    # the figure drawn again from record.json alone, whose truth rows hold nulls (NaN)
+    from finescale.app.record_report import figure
+
+    assert any(v is None for r in rows if r["source"] == "truth" for v in r.values())
+    figure(rows, tmp_path / "again.png")
+    assert (tmp_path / "again.png").stat().st_size > 10_000
 
 
 def test_without_a_truth_year_nothing_is_judged():
