@@ -12,7 +12,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from finescale.app.figures import CMAP, DIFF_CMAP, extent, lines_in
+from finescale.app.figures import CMAP, DIFF_CMAP, extent, lines_in, log_ticks
 from finescale.app.page_assets import OfflineFast
 from finescale.app.record_evidence_view import EvidenceView
 from finescale.data import record
@@ -165,8 +165,14 @@ class RecordBrowser(pn.viewable.Viewer):
                                       label="G5NR truth").opts(color="black"))
         self.message.object = (f"Series at **{s.attrs['lat']:.3f}°N, {s.attrs['lon']:.3f}°E**"
                                f" — {time.size} days, {s.sizes['member']} members")
-        return hv.Overlay(curves).opts(width=3 * MAP_WIDTH, height=300,
-                                       logy=self.transform == "log", legend_position="right",
+        log = self.transform == "log"
+        values = np.concatenate([s[k].values.ravel() for k in ("low", "high", "coarse", "truth")])
+        # a point's series often spans about a decade, where Bokeh's log ticker labels one
+        # tick or crowds them at the top
+        ticks = log_ticks(values) if log else None
+        ticks = {"yticks": ticks, "yformatter": "%g"} if ticks else {}
+        return hv.Overlay(curves).opts(width=3 * MAP_WIDTH, height=300, logy=log,
+                                       legend_position="right", **ticks,
                                        title="point series (click a map to move the point)")
 
     def __panel__(self):

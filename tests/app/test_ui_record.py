@@ -96,3 +96,22 @@ def test_serve_refuses_what_is_not_a_record(small_dir, tmp_path, capsys):
     bad.mkdir()
     assert main(["serve", "--record", str(small_dir), "--evidence", str(bad)]) == 2
     assert main(["serve", "--evidence", str(bad)]) == 2
+
+
+def test_the_point_series_labels_its_log_axis_within_the_data(store):
+    """A point's series spans about a decade of a log variable, where Bokeh's own log ticker
+    labels one tick: the browser gives 1-2-5 ticks inside the series' own range."""
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # the options need the extension loaded
+    from bokeh.models import FixedTicker
+
+    from finescale.app.record_view import RecordBrowser
+    from finescale.data import record
+
+    browser = RecordBrowser(store)
+    ticker = hv.render(browser.series(), backend="bokeh").yaxis[0].ticker
+    ser = record.point_series(browser.rec, *browser.point, None, None)
+    lo = min(float(ser[k].min()) for k in ("low", "coarse"))
+    hi = max(float(ser[k].max()) for k in ("high", "coarse"))
+    assert isinstance(ticker, FixedTicker) and len(ticker.ticks) >= 2, ticker
+    assert all(lo <= t <= hi for t in ticker.ticks), (lo, hi, ticker.ticks)
