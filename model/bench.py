@@ -34,7 +34,7 @@ from finescale.data.splits import SplitConfig, make_split
 from finescale.data.transforms import analysis
 from finescale.model.config import PRESETS, SamplerConfig
 from finescale.model.datasets import season_data
-from finescale.model.device import fast_precision
+from finescale.model.device import compile_pays, fast_precision
 from finescale.model.inference import day_noise, load_model, prepare_run
 from finescale.model.kinds import KINDS, noise_rho
 from finescale.model.registry import find_checkpoints, is_student_of, record_checkpoints
@@ -364,13 +364,19 @@ def bench_record(ds: DatasetDir, checkpoint_dirs: list[Path], region: str, cfg: 
                        segment_days=cfg.record_days)
     rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed,
                       sampler=SamplerConfig(precision=fast_precision(device)))
+    compiled = compile_pays(device, rc.sampler.precision)  # as `reconstruct` decides
     run = prepare_run(ds, [ckpt], lay.days, device, region)
     day1 = lay.days[:1]
-    roll_slab(run, day1, cfg.record_members, 0, cfg.seed, rc.sampler)  # warm-up
-    flops = _flops(lambda: roll_slab(run, day1, 1, 0, cfg.seed, rc.sampler))
+    flops = _flops(lambda: roll_slab(run, day1, 1, 0, cfg.seed, rc.sampler))  # eager
+    if compiled:
+        run.compile()
+    # warm-up: two days, so that a compiled run meets both of its shapes (a history the
+    # members share, then their own) before it is timed
+    roll_slab(run, lay.days[:2], cfg.record_members, 0, cfg.seed, rc.sampler)
     with tempfile.TemporaryDirectory() as tmp:
         sec, _ = _timed(lambda: reconstruct(ds, [run.first], rc, Path(tmp) / "r.zarr",
-                                            device=device, progress=False), device)
+                                            device=device, progress=False,
+                                            compile_networks=compiled), device)
     md = lay.days.size * cfg.record_members
     rate = md / sec
     calls = rc.sampler.calls if kind == "distilled" else rc.sampler.network_calls
@@ -378,6 +384,7 @@ def bench_record(ds: DatasetDir, checkpoint_dirs: list[Path], region: str, cfg: 
             "kind": kind, "checkpoint": ckpt.name,
             "device": str(device), "grid": list(run.sds[run.first.season].shape),
             "solver": rc.sampler.solver, "nfe": calls, "precision": rc.sampler.precision,
+            "compiled": compiled,
             "windows": rc.sampler.windows, "members": cfg.record_members,
             "days": lay.days.size, "seconds": sec, "member_days_per_s": rate,
             "seconds_per_map_member": sec / md, "gflops_per_map": flops / 1e9,

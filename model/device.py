@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import torch
 
 from finescale.data.errors import FinescaleError
@@ -36,3 +39,14 @@ def fast_precision(device: torch.device) -> str:
     except (AttributeError, RuntimeError):
         native = False
     return "bf16" if native else "fp32"
+
+
+def compile_pays(device: torch.device, precision: str) -> bool:
+    """Whether ``torch.compile`` (inductor) pays for a long run: on a CPU in fp32 — the
+    arithmetic of CPUs without native bf16 — it ran the record's default 1.9x faster
+    (identical to 2e-6 log10, scripts/compile_check.py); in bf16 it was no faster (0.93x);
+    on CUDA it is unmeasured. Inductor builds C++ on the CPU: a compiler must be on PATH."""
+    if device.type != "cpu" or precision != "fp32":
+        return False
+    return any(shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++")
+               if c)

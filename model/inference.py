@@ -46,6 +46,7 @@ class LoadedModel:
     transform: Transform
     variable: str = ""
     data: RegionData | None = None  # the region it was validated against (static, history)
+    compiled: bool = False  # its network and features compiled (Run.compile)
 
 
 def load_model(path: Path, ds: DatasetDir, device: torch.device | str = "cpu") -> LoadedModel:
@@ -190,6 +191,18 @@ class Run:
         out = match_cell_means(phys, coarse, *sd.cells, multiplicative=tr.kind == "log")
         y = torch.from_numpy(tr.forward(out).astype(np.float32)).to(x.device)
         return y.clamp(*tr.bounds)
+
+    def compile(self) -> None:
+        """Compile (``torch.compile``, inductor, static shapes) each season's network and its
+        encoder's features in place; a model compiled once is left as it is. The first
+        day of each new shape pays the compilation (~25 s on 2 CPU cores)."""
+        for lm in self.by_season.values():
+            if lm.compiled:
+                continue
+            lm.model = torch.compile(lm.model, dynamic=False)
+            if lm.encoder is not None:
+                lm.encoder._features = torch.compile(lm.encoder._features, dynamic=False)
+            lm.compiled = True
 
     def physical(self, day: pd.Timestamp, x: torch.Tensor, season: str | None = None
                  ) -> np.ndarray:

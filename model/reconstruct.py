@@ -187,12 +187,16 @@ def _template(ds: DatasetDir, run: Run, cfg: RecordConfig, checkpoints: Sequence
 
 def reconstruct(ds: DatasetDir, checkpoints: Sequence[Checkpoint], cfg: RecordConfig, out: Path,
                 device: str | torch.device = "cpu", region: str | None = None,
-                progress: bool = True, cancel: threading.Event | None = None) -> Path:
+                progress: bool = True, cancel: threading.Event | None = None,
+                compile_networks: bool = False) -> Path:
     """Generate every missing slab of the record ``out`` (created if absent) for this
     process's share (all of it unless under torchrun with ``--distributed``).
 
     ``checkpoints``: one downscaler per season the period touches (paths, names such as
-    ``area0-JJA-diffusion``, or loaded models).
+    ``area0-JJA-diffusion``, or loaded models). ``compile_networks``: run them compiled
+    (:meth:`Run.compile`; :func:`finescale.model.device.compile_pays` says where it pays):
+    the same fields to float32 rounding, so it is how a store is made, not what it holds
+    (not among its checked settings; its ``software`` attribute records it).
     """
     out = Path(out)
     checkpoints = [c if isinstance(c, LoadedModel) else resolve_checkpoint(c)
@@ -200,6 +204,8 @@ def reconstruct(ds: DatasetDir, checkpoints: Sequence[Checkpoint], cfg: RecordCo
     lay = cfg.layout
     shard = distributed.current()
     run = prepare_run(ds, checkpoints, lay.days, device, region)
+    if compile_networks:
+        run.compile()
     settings = _settings(ds, run, cfg)
     with record_lock(out) if shard.main else nullcontext():
         if shard.main:
@@ -214,7 +220,8 @@ def reconstruct(ds: DatasetDir, checkpoints: Sequence[Checkpoint], cfg: RecordCo
             else:
                 ensure_writable(out, overwrite=False)
                 template, sources = _template(ds, run, cfg, checkpoints)
-                create_store(out, template, lay, settings, sources, software=versions(),
+                create_store(out, template, lay, settings, sources,
+                             software={**versions(), "torch_compile": compile_networks},
                              keepbits=cfg.keepbits)
         distributed.barrier()
         if not shard.main:

@@ -321,3 +321,39 @@ def test_kept_bits_shrink_the_store_within_their_error(small_dir, record_ckpts, 
     assert read_settings(out)["keepbits"] == 7 and "keepbits" not in read_settings(reference)
     assert main(_args(small_dir, record_ckpts, out, INDEPENDENT)) == 0  # the store's own
     assert main(_args(small_dir, record_ckpts, out, INDEPENDENT, "--keepbits", "10")) == 2
+
+
+def test_compiled_networks_make_the_same_record_in_fp32(small_dir, record_ckpts, tmp_path):
+    """``--compile on`` (torch.compile, where it pays: fp32 on a CPU) makes the same members
+    to float32 rounding, and the store's ``software`` says it was compiled."""
+    import json
+
+    # one model, one member, no spin-up: the fewest shapes to compile (~1 min on 2 cores)
+    period = ["--start", "2005-08-29", "--end", "2005-08-30"]
+    args = lambda out, *x: [  # noqa: E731
+        "reconstruct", "--data", str(small_dir), "--checkpoints", str(record_ckpts),
+        "--region", "area1", *period, "--members", "1", "--segment-days", "2", "--spinup",
+        "0", "--tile", "32", "--device", "cpu", "--precision", "fp32", "--out", str(out), *x]
+    eager, compiled = tmp_path / "eager.zarr", tmp_path / "compiled.zarr"
+    assert main(args(eager, "--compile", "off")) == 0
+    assert main(args(compiled, "--compile", "on")) == 0
+    with open_record(eager) as a, open_record(compiled) as b:
+        x, y = a["DUEXTTAU"].values, b["DUEXTTAU"].values
+        software = [json.loads(r.attrs["software"])["torch_compile"] for r in (a, b)]
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(np.log10(y), np.log10(x), atol=1e-4)
+    assert software == [False, True]
+
+
+def test_compiling_is_chosen_where_it_pays(monkeypatch):
+    import torch
+
+    from finescale.model import device as dev
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(dev.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert dev.compile_pays(cpu, "fp32")
+    assert not dev.compile_pays(cpu, "bf16")  # measured: no faster than bf16 eager
+    assert not dev.compile_pays(torch.device("cuda"), "fp32")  # unmeasured there
+    monkeypatch.setattr(dev.shutil, "which", lambda name: None)
+    assert not dev.compile_pays(cpu, "fp32")  # inductor needs a C++ compiler

@@ -1,0 +1,86 @@
+"""Does torch.compile pay for the record's default? One region's student (the record's
+default model) rolls the same slab eager and compiled (inductor: the student's network and
+the encoder's features), in fp32 and bf16, alternating eager and compiled so that a load
+beside it falls on both alike; prints JSON with the ratios and the largest difference of
+the compiled fields from eager (log10).
+
+    python scripts/compile_check.py [--region area0] [--days 4] [--members 2] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from finescale.data.layout import default_data_dir, open_dataset
+from finescale.model.config import SamplerConfig
+from finescale.model.inference import prepare_run
+from finescale.model.reconstruct import roll_slab
+from finescale.model.registry import record_checkpoints
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights"
+
+
+def slab_seconds(run, days, members, sampler, repeat) -> tuple[float, np.ndarray]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = roll_slab(run, days, members, 0, 0, sampler)
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--region", default="area0")
+    ap.add_argument("--season", default="JJA")
+    ap.add_argument("--days", type=int, default=4)
+    ap.add_argument("--members", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=2)
+    a = ap.parse_args()
+    ds = open_dataset(default_data_dir())
+    (ckpt,), kind = record_checkpoints([WEIGHTS], a.region, "auto", [a.season])
+    days = pd.date_range({"DJF": "2012-12-01", "MAM": "2012-03-01", "JJA": "2012-06-01",
+                          "SON": "2012-09-01"}[a.season], periods=a.days)
+    rows = []
+    for precision in ("fp32", "bf16"):
+        sampler = SamplerConfig(precision=precision)
+        eager = prepare_run(ds, [ckpt], days, "cpu", a.region)
+        compiled = prepare_run(ds, [ckpt], days, "cpu", a.region)
+        lm = compiled.first
+        lm.model = torch.compile(lm.model, dynamic=False)
+        lm.encoder._features = torch.compile(lm.encoder._features, dynamic=False)
+        t = time.perf_counter()
+        for _ in range(2):  # every shape a slab meets (shared and own histories) compiled
+            roll_slab(compiled, days[:2], a.members, 0, 0, sampler)
+        compile_s = time.perf_counter() - t
+        roll_slab(eager, days[:1], a.members, 0, 0, sampler)  # warm-up
+        e1, ref = slab_seconds(eager, days, a.members, sampler, a.repeat)
+        c1, out = slab_seconds(compiled, days, a.members, sampler, a.repeat)
+        e2, _ = slab_seconds(eager, days, a.members, sampler, a.repeat)
+        c2, _ = slab_seconds(compiled, days, a.members, sampler, a.repeat)
+        diff = np.abs(np.log10(out) - np.log10(ref))
+        md = a.days * a.members
+        rows.append({"precision": precision, "eager_s_per_member_day": min(e1, e2) / md,
+                     "compiled_s_per_member_day": min(c1, c2) / md,
+                     "speedup": min(e1, e2) / min(c1, c2), "compile_s": compile_s,
+                     "max_abs_log10_diff": float(diff.max()),
+                     "mean_abs_log10_diff": float(diff.mean())})
+    print(json.dumps({"region": a.region, "season": a.season, "checkpoint": ckpt.name,
+                      "kind": kind, "days": a.days, "members": a.members,
+                      "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "load_beside": os.environ.get("LOAD_BESIDE", "none said"),
+                      "rows": rows, "fp32_compiled_over_bf16_eager":
+                      rows[0]["compiled_s_per_member_day"] / rows[1]["eager_s_per_member_day"]},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
