@@ -77,6 +77,7 @@ class EvidenceView(pn.viewable.Viewer):
         flagged = int(years["flag"].fillna(False).astype(bool).sum())
         return pn.Column(f"**{flagged} flagged year(s)** of {len(years)}",
                          pn.pane.DataFrame(years, index=False, float_format="{:.4g}".format,
+                                           na_rep="—",  # no truth that year: no score
                                            sizing_mode="stretch_width", max_height=360))
 
     def __panel__(self):

@@ -115,3 +115,20 @@ def test_the_point_series_labels_its_log_axis_within_the_data(store):
     hi = max(float(ser[k].max()) for k in ("high", "coarse"))
     assert isinstance(ticker, FixedTicker) and len(ticker.ticks) >= 2, ticker
     assert all(lo <= t <= hi for t in ticker.ticks), (lo, hi, ticker.ticks)
+
+
+def test_the_evidence_table_shows_a_dash_where_a_year_has_no_truth(tmp_path):
+    import json
+
+    from finescale.app.record_evidence_view import EvidenceView
+
+    stats = dict.fromkeys(("coarse_r2", "coarse_bias", "spread", "semivariance_short",
+                           "lag1", "clipped"), 0.5)
+    rows = [{"year": 2001, "level": "year", "source": "generated", "days": 365,
+             "truth_days": 0, **stats, "r2": None, "crps": None, "flag": False, "reason": "ok"},
+            {"year": 2005, "level": "year", "source": "generated", "days": 365,
+             "truth_days": 231, **stats, "r2": 0.891, "crps": 0.118, "flag": False,
+             "reason": "truth year"}]
+    (tmp_path / "record.json").write_text(json.dumps(rows))
+    html = EvidenceView(tmp_path).table()[1].get_root().text  # what the page gets
+    assert "NaN" not in html and "nan" not in html and "—" in html and "0.891" in html
