@@ -135,16 +135,21 @@ def cmd_generate(a: argparse.Namespace) -> None:
 
 def cmd_evaluate_record(a: argparse.Namespace) -> None:
     from finescale.app.record_report import write_record_report
+    from finescale.data.layout import open_dataset
     from finescale.data.record import damaged_slabs, open_record
     from finescale.data.record_evidence import year_rows
+    from finescale.model.reconstruct import record_test_days
 
     damaged = damaged_slabs(a.record, deep=True)
     if damaged:
         raise FinescaleError(f"{a.record}: {len(damaged)} finished slab(s) have missing or "
                              "altered chunks; run the same reconstruct command to make them "
                              "again, then evaluate")
-    rows = year_rows(open_record(a.record),
-                     progress=lambda msg: print(f"evaluate: {msg}", file=sys.stderr))
+    rec = open_record(a.record)
+    test_days, how = record_test_days(rec, open_dataset(a.data))
+    print(f"evaluate: {how}", file=sys.stderr)
+    rows = year_rows(rec, progress=lambda msg: print(f"evaluate: {msg}", file=sys.stderr),
+                     test_days=test_days)
     out = write_record_report(rows, a.out, str(a.record))
     flagged = [str(r["year"]) for r in rows if r.get("flag")]
     print(f"wrote {out / 'record.json'} ({len(rows)} rows; flagged: "

@@ -17,7 +17,9 @@ from finescale.data.errors import FinescaleError
 from finescale.data.record_evidence import RELATIVE_TO_COARSE, STATS, judged
 
 TABLE = ["year", "days", "truth_days", "coarse_r2", "coarse_bias", "spread",
-         "semivariance_short", "lag1", "clipped", "r2", "crps", "flag", "reason"]
+         "semivariance_short", "lag1", "clipped", "r2", "crps", "test_days", "r2_test",
+         "crps_test", "flag", "reason"]
+SCORES = (*STATS, "r2", "crps", "r2_test", "crps_test")  # null in record.json: NaN
 
 
 def read_evidence(path: Path) -> list[dict]:
@@ -30,7 +32,7 @@ def read_evidence(path: Path) -> list[dict]:
     except (OSError, ValueError, AssertionError):
         raise FinescaleError(f"{f} is not the record.json of `finescale evaluate --record`") \
             from None
-    return [{k: float("nan") if v is None and k in STATS else v for k, v in r.items()}
+    return [{k: float("nan") if v is None and k in SCORES else v for k, v in r.items()}
             for r in rows]
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from finescale.data.record_evidence import RELATIVE_TO_COARSE, STATS, check_record_rows, judged
 
 COLUMNS = ("year", "source", "days", "truth_days", *STATS, "r2", "crps", "flag")
+TEST_COLUMNS = ("test_days", "r2_test", "crps_test")  # where the models' split was known
 SEASON_COLOURS = {"DJF": "#1f77b4", "MAM": "#2ca02c", "JJA": "#d62728", "SON": "#ff7f0e"}
 
 
@@ -30,6 +31,11 @@ def _fmt(v) -> str:
 def markdown(rows: list[dict], store: str) -> str:
     flagged = [r for r in rows if r.get("flag") and r["level"] == "year"]
     rows = [r for r in rows if r["level"] == "year"]
+    tested = any("r2_test" in r for r in rows)
+    columns = (*COLUMNS[:-1], *TEST_COLUMNS, COLUMNS[-1]) if tested else COLUMNS
+    scored = ("`r2`/`crps` score the members against every truth day, most of which the "
+              "models were trained on; `r2_test`/`crps_test` only on their split's test "
+              "days, never trained or validated on. " if tested else "")
     lines = [f"# Evidence of the record {store}", "",
              "One row per year: the generated members (`generated`) and, where it exists, the "
              "fine truth (`truth`, the reference); `record.json` also holds a row per year "
@@ -37,9 +43,9 @@ def markdown(rows: list[dict], store: str) -> str:
              "year is judged against the blocks of the same season in the truth's years "
              "(mean, p01, p99 and lag1 as departures from the coarse input's); a year is "
              "flagged where any season leaves that envelope "
-             "(docs/reconstruct.md).", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |" for r in rows]
+             "(docs/reconstruct.md). " + scored, "",
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
     lines += ["", f"**{len(flagged)} flagged year(s)**" + (":" if flagged else ".")]
     lines += [f"- {r['year']}: {r['reason']}" for r in flagged]
     return "\n".join(lines) + "\n"

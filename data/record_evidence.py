@@ -46,6 +46,35 @@ STATS = ("coarse_r2", "coarse_bias", "mean", "spread", "semivariance_short", "la
 
 
 @dataclass
+class TruthScores:
+    """The members against the truth, pooled over blocks: R² of the ensemble mean, CRPS."""
+
+    pearson: scores.PooledPearson = field(default_factory=scores.PooledPearson)
+    crps_sum: float = 0.0
+    crps_n: float = 0.0
+    days: int = 0
+
+    def add(self, z: np.ndarray, truth: np.ndarray) -> None:
+        """``z`` (member, day, lat, lon) and ``truth`` (day, lat, lon), analysis values."""
+        if not (z.shape[0] and np.isfinite(truth).any()):
+            return
+        self.pearson.add(z.mean(axis=0), truth)
+        have = np.isfinite(truth).all(axis=(-2, -1))
+        self.days += int(have.sum())
+        if have.any():
+            c = scores.crps(z[:, have], truth[have])
+            n = np.isfinite(z[:, have]).all(axis=0).sum()
+            self.crps_sum += c * n
+            self.crps_n += n
+
+    def r2(self) -> float:
+        return self.pearson.r2() if self.pearson.n else float("nan")
+
+    def crps(self) -> float:
+        return self.crps_sum / self.crps_n if self.crps_n else float("nan")
+
+
+@dataclass
 class Pooled:
     """Sums over blocks of days, turned into one year's statistics at the end."""
 
@@ -56,13 +85,12 @@ class Pooled:
     semi_sum: float = 0.0
     semi_n: float = 0.0
     clipped: float = 0.0
-    crps_sum: float = 0.0
-    crps_n: float = 0.0
     sample: list = field(default_factory=list)  # analysis values for the percentiles
     coarse_sample: list = field(default_factory=list)  # the coarse input's, likewise
     coarse: scores.PooledPearson = field(default_factory=scores.PooledPearson)
     coarse_diff: float = 0.0
-    truth: scores.PooledPearson = field(default_factory=scores.PooledPearson)
+    truth: TruthScores = field(default_factory=TruthScores)
+    test: TruthScores = field(default_factory=TruthScores)  # on the models' test days only
     lag_sum: float = 0.0
     lag_n: int = 0
     coarse_lag_sum: float = 0.0
@@ -127,14 +155,8 @@ def _add(p: Pooled, z: np.ndarray, coarse_z: np.ndarray, coarse_in: np.ndarray,
     if n:
         p.coarse_lag_sum += r * n
         p.coarse_lag_n += n
-    if truth is not None and z.shape[0] and np.isfinite(truth).any():
-        p.truth.add(z.mean(axis=0), truth)
-        have = np.isfinite(truth).all(axis=(-2, -1))
-        if have.any():
-            c = scores.crps(z[:, have], truth[have])
-            n = np.isfinite(z[:, have]).all(axis=0).sum()
-            p.crps_sum += c * n
-            p.crps_n += n
+    if truth is not None:
+        p.truth.add(z, truth)
 
 
 def _finish(p: Pooled, clip: bool) -> dict:
@@ -151,8 +173,8 @@ def _finish(p: Pooled, clip: bool) -> dict:
         "p01": float(np.nanpercentile(sample, 1)) if sample.size else nan,
         "p99": float(np.nanpercentile(sample, 99)) if sample.size else nan,
         "clipped": p.clipped / p.n if clip and p.n else nan,
-        "r2": p.truth.r2() if p.truth.n else nan,
-        "crps": p.crps_sum / p.crps_n if p.crps_n else nan,
+        "r2": p.truth.r2(),
+        "crps": p.truth.crps(),
         "coarse_mean": float(np.nanmean(cs)) if cs.size else nan,
         "coarse_lag1": p.coarse_lag_sum / p.coarse_lag_n if p.coarse_lag_n else nan,
         "coarse_p01": float(np.nanpercentile(cs, 1)) if cs.size else nan,
@@ -180,10 +202,16 @@ def _runs(days: pd.DatetimeIndex, size: int) -> Iterator[pd.DatetimeIndex]:
             yield days[piece]
 
 
-def year_rows(rec: xr.Dataset, progress: Callable[[str], None] | None = None) -> list[dict]:
+def year_rows(rec: xr.Dataset, progress: Callable[[str], None] | None = None,
+              test_days: pd.DatetimeIndex | None = None) -> list[dict]:
     """Rows per year (``season: "all"``) and per year × season, for the generated members
     (``source: "generated"``) and, where it exists, the fine truth (``source: "truth"``),
-    each generated row flagged (:func:`flag_rows`)."""
+    each generated row flagged (:func:`flag_rows`).
+
+    ``test_days``: the days the record's models were never trained or validated on (their
+    split's test days); generated rows then also score the members on those truth days
+    alone (``r2_test``, ``crps_test``, ``test_days``), beside ``r2``/``crps`` on every truth
+    day — most of which the models were trained on."""
     from finescale.data.seasons import SEASONS, season_of
 
     s = settings_of(rec)
@@ -225,10 +253,13 @@ def year_rows(rec: xr.Dataset, progress: Callable[[str], None] | None = None) ->
                     blocks[key] = (season, Pooled(), Pooled(), [0, 0])
                     acc[key] = blocks[key][1:]
                     keys = (*keys, key)
+                unseen = have & bd.isin(test_days) if test_days is not None else None
                 for key in keys:
                     g, t, n = acc[key]
                     n[0] += bd.size
                     _add(g, z, cz, c_in, clips.get(season), zt)
+                    if unseen is not None and unseen.any():
+                        g.test.add(z[:, unseen], zt[unseen])
                     if ct is not None:
                         n[1] += int(have.sum())
                         # the truth's own days only (a gap breaks its lag pairs)
@@ -242,7 +273,9 @@ def year_rows(rec: xr.Dataset, progress: Callable[[str], None] | None = None) ->
                     "days": n_days, "truth_days": n_truth, "members": int(rec.sizes["member"])}
             if key in blocks:
                 base["start"] = key.split()[1]
-            rows.append({**base, "source": "generated", **_finish(g, bool(clips))})
+            tested = {"r2_test": g.test.r2(), "crps_test": g.test.crps(),
+                      "test_days": g.test.days} if test_days is not None else {}
+            rows.append({**base, "source": "generated", **_finish(g, bool(clips)), **tested})
             if n_truth:
                 row = _finish(t, False)
                 row.update(spread=float("nan"), r2=float("nan"), crps=float("nan"))

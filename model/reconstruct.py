@@ -42,13 +42,15 @@ from finescale.data.record import (
     disk_errors,
     done_slabs,
     record_lock,
+    settings_of,
     unmark,
     write_slab,
 )
 from finescale.data.record_evidence import CLIP_ATTR
 from finescale.data.seasons import season_of
+from finescale.data.splits import SplitConfig, make_split
 from finescale.model import distributed
-from finescale.model.checkpoints import sha256, versions
+from finescale.model.checkpoints import read_manifest, sha256, versions
 from finescale.model.config import SamplerConfig
 from finescale.model.inference import Checkpoint, LoadedModel, Run, prepare_run
 from finescale.model.registry import resolve_checkpoint
@@ -299,3 +301,28 @@ def _replay(run: Run, cfg: RecordConfig, b: int, k: int) -> np.ndarray:
                   slab_seed(cfg.seed, j, b), cfg.sampler, history=history, state=state)
         history = state["history"]
     return history
+
+
+def record_test_days(rec: xr.Dataset, ds: DatasetDir) -> tuple[pd.DatetimeIndex | None, str]:
+    """(the days a record's models were never trained or validated on, in ``ds``'s fine
+    record: their split's test days; a line saying what was used) — or (None, why not),
+    where the checkpoints the store names are gone or are not the ones it was made with."""
+    made_with = settings_of(rec).get("checkpoints", {})
+    paths = [Path(p.strip()) for p in str(rec.attrs.get("checkpoints", "")).split(",")
+             if p.strip()]
+    test = pd.DatetimeIndex([])
+    for path in paths:
+        if not path.exists():
+            return None, f"no test-day scores: {path} (named by the store) is not there"
+        m = read_manifest(path)
+        if made_with.get(m["season"]) != sha256(path)[:16]:
+            return None, (f"no test-day scores: {path} is not the checkpoint the store was "
+                          "made with")
+        if m["region"] not in ds.regions:
+            return None, f"no test-day scores: dataset {ds.path} has no region {m['region']}"
+        region = ds.region(m["region"])
+        fine = pd.DatetimeIndex(region.fine["time"].values)
+        test = test.union(make_split(fine, m["season"], SplitConfig(**m["split"])).test)
+    if not paths:
+        return None, "no test-day scores: the store names no checkpoints"
+    return test, f"test-day scores on the {test.size} test days of the models' split"

@@ -136,3 +136,23 @@ def test_a_store_that_is_not_a_record_is_one_line(tmp_path, capsys):
     assert main(["evaluate", "--record", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "x.zarr" in err[0]
+
+
+def test_scores_on_the_test_days_alone(records):
+    """Given the days the models never trained on, generated rows also score those truth
+    days alone; a day outside the truth is not counted."""
+    from finescale.data.record import open_record
+
+    rec = open_record(records["steady"])
+    chosen = pd.DatetimeIndex(["2004-12-01", "2005-07-02", "2005-07-03", "2006-01-10"])
+    rows = [r for r in year_rows(rec, test_days=chosen) if r["source"] == "generated"]
+    by = {(r["year"], r["season"], r["level"]): r for r in rows}
+    assert by[(2004, "all", "year")]["test_days"] == 0  # no truth in 2004
+    assert np.isnan(by[(2004, "all", "year")]["r2_test"])
+    assert by[(2005, "all", "year")]["test_days"] == 2
+    assert by[(2005, "JJA", "season")]["test_days"] == 2
+    assert by[(2006, "all", "year")]["test_days"] == 1
+    jja = by[(2005, "JJA", "season")]
+    assert 0 < jja["r2_test"] <= 1 and jja["crps_test"] > 0 and jja["r2_test"] != jja["r2"]
+    plain = year_rows(rec)
+    assert all("r2_test" not in r for r in plain)

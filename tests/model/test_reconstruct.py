@@ -357,3 +357,41 @@ def test_compiling_is_chosen_where_it_pays(monkeypatch):
     assert not dev.compile_pays(torch.device("cuda"), "fp32")  # unmeasured there
     monkeypatch.setattr(dev.shutil, "which", lambda name: None)
     assert not dev.compile_pays(cpu, "fp32")  # inductor needs a C++ compiler
+
+
+def test_evaluate_record_scores_the_models_test_days(reference, small, tmp_path, capsys):
+    """`evaluate --record` finds the store's checkpoints and scores their split's test days
+    apart; with the checkpoints gone it says so and scores every truth day only."""
+    import json
+
+    from finescale.data.record import settings_of
+    from finescale.data.splits import SplitConfig, make_split
+    from finescale.model.checkpoints import read_manifest
+
+    rec = open_record(reference)
+    paths = [Path(p.strip()) for p in rec.attrs["checkpoints"].split(",")]
+    fine = small.region("area1").fine["time"].values
+    days = rec["time"].values
+    want = sum(int(np.isin(make_split(fine, m["season"], SplitConfig(**m["split"])).test,
+                           days).sum())
+               for m in map(read_manifest, paths))
+    assert settings_of(rec)["checkpoints"]
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--record", str(reference), "--out", str(out), "--data",
+                 str(small.path)]) == 0
+    assert "test-day scores on the" in capsys.readouterr().err
+    rows = json.loads((out / "record.json").read_text())
+    year = next(r for r in rows if r["level"] == "year" and r["source"] == "generated")
+    assert year["test_days"] == want and want > 0
+    assert "r2_test" in (out / "report.md").read_text()
+    # the checkpoints the store names are gone: said once, every truth day scored as before
+    import zarr
+
+    moved = tmp_path / "moved.zarr"
+    shutil.copytree(reference, moved)
+    zarr.open_group(str(moved), mode="r+").attrs["checkpoints"] = str(tmp_path / "gone.st")
+    assert main(["evaluate", "--record", str(moved), "--out", str(tmp_path / "ev2"), "--data",
+                 str(small.path)]) == 0
+    assert "no test-day scores: " in capsys.readouterr().err
+    rows = json.loads((tmp_path / "ev2" / "record.json").read_text())
+    assert all("r2_test" not in r for r in rows) and any(r["r2"] for r in rows)
