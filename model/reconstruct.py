@@ -52,6 +52,7 @@ from finescale.data.splits import SplitConfig, make_split
 from finescale.model import distributed
 from finescale.model.checkpoints import read_manifest, sha256, versions
 from finescale.model.config import SamplerConfig
+from finescale.model.datasets import fingerprints
 from finescale.model.inference import Checkpoint, LoadedModel, Run, prepare_run
 from finescale.model.registry import resolve_checkpoint
 from finescale.model.rollout import cold_history, rollout
@@ -320,6 +321,9 @@ def record_test_days(rec: xr.Dataset, ds: DatasetDir) -> tuple[pd.DatetimeIndex 
                           "made with")
         if m["region"] not in ds.regions:
             return None, f"no test-day scores: dataset {ds.path} has no region {m['region']}"
+        if m.get("data_fingerprint") not in fingerprints(ds.manifest, m["region"]):
+            return None, (f"no test-day scores: {path} was trained on other data than "
+                          f"dataset {ds.path} (give --data)")
         region = ds.region(m["region"])
         fine = pd.DatetimeIndex(region.fine["time"].values)
         test = test.union(make_split(fine, m["season"], SplitConfig(**m["split"])).test)

@@ -395,3 +395,9 @@ def test_evaluate_record_scores_the_models_test_days(reference, small, tmp_path,
     assert "no test-day scores: " in capsys.readouterr().err
     rows = json.loads((tmp_path / "ev2" / "record.json").read_text())
     assert all("r2_test" not in r for r in rows) and any(r["r2"] for r in rows)
+    # no dataset to find the split in (a machine with the store only): said, scored as before
+    assert main(["evaluate", "--record", str(reference), "--out", str(tmp_path / "ev3"),
+                 "--data", str(tmp_path / "no-dataset")]) == 0
+    assert "no test-day scores: no dataset at" in capsys.readouterr().err
+    rows = json.loads((tmp_path / "ev3" / "record.json").read_text())
+    assert all("r2_test" not in r for r in rows)
