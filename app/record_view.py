@@ -166,10 +166,10 @@ class RecordBrowser(pn.viewable.Viewer):
         self.message.object = (f"Series at **{s.attrs['lat']:.3f}°N, {s.attrs['lon']:.3f}°E**"
                                f" — {time.size} days, {s.sizes['member']} members")
         log = self.transform == "log"
-        values = np.concatenate([s[k].values.ravel() for k in ("low", "high", "coarse", "truth")])
         # a point's series often spans about a decade, where Bokeh's log ticker labels one
         # tick or crowds them at the top
-        ticks = log_ticks(values) if log else None
+        ticks = log_ticks(np.concatenate([s[k].values.ravel() for k in
+                                          ("low", "high", "coarse", "truth")])) if log else None
         ticks = {"yticks": ticks, "yformatter": "%g"} if ticks else {}
         return hv.Overlay(curves).opts(width=3 * MAP_WIDTH, height=300, logy=log,
                                        legend_position="right", **ticks,

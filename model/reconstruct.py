@@ -311,6 +311,8 @@ def record_test_days(rec: xr.Dataset, ds: DatasetDir) -> tuple[pd.DatetimeIndex 
     made_with = settings_of(rec).get("checkpoints", {})
     paths = [Path(p.strip()) for p in str(rec.attrs.get("checkpoints", "")).split(",")
              if p.strip()]
+    if not paths:
+        return None, "no test-day scores: the store names no checkpoints"
     test = pd.DatetimeIndex([])
     for path in paths:
         if not path.exists():
@@ -327,6 +329,4 @@ def record_test_days(rec: xr.Dataset, ds: DatasetDir) -> tuple[pd.DatetimeIndex 
         region = ds.region(m["region"])
         fine = pd.DatetimeIndex(region.fine["time"].values)
         test = test.union(make_split(fine, m["season"], SplitConfig(**m["split"])).test)
-    if not paths:
-        return None, "no test-day scores: the store names no checkpoints"
     return test, f"test-day scores on the {test.size} test days of the models' split"

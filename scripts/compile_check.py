@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,9 +22,7 @@ from finescale.data.layout import default_data_dir, open_dataset
 from finescale.model.config import SamplerConfig
 from finescale.model.inference import prepare_run
 from finescale.model.reconstruct import roll_slab
-from finescale.model.registry import record_checkpoints
-
-WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights"
+from finescale.model.registry import SHIPPED_DIR, record_checkpoints
 
 
 def slab_seconds(run, days, members, sampler, repeat) -> tuple[float, np.ndarray]:
@@ -46,7 +43,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     a = ap.parse_args()
     ds = open_dataset(default_data_dir())
-    (ckpt,), kind = record_checkpoints([WEIGHTS], a.region, "auto", [a.season])
+    (ckpt,), kind = record_checkpoints([SHIPPED_DIR], a.region, "auto", [a.season])
     days = pd.date_range({"DJF": "2012-12-01", "MAM": "2012-03-01", "JJA": "2012-06-01",
                           "SON": "2012-09-01"}[a.season], periods=a.days)
     rows = []
@@ -54,9 +51,7 @@ def main() -> None:
         sampler = SamplerConfig(precision=precision)
         eager = prepare_run(ds, [ckpt], days, "cpu", a.region)
         compiled = prepare_run(ds, [ckpt], days, "cpu", a.region)
-        lm = compiled.first
-        lm.model = torch.compile(lm.model, dynamic=False)
-        lm.encoder._features = torch.compile(lm.encoder._features, dynamic=False)
+        compiled.compile()  # what `reconstruct --compile on` runs
         t = time.perf_counter()
         for _ in range(2):  # every shape a slab meets (shared and own histories) compiled
             roll_slab(compiled, days[:2], a.members, 0, 0, sampler)
