@@ -24,11 +24,13 @@ W="$ROOT/weights"
 mkdir -p "$W"
 log() { echo "[$(date -u +%FT%T)] $*" | tee -a "$ROOT/runs.log"; }
 
-for stage in $STAGES; do
-  case $stage in
-  train)
-    for item in $HELDOUT; do
-      pair=${item%:*} year=${item#*:} region=${pair%-*} season=${pair#*-}
+# One pair at a time, trained then scored, so that the first pair's held-out evidence exists
+# hours before the last pair's training ends; each pair its own report (ROOT/report-PAIR).
+for item in $HELDOUT; do
+  pair=${item%:*} year=${item#*:} region=${pair%-*} season=${pair#*-}
+  for stage in $STAGES; do
+    case $stage in
+    train)
       if [ ! -e "$W/$pair-encoder.safetensors" ]; then
         log "train encoder $pair (held out: $season $year)"
         $FS train encoder --region "$region" --season "$season" --heldout-year "$year" \
@@ -37,19 +39,20 @@ for stage in $STAGES; do
       log "train $KINDS $pair (held out: $season $year)"
       OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$KINDS" \
         scripts/train_evidence.sh "$pair"
-    done
-    ;;
-  evaluate)
-    ckpts=()
-    for item in $HELDOUT; do pair=${item%:*}; for kind in $KINDS; do
-      [ ! -e "$W/$pair-$kind.safetensors" ] || ckpts+=("$W/$pair-$kind.safetensors")
-    done; done
-    log "evaluate ${#ckpts[@]} models → $ROOT/report"
-    $FS evaluate --checkpoints "${ckpts[@]}" --members "$MEMBERS" --days 0 \
-      --rollout "$ROLLOUT" --steps 12 --precision bf16 --interp bilinear,bicubic \
-      --cache "$CACHE/fields" --out "$ROOT/report" --overwrite
-    log "evaluated → $ROOT/report"
-    ;;
-  *) echo "unknown stage $stage (train, evaluate)" >&2; exit 2 ;;
-  esac
+      ;;
+    evaluate)
+      ckpts=()
+      for kind in $KINDS; do
+        [ ! -e "$W/$pair-$kind.safetensors" ] || ckpts+=("$W/$pair-$kind.safetensors")
+      done
+      report="$ROOT/report-$pair"
+      log "evaluate ${#ckpts[@]} models → $report"
+      $FS evaluate --checkpoints "${ckpts[@]}" --members "$MEMBERS" --days 0 \
+        --rollout "$ROLLOUT" --steps 12 --precision bf16 --interp bilinear,bicubic \
+        --cache "$CACHE/fields" --out "$report" --overwrite
+      log "evaluated → $report"
+      ;;
+    *) echo "unknown stage $stage (train, evaluate)" >&2; exit 2 ;;
+    esac
+  done
 done
