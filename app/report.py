@@ -15,16 +15,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from finescale.data.bootstrap import NOT_CLAIMS
-from finescale.data.diagnostics import grid_step_km
+from finescale.app.claims import claims_matrix, claims_summary, claims_table, claims_text
+from finescale.app.report_figures import pair_figures
 from finescale.data.layout import atomic_dir, generator_identity
-from finescale.data.seasons import SEASONS
 from finescale.data.splits import HELDOUT
 from finescale.model.evaluation import PairResult
 
 KEYS = ("model", "region", "season", "r2", "rmse", "mae", "nse", "kge", "crps", "spread_skill",
         "variogram_error", "acf_error", "spectrum_error")
-FIGURES = ("maps", "variogram", "spectrum", "acf", "lead", "rank")
 TABLES = (("r2", "R² (squared Pearson, {scale}, ensemble mean)", "{:.3f}"),
           ("rmse", "RMSE ({scale}, ensemble mean)", "{:.4f}"),
           ("mae", "MAE ({scale}, ensemble mean)", "{:.4f}"),
@@ -95,265 +93,6 @@ def table(recs: list[dict], key: str, fmt: str) -> str:
             cells.append("—" if v is None else fmt.format(v))
         lines.append(f"| {region} | {season} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-# (score, title, format). The verdicts that decide the claims (data.bootstrap.VERDICTS):
-# fair to ensemble size and to forecast type; the N-member scores stay beside them
-CLAIMS = (("r2_inf", "R² (∞ members)", "{:+.3f}"),
-          ("crps_prob", "CRPS (ensemble: fair; deterministic: dressed)", "{:+.4f}"),
-          ("variogram_error", "variogram error", "{:+.3f}"))
-BESIDE = (("r2", "R² (N members)", "{:+.3f}"),
-          ("crps", "CRPS (N members; deterministic: MAE)", "{:+.4f}"),
-          ("mae", "MAE (ensemble mean)", "{:+.4f}"))
-# reports from before the fair estimates: their claims were N-member R², CRPS against MAE
-OLD_CLAIMS = (("r2", "R²", "{:+.3f}"), ("crps", "CRPS (MAE if deterministic)", "{:+.4f}"),
-              ("variogram_error", "variogram error", "{:+.3f}"))
-VERDICT_WORDS = ("holds", "fails", "undecided")
-
-
-def claims_of(recs: list[dict]) -> tuple:
-    """The claims a report's rows carry: the fair ones, or an older report's."""
-    return CLAIMS if any(r.get("r2_inf_vs_diffusion_claim") for r in recs) else OLD_CLAIMS
-
-
-def _claim_rows(recs: list[dict]) -> list[dict]:
-    return [r for r in recs if r.get("r2_vs_diffusion_claim") and r["model"] not in NOT_CLAIMS]
-
-
-def claim_cell(rec: dict, key: str, fmt: str, verdict: bool = True) -> str | None:
-    """``diffusion − model [low, high]`` of ``key`` on a report row (and its verdict, with
-    the Holm-adjusted one where it differs); None where the row has no such interval."""
-    d, lo, hi = (rec.get(f"{key}_vs_diffusion{x}") for x in ("", "_ci_low", "_ci_high"))
-    if d is None or lo is None or hi is None:
-        return None
-    cell = f"{fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]"
-    return f"{cell} {verdict_text(rec, key)}" if verdict else cell
-
-
-def verdict_text(rec: dict, key: str) -> str:
-    """The raw verdict, and the Holm-adjusted one in brackets where it differs."""
-    raw = rec.get(f"{key}_vs_diffusion_claim") or "—"
-    holm = rec.get(f"{key}_vs_diffusion_claim_holm")
-    return raw if holm is None or holm == raw else f"{raw} (Holm: {holm})"
-
-
-def claims_text(recs: list[dict], settings: dict) -> str:
-    """How the intervals and verdicts were made, for report.md."""
-    blocks = sorted({r["boot_block"] for r in recs if r.get("boot_block")})
-    tests = sum(1 for r in recs for k, _, _ in CLAIMS if f"{k}_vs_diffusion_p_holm" in r)
-    text = (f"Paired bootstrap over the scored days ({settings.get('boot', 0)} resamples; both "
-            "models resampled with the same days; members not resampled"
-            + (f"; moving blocks of {', '.join(map(str, blocks))} adjacent scored days"
-               if blocks and blocks != [1] else "") + "). A claim *holds* when the whole "
-            "interval favours diffusion (higher R², lower CRPS and variogram error), *fails* "
-            "when it favours the other model, and is *undecided* when it spans 0.")
-    if claims_of(recs) is CLAIMS:
-        text += (" The claims are judged fair to ensemble size and forecast type: R² of the "
-                 "ensemble mean with infinitely many members (the members' noise term "
-                 "removed), CRPS of forecast distributions (the fair estimator for ensembles, "
-                 "deterministic models dressed with their validation-day errors); the "
-                 "N-member R², the CRPS against a point forecast's MAE and the ensemble "
-                 "mean's MAE stay beside them.")
-    if tests:
-        text += (f" The report makes {tests} such comparisons; the Holm-adjusted verdict "
-                 "(family-wise error 5 %) is given where it differs from the raw one, and "
-                 "the matrix shows the adjusted verdicts.")
-    return text
-
-
-def claims_table(recs: list[dict]) -> str:
-    """Markdown: for every model but diffusion, diffusion − model with its 95 % paired
-    bootstrap interval and the verdict of the paper's claim (diffusion is better); the
-    N-member scores beside, as intervals."""
-    rows = _claim_rows(recs)
-    if not rows:
-        return "No intervals (no diffusion model, or `--boot 0`)."
-    claims = claims_of(rows)
-    beside = [b for b in BESIDE if claims is CLAIMS]
-    head = ["area", "season", "model", *[t for _, t, _ in claims], *[t for _, t, _ in beside]]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [claim_cell(r, k, fmt) or "—" for k, _, fmt in claims]
-        cells += [claim_cell(r, k, fmt, verdict=False) or "—" for k, _, fmt in beside]
-        lines.append(f"| {r['region']} | {r['season']} | {r['model']} | " + " | ".join(cells)
-                     + " |")
-    return "\n".join(lines)
-
-
-def _counts(values) -> str:
-    c = pd.Series(list(values)).value_counts()
-    return " / ".join(f"{int(c.get(v, 0))}" for v in VERDICT_WORDS)
-
-
-def claims_summary(recs: list[dict]) -> str:
-    """Markdown: per model and score, in how many pairs the claim holds / fails / is
-    undecided (and after Holm's adjustment, where the report has it)."""
-    df = pd.DataFrame(_claim_rows(recs))
-    if df.empty:
-        return ""
-    claims = claims_of(df.to_dict("records"))
-    lines = ["| model | " + " | ".join(t for _, t, _ in claims) + " |",
-             "|---|" + "---|" * len(claims)]
-    for m, g in df.groupby("model", sort=False):
-        cells = []
-        for k, _, _ in claims:
-            cell = _counts(g[f"{k}_vs_diffusion_claim"])
-            if f"{k}_vs_diffusion_claim_holm" in g:
-                cell += f" (Holm: {_counts(g[f'{k}_vs_diffusion_claim_holm'])})"
-            cells.append(cell)
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _season_order(label: str) -> tuple[int, str]:
-    base = label.split(" ")[0]
-    return (SEASONS.index(base) if base in SEASONS else len(SEASONS), label)
-
-
-def report_pairs(recs: list[dict]) -> list[tuple[str, str]]:
-    """The (region, season) pairs of a report's records (seasons as the rows carry them:
-    :func:`labelled` rows put a season held out in time after its random-day one), by
-    region, then in season order."""
-    return sorted({(r["region"], r["season"]) for r in recs},
-                  key=lambda p: (p[0], *_season_order(p[1])))
-
-
-def claims_matrix(recs: list[dict]) -> str:
-    """Markdown: one row per model, one column per area × season, each cell the three
-    verdicts of the claims — every claim of the report at a glance (Holm-adjusted)."""
-    rows = _claim_rows(recs)
-    if not rows:
-        return ""
-    claims = claims_of(rows)
-    df, pairs = pd.DataFrame(rows), report_pairs(rows)
-    lines = ["| diffusion − | " + " | ".join(f"{r} {s}" for r, s in pairs) + " |",
-             "|---|" + "---|" * len(pairs)]
-    for m, g in df.groupby("model", sort=False):
-        by = {(r["region"], r["season"]): r for r in g.to_dict("records")}
-        cells = [" · ".join(_verdict(by[p], k) for k, _, _ in claims) if p in by else "—"
-                 for p in pairs]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def adjusted_verdict(rec: dict, key: str) -> str:
-    """A row's verdict of ``key``: Holm-adjusted where the report has it, else the raw one."""
-    return (rec.get(f"{key}_vs_diffusion_claim_holm") or rec.get(f"{key}_vs_diffusion_claim")
-            or "—")
-
-
-def _verdict(rec: dict, key: str) -> str:
-    v = adjusted_verdict(rec, key)
-    return f"**{v}**" if v == "fails" else v
-
-
-def _fig(path: Path, draw) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    draw(ax)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:  # a group without ensembles has no rank histogram
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _variogram_figure(ax, rs: list[PairResult], stem: str, scale: str) -> None:
-    first = rs[0]
-    ax.plot(first.spatial["h_km"], first.spatial["gamma_truth"], "k-", lw=2, label="truth")
-    for r in rs:
-        ax.plot(r.spatial["h_km"], r.spatial["gamma"], label=r.model)
-    ax.set(xlabel="distance (km)", ylabel=f"γ ({scale})²", title=f"semivariogram {stem}")
-
-
-def _spectrum_figure(ax, rs: list[PairResult], stem: str, scale: str) -> None:
-    """Per km, as the dashboard shows it."""
-    from matplotlib.ticker import NullFormatter
-
-    from finescale.app.figures import log_ticks
-
-    first = rs[0]
-    k = first.spatial["k"] / grid_step_km(first.example["lat"].values)
-    ax.loglog(k[1:], first.spatial["power_truth"][1:], "k-", lw=2, label="truth")
-    for r in rs:
-        ax.loglog(k[1:], r.spatial["power"][1:], label=r.model)
-    ax.set(xlabel="wavenumber (1/km)", ylabel="power", title=f"radial spectrum {stem}")
-    ticks = log_ticks(k[1:])
-    if ticks:  # matplotlib labels the minor ticks of a short log axis into each other
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def _acf_figure(ax, rs: list[PairResult], stem: str, scale: str) -> None:
-    tm = [r for r in rs if r.temporal is not None]
-    if tm:
-        ax.plot(tm[0].temporal["lags"], tm[0].temporal["pixel_acf_truth"], "k-", lw=2,
-                label="truth ACF")
-        ax.plot(tm[0].temporal["lags"], tm[0].temporal["pacf_truth"], "k:", lw=2,
-                label="truth PACF (area mean)")
-    for r in tm:
-        (line,) = ax.plot(r.temporal["lags"], r.temporal["pixel_acf"], label=f"{r.model} ACF")
-        ax.plot(r.temporal["lags"], r.temporal["pacf"], ":", color=line.get_color())
-    ax.set(xlabel="lag (days)", ylabel="correlation",
-           title=f"pixel ACF and area-mean PACF, roll-out {stem}")
-
-
-def _lead_figure(ax, rs: list[PairResult], stem: str, scale: str) -> None:
-    for r in rs:
-        if r.temporal is not None:
-            ax.plot(r.temporal["lead"], r.temporal["lead_rmse"], "o-", label=r.model)
-    ax.set(xlabel="lead (days after the last true history day)", ylabel=f"RMSE ({scale})",
-           title=f"autoregressive roll-out skill {stem}")
-
-
-def _rank_figure(ax, rs: list[PairResult], stem: str, scale: str) -> None:
-    for r in rs:
-        if r.rank is not None:
-            c = np.asarray(r.rank, dtype=float)
-            ax.step(np.arange(c.size), c / c.sum(), where="mid", label=r.model)
-    if any(r.rank is not None for r in rs):
-        m = next(len(r.rank) for r in rs if r.rank is not None)
-        ax.axhline(1 / m, color="k", ls="--", lw=1, label="flat (reliable)")
-    ax.set(xlabel="rank of truth among members", ylabel="frequency",
-           title=f"rank histogram {stem}")
-
-
-_CURVE_FIGURES = {"variogram": _variogram_figure, "spectrum": _spectrum_figure,
-                  "acf": _acf_figure, "lead": _lead_figure, "rank": _rank_figure}
-
-
-def _example_maps(rs: list[PairResult], path: Path, stem: str, variable: str,
-                  log: bool) -> None:
-    """The example day's maps of diffusion (else the first model): coarse | member 0 |
-    truth | spread."""
-    from finescale.app.figures import maps_png
-
-    best = next((r for r in rs if r.model == "diffusion"), rs[0])
-    ex = best.example
-    gen = ex[variable].isel(time=0)
-    fields = {"coarse": ex[f"{variable}_coarse"].isel(time=0).rename(
-                  lat_coarse="lat", lon_coarse="lon"),
-              "generated": gen.isel(member=0), "truth": ex[f"{variable}_truth"].isel(time=0),
-              "spread": gen.std("member") if gen.sizes["member"] > 1 else None}
-    day = pd.Timestamp(ex.time.values[0])
-    path.write_bytes(maps_png(fields, f"{best.model} {stem} {day:%Y-%m-%d} (member 0)",
-                              log=log, label=variable))
-
-
-def _figures(results: list[PairResult], pair: tuple[str, str, str], fig_dir: Path,
-             variable: str, scale: str, log: bool) -> dict[str, str]:
-    rs = [r for r in results if r.pair == pair]
-    name = stem(*pair)
-    names = {k: f"figures/{name}-{k}.png" for k in FIGURES}
-    for key, draw in _CURVE_FIGURES.items():
-        _fig(fig_dir / Path(names[key]).name, lambda ax, draw=draw: draw(ax, rs, name, scale))
-    _example_maps(rs, fig_dir / Path(names["maps"]).name, name, variable, log)
-    return names
 
 
 def curves_dataset(results: Sequence[PairResult], region: str, season: str,
@@ -432,7 +171,8 @@ def write_report(results: list[PairResult], out: Path, *, variable: str, setting
         (tmp / "curves").mkdir()
         for pair in pairs:
             curves_dataset(results, *pair).to_netcdf(tmp / "curves" / f"{stem(*pair)}.nc")
-        figs = {p: _figures(results, p, fig_dir, variable, scale, log) for p in pairs}
+        figs = {p: pair_figures(results, p, stem(*p), fig_dir, variable, scale, log)
+                for p in pairs}
         shown = labelled(recs)
         md = ["# finescale evaluation report", "",
               ("Validation days (for choosing settings, not a test score)"

@@ -14,13 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from finescale.app.report import (
-    claims_matrix,
-    claims_summary,
-    claims_table,
-    labelled,
-    report_pairs,
-)
+from finescale.app.claims import claims_matrix, claims_summary, claims_table, report_pairs
+from finescale.app.report import labelled
 
 MODELS = ("diffusion", "unet", "interp-bilinear")
 

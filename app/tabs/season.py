@@ -11,24 +11,16 @@ import pandas as pd
 import panel as pn
 import xarray as xr
 
+from finescale.app.claims import CLAIMS, adjusted_verdict, claim_cell, claims_of
 from finescale.app.jobview import JobView
 from finescale.app.plots import PALETTE, PLOT_HEIGHT, PLOT_WIDTH, log_ticks
-from finescale.app.report import (
-    CLAIMS,
-    HELDOUT,
-    NOT_CLAIMS,
-    adjusted_verdict,
-    claim_cell,
-    claims_of,
-    curves_dataset,
-    find_reports,
-    read_curves,
-    sampler_label,
-)
+from finescale.app.report import curves_dataset, find_reports, read_curves, sampler_label
 from finescale.app.tables import table
 from finescale.app.tabs.base import Tab
+from finescale.data.bootstrap import NOT_CLAIMS
 from finescale.data.diagnostics import grid_step_km
 from finescale.data.resources import asset_dir
+from finescale.data.splits import HELDOUT
 
 COLUMNS = {"R²": "r2", "RMSE": "rmse", "CRPS": "crps", "spread/skill": "spread_skill",
            "variogram err": "variogram_error", "ACF err": "acf_error",

@@ -308,7 +308,7 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
     own = {"noise_rho": None, "noise_rho_by_kind": {"diffusion": 0.3, "distilled": 0.0}}
     assert rt._noise(own) == "each model's own noise memory ρ (diffusion 0.3, distilled 0)"
     recs = json.loads((out / "metrics.json").read_text())
-    from finescale.app.report import verdict_text
+    from finescale.app.claims import verdict_text
 
     for r in recs[1:]:
         # the fair claims' verdicts, each with its Holm-adjusted one where that differs
@@ -348,7 +348,7 @@ def test_the_committed_evidence_page_is_its_report(monkeypatch):
 def test_the_verdict_matrix_has_a_pair_per_column_in_season_order():
     """Each cell: the three verdicts of one model in one pair; a fail stands out; a pair
     the model was not scored in is a dash, not a shifted column."""
-    from finescale.app.report import claims_matrix
+    from finescale.app.claims import claims_matrix
 
     def rec(model, season, r2="holds", crps="holds", vario="undecided"):
         return {"model": model, "region": "area0", "season": season,
@@ -367,7 +367,8 @@ def test_the_verdict_matrix_has_a_pair_per_column_in_season_order():
 def test_a_student_is_scored_but_is_no_claim_of_the_paper(results):
     """A distilled student's row keeps its intervals to its teacher, but the claim tables
     (the paper's claims: diffusion beats each baseline) leave it out."""
-    from finescale.app.report import claims_matrix, claims_summary, claims_table, records
+    from finescale.app.claims import claims_matrix, claims_summary, claims_table
+    from finescale.app.report import records
 
     recs = records(results)
     student = {**next(r for r in recs if r["model"] == "unet"), "model": "distilled"}
@@ -422,9 +423,9 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
     own days, comparisons only within the group, its own curves and columns in the report,
     rebuilt from the shipped files, and its roll-out is the one the Season tab shows."""
     from finescale.app.cli import main
-    from finescale.app.report import HELDOUT, read_curves
+    from finescale.app.report import read_curves
     from finescale.app.tabs.season import figures
-    from finescale.data.splits import SplitConfig, make_split
+    from finescale.data.splits import HELDOUT, SplitConfig, make_split
     from finescale.model.config import get_preset
     from finescale.model.training import TrainSpec, train_downscaler
 

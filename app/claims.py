@@ -1,0 +1,158 @@
+"""The report's claims as text: diffusion − each model with its interval and verdict, in
+tables, counts and a matrix (the verdicts themselves come from data.bootstrap)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from finescale.data.bootstrap import NOT_CLAIMS
+from finescale.data.seasons import SEASONS
+
+# (score, title, format). The verdicts that decide the claims (data.bootstrap.VERDICTS):
+# fair to ensemble size and to forecast type; the N-member scores stay beside them
+CLAIMS = (("r2_inf", "R² (∞ members)", "{:+.3f}"),
+          ("crps_prob", "CRPS (ensemble: fair; deterministic: dressed)", "{:+.4f}"),
+          ("variogram_error", "variogram error", "{:+.3f}"))
+BESIDE = (("r2", "R² (N members)", "{:+.3f}"),
+          ("crps", "CRPS (N members; deterministic: MAE)", "{:+.4f}"),
+          ("mae", "MAE (ensemble mean)", "{:+.4f}"))
+# reports from before the fair estimates: their claims were N-member R², CRPS against MAE
+OLD_CLAIMS = (("r2", "R²", "{:+.3f}"), ("crps", "CRPS (MAE if deterministic)", "{:+.4f}"),
+              ("variogram_error", "variogram error", "{:+.3f}"))
+VERDICT_WORDS = ("holds", "fails", "undecided")
+
+
+def claims_of(recs: list[dict]) -> tuple:
+    """The claims a report's rows carry: the fair ones, or an older report's."""
+    return CLAIMS if any(r.get("r2_inf_vs_diffusion_claim") for r in recs) else OLD_CLAIMS
+
+
+def _claim_rows(recs: list[dict]) -> list[dict]:
+    return [r for r in recs if r.get("r2_vs_diffusion_claim") and r["model"] not in NOT_CLAIMS]
+
+
+def claim_cell(rec: dict, key: str, fmt: str, verdict: bool = True) -> str | None:
+    """``diffusion − model [low, high]`` of ``key`` on a report row (and its verdict, with
+    the Holm-adjusted one where it differs); None where the row has no such interval."""
+    d, lo, hi = (rec.get(f"{key}_vs_diffusion{x}") for x in ("", "_ci_low", "_ci_high"))
+    if d is None or lo is None or hi is None:
+        return None
+    cell = f"{fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+    return f"{cell} {verdict_text(rec, key)}" if verdict else cell
+
+
+def verdict_text(rec: dict, key: str) -> str:
+    """The raw verdict, and the Holm-adjusted one in brackets where it differs."""
+    raw = rec.get(f"{key}_vs_diffusion_claim") or "—"
+    holm = rec.get(f"{key}_vs_diffusion_claim_holm")
+    return raw if holm is None or holm == raw else f"{raw} (Holm: {holm})"
+
+
+def claims_text(recs: list[dict], settings: dict) -> str:
+    """How the intervals and verdicts were made, for report.md."""
+    blocks = sorted({r["boot_block"] for r in recs if r.get("boot_block")})
+    tests = sum(1 for r in recs for k, _, _ in CLAIMS if f"{k}_vs_diffusion_p_holm" in r)
+    text = (f"Paired bootstrap over the scored days ({settings.get('boot', 0)} resamples; both "
+            "models resampled with the same days; members not resampled"
+            + (f"; moving blocks of {', '.join(map(str, blocks))} adjacent scored days"
+               if blocks and blocks != [1] else "") + "). A claim *holds* when the whole "
+            "interval favours diffusion (higher R², lower CRPS and variogram error), *fails* "
+            "when it favours the other model, and is *undecided* when it spans 0.")
+    if claims_of(recs) is CLAIMS:
+        text += (" The claims are judged fair to ensemble size and forecast type: R² of the "
+                 "ensemble mean with infinitely many members (the members' noise term "
+                 "removed), CRPS of forecast distributions (the fair estimator for ensembles, "
+                 "deterministic models dressed with their validation-day errors); the "
+                 "N-member R², the CRPS against a point forecast's MAE and the ensemble "
+                 "mean's MAE stay beside them.")
+    if tests:
+        text += (f" The report makes {tests} such comparisons; the Holm-adjusted verdict "
+                 "(family-wise error 5 %) is given where it differs from the raw one, and "
+                 "the matrix shows the adjusted verdicts.")
+    return text
+
+
+def claims_table(recs: list[dict]) -> str:
+    """Markdown: for every model but diffusion, diffusion − model with its 95 % paired
+    bootstrap interval and the verdict of the paper's claim (diffusion is better); the
+    N-member scores beside, as intervals."""
+    rows = _claim_rows(recs)
+    if not rows:
+        return "No intervals (no diffusion model, or `--boot 0`)."
+    claims = claims_of(rows)
+    beside = [b for b in BESIDE if claims is CLAIMS]
+    head = ["area", "season", "model", *[t for _, t, _ in claims], *[t for _, t, _ in beside]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [claim_cell(r, k, fmt) or "—" for k, _, fmt in claims]
+        cells += [claim_cell(r, k, fmt, verdict=False) or "—" for k, _, fmt in beside]
+        lines.append(f"| {r['region']} | {r['season']} | {r['model']} | " + " | ".join(cells)
+                     + " |")
+    return "\n".join(lines)
+
+
+def _counts(values) -> str:
+    c = pd.Series(list(values)).value_counts()
+    return " / ".join(f"{int(c.get(v, 0))}" for v in VERDICT_WORDS)
+
+
+def claims_summary(recs: list[dict]) -> str:
+    """Markdown: per model and score, in how many pairs the claim holds / fails / is
+    undecided (and after Holm's adjustment, where the report has it)."""
+    df = pd.DataFrame(_claim_rows(recs))
+    if df.empty:
+        return ""
+    claims = claims_of(df.to_dict("records"))
+    lines = ["| model | " + " | ".join(t for _, t, _ in claims) + " |",
+             "|---|" + "---|" * len(claims)]
+    for m, g in df.groupby("model", sort=False):
+        cells = []
+        for k, _, _ in claims:
+            cell = _counts(g[f"{k}_vs_diffusion_claim"])
+            if f"{k}_vs_diffusion_claim_holm" in g:
+                cell += f" (Holm: {_counts(g[f'{k}_vs_diffusion_claim_holm'])})"
+            cells.append(cell)
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _season_order(label: str) -> tuple[int, str]:
+    base = label.split(" ")[0]
+    return (SEASONS.index(base) if base in SEASONS else len(SEASONS), label)
+
+
+def report_pairs(recs: list[dict]) -> list[tuple[str, str]]:
+    """The (region, season) pairs of a report's records (seasons as the rows carry them:
+    :func:`labelled` rows put a season held out in time after its random-day one), by
+    region, then in season order."""
+    return sorted({(r["region"], r["season"]) for r in recs},
+                  key=lambda p: (p[0], *_season_order(p[1])))
+
+
+def claims_matrix(recs: list[dict]) -> str:
+    """Markdown: one row per model, one column per area × season, each cell the three
+    verdicts of the claims — every claim of the report at a glance (Holm-adjusted)."""
+    rows = _claim_rows(recs)
+    if not rows:
+        return ""
+    claims = claims_of(rows)
+    df, pairs = pd.DataFrame(rows), report_pairs(rows)
+    lines = ["| diffusion − | " + " | ".join(f"{r} {s}" for r, s in pairs) + " |",
+             "|---|" + "---|" * len(pairs)]
+    for m, g in df.groupby("model", sort=False):
+        by = {(r["region"], r["season"]): r for r in g.to_dict("records")}
+        cells = [" · ".join(_verdict(by[p], k) for k, _, _ in claims) if p in by else "—"
+                 for p in pairs]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def adjusted_verdict(rec: dict, key: str) -> str:
+    """A row's verdict of ``key``: Holm-adjusted where the report has it, else the raw one."""
+    return (rec.get(f"{key}_vs_diffusion_claim_holm") or rec.get(f"{key}_vs_diffusion_claim")
+            or "—")
+
+
+def _verdict(rec: dict, key: str) -> str:
+    v = adjusted_verdict(rec, key)
+    return f"**{v}**" if v == "fails" else v
