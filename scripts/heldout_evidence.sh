@@ -21,7 +21,11 @@ STAGES=${STAGES:-"train evaluate"}
 MEMBERS=${MEMBERS:-4} ROLLOUT=${ROLLOUT:-30}  # held out: through the whole season anyway
 FS=${FS:-finescale}
 W="$ROOT/weights"
-mkdir -p "$W"
+# finished models are kept in the repository too (committed), so that a fresh machine
+# starts from them: seeded into W here, copied back after each pair's training
+KEEP=${KEEP:-docs/runs/heldout/weights}
+mkdir -p "$W" "$KEEP"
+cp -n "$KEEP"/*.safetensors "$KEEP"/*.json "$W"/ 2>/dev/null || true
 log() { echo "[$(date -u +%FT%T)] $*" | tee -a "$ROOT/runs.log"; }
 
 # One pair at a time, trained then scored, so that the first pair's held-out evidence exists
@@ -39,6 +43,9 @@ for item in $HELDOUT; do
       log "train $KINDS $pair (held out: $season $year)"
       OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$KINDS" \
         scripts/train_evidence.sh "$pair"
+      for f in "$W/$pair"-*.safetensors "$W/$pair"-*.json; do
+        cmp -s "$f" "$KEEP/${f##*/}" || cp "$f" "$KEEP/"
+      done
       ;;
     evaluate)
       ckpts=()
