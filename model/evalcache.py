@@ -7,6 +7,10 @@ that decides them: the checkpoint's weights (the file's sha256), the data's iden
 days, the ensemble size, the sampler, the seed and the device type. A changed setting is a
 new key, never a stale hit. Scores are not kept: they are recomputed from the fields
 (cheap), so a change in a score's definition applies to cached fields too.
+
+While an entry is generated its pieces are kept as they finish (``PART_DAYS`` test days at a
+time, then the roll-out): an evaluation stopped inside one model's hours of generation
+resumes from its last finished piece, and the pieces go once the entry is whole.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +42,9 @@ def entry_key(checkpoint: Path, data: str, days: pd.DatetimeIndex,
            "members": members, "sampler": dataclasses.asdict(sampler), "seed": seed,
            "device": str(device).split(":")[0]}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+PART_DAYS = 8  # test days per kept piece: a stop loses at most this many days' generation
 
 
 class GenerationCache:
@@ -71,7 +80,40 @@ class GenerationCache:
             test.to_netcdf(tmp / "test.nc")
             if roll is not None:
                 roll.to_netcdf(tmp / "roll.nc")
+        shutil.rmtree(self._pieces(region, season, model, key), ignore_errors=True)
+        try:
+            (self.root / ".pieces").rmdir()  # only when no other entry has pieces
+        except OSError:
+            pass
         return self.path(region, season, model, key)
+
+    def _pieces(self, region: str, season: str, model: str, key: str) -> Path:
+        return self.root / ".pieces" / self.path(region, season, model, key).name
+
+    def get_piece(self, region: str, season: str, model: str, key: str, name: str
+                  ) -> tuple[xr.Dataset, float] | None:
+        """A finished piece of an entry being generated: (fields, seconds) or None."""
+        d = self._pieces(region, season, model, key)
+        if not (d / f"{name}.json").exists():
+            return None
+        try:
+            seconds = float(json.loads((d / f"{name}.json").read_text())["seconds"])
+            return _read(d / f"{name}.nc"), seconds
+        except (OSError, ValueError, KeyError) as err:
+            raise FinescaleError(f"cached piece {d / name}.nc is unreadable ({err}); delete "
+                                 "it to generate it again") from None
+
+    def put_piece(self, region: str, season: str, model: str, key: str, name: str,
+                  data: xr.Dataset, seconds: float) -> None:
+        """Keep one finished piece: its fields, then the note that says it is whole."""
+        d = self._pieces(region, season, model, key)
+        d.mkdir(parents=True, exist_ok=True)
+        for suffix, write in ((".nc", data.to_netcdf),
+                              (".json", lambda f: Path(f).write_text(
+                                  json.dumps({"seconds": seconds})))):
+            tmp = d / f".{name}{suffix}.tmp"
+            write(tmp)
+            os.replace(tmp, d / f"{name}{suffix}")
 
 
 def _read(path: Path) -> xr.Dataset:

@@ -236,6 +236,46 @@ def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, resu
 
 
 
+def test_a_model_stopped_inside_its_generation_resumes_from_its_last_piece(
+        small, ckpts, tmp_path: Path, monkeypatch):
+    """Hours of one model's generation are kept piece by piece: a run stopped after the
+    first piece generates only the rest when run again, and the whole equals one pass."""
+    import finescale.model.evaluation as me
+    from finescale.model.evalcache import GenerationCache
+
+    monkeypatch.setattr(me, "PART_DAYS", 1)
+    days = pd.DatetimeIndex(["2006-06-20", "2006-06-21", "2006-06-23"])
+    roll = pd.date_range("2006-06-24", periods=2)
+    args = (small, ckpts["diffusion"], "diffusion", "area1", "JJA", days, roll, CFG, "cpu",
+            None)
+    whole, whole_roll, _ = me._generated(*args, None)  # no cache: one pass, nothing kept
+    once = generate_days(small, [ckpts["diffusion"]], days, members=2, sampler=CFG.sampler,
+                         progress=False)
+    np.testing.assert_array_equal(whole.DUEXTTAU.values, once.DUEXTTAU.values)
+    assert list(whole.time.values) == list(once.time.values)
+
+    real, calls = me.generate_days, []
+
+    def stops_after_one(*a, **k):
+        calls.append(a[2])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the session ends here
+        return real(*a, **k)
+
+    monkeypatch.setattr(me, "generate_days", stops_after_one)
+    cache = GenerationCache(tmp_path / "c")
+    with pytest.raises(KeyboardInterrupt):
+        me._generated(*args, cache)
+    calls.clear()
+    monkeypatch.setattr(me, "generate_days", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    test, rolled, seconds = me._generated(*args, cache)
+    assert [list(c) for c in calls] == [[days[1]], [days[2]]]  # the first day was kept
+    np.testing.assert_array_equal(test.DUEXTTAU.values, whole.DUEXTTAU.values)
+    np.testing.assert_array_equal(rolled.DUEXTTAU.values, whole_roll.DUEXTTAU.values)
+    assert seconds > 0 and not (tmp_path / "c" / ".pieces").exists()  # the entry is whole
+    assert len(list((tmp_path / "c").iterdir())) == 1
+
+
 def test_reports_of_both_samplers_are_found_and_told_apart(results, small, tmp_path: Path):
     ident = small.manifest["generator"]
     win = write_report(results, tmp_path / "win", variable=small.variable,
