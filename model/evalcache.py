@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -114,6 +116,34 @@ class GenerationCache:
             tmp = d / f".{name}{suffix}.tmp"
             write(tmp)
             os.replace(tmp, d / f"{name}{suffix}")
+
+
+def kept_piece(cache: GenerationCache | None, where: tuple[str, str, str, str | None],
+               name: str, make: Callable[[], xr.Dataset]) -> tuple[xr.Dataset, float]:
+    """One piece of a generation and the seconds it took: kept in ``cache`` (under
+    ``where`` = region, season, model, key) as soon as it is made, taken from there when a
+    stopped run made it already. Without a cache it is simply made."""
+    hit = None if cache is None else cache.get_piece(*where, name)
+    if hit is not None:
+        return hit
+    t0 = time.perf_counter()
+    data = make()
+    seconds = time.perf_counter() - t0
+    if cache is not None:
+        cache.put_piece(*where, name, data, seconds)
+    return data, seconds
+
+
+def kept_days(cache: GenerationCache | None, where: tuple[str, str, str, str | None],
+              days: pd.DatetimeIndex, make: Callable[[pd.DatetimeIndex], xr.Dataset]
+              ) -> tuple[xr.Dataset, float]:
+    """``make(days)`` made ``PART_DAYS`` days at a time, each piece kept
+    (:func:`kept_piece`), joined along time; and the seconds the pieces took."""
+    pieces = [kept_piece(cache, where, f"test-{i:04d}", lambda c=days[i:i + PART_DAYS]: make(c))
+              for i in range(0, days.size, PART_DAYS)]
+    joined = xr.concat([p for p, _ in pieces], "time", data_vars="minimal", coords="minimal",
+                       compat="override", combine_attrs="override")
+    return joined, sum(s for _, s in pieces)
 
 
 def _read(path: Path) -> xr.Dataset:

@@ -42,7 +42,7 @@ from finescale.data.splits import SCORED, SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest, sha256
 from finescale.model.config import SamplerConfig
 from finescale.model.datasets import fingerprint
-from finescale.model.evalcache import PART_DAYS, GenerationCache, entry_key
+from finescale.model.evalcache import GenerationCache, entry_key, kept_days, kept_piece
 from finescale.model.generation import generate, generate_days, interpolate_region, load_model
 from finescale.model.kinds import KINDS, noise_rho
 from finescale.model.registry import find_checkpoints
@@ -295,15 +295,10 @@ def _generated(ds: DatasetDir, path: Path, kind: str, region: str, season: str,
         return generate_days(ds, [model()], chunk, members=members, sampler=cfg.sampler,
                              seed=cfg.seed, device=device, progress=False, cancel=cancel)
 
-    pieces = [_piece(cache, where, f"test-{i:04d}",
-                     lambda c=days[i:i + PART_DAYS]: test_piece(c))
-              for i in range(0, days.size, PART_DAYS)]
-    test = xr.concat([p for p, _ in pieces], "time", data_vars="minimal", coords="minimal",
-                     compat="override", combine_attrs="override")
-    seconds = sum(s for _, s in pieces)
+    test, seconds = kept_days(cache, where, days, test_piece)
     roll = None
     if roll_days is not None:
-        roll, s = _piece(cache, where, "roll", lambda: generate(
+        roll, s = kept_piece(cache, where, "roll", lambda: generate(
             ds, [model()], f"{roll_days[0]:%Y-%m-%d}", f"{roll_days[-1]:%Y-%m-%d}",
             members=members, sampler=cfg.sampler, seed=cfg.seed, device=device, strict=True,
             progress=False, cancel=cancel))
@@ -311,21 +306,6 @@ def _generated(ds: DatasetDir, path: Path, kind: str, region: str, season: str,
     if cache is not None:
         cache.put(region, season, kind, key, test, roll, seconds)
     return test, roll, seconds
-
-
-def _piece(cache: GenerationCache | None, where: tuple, name: str,
-           make: Callable[[], xr.Dataset]) -> tuple[xr.Dataset, float]:
-    """One piece of a model's generation and the seconds it took: kept in ``cache`` as soon
-    as it is made, taken from there when a stopped run made it already."""
-    hit = None if cache is None else cache.get_piece(*where, name)
-    if hit is not None:
-        return hit
-    t0 = time.perf_counter()
-    data = make()
-    seconds = time.perf_counter() - t0
-    if cache is not None:
-        cache.put_piece(*where, name, data, seconds)
-    return data, seconds
 
 
 def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int,

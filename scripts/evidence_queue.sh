@@ -20,7 +20,8 @@ log() { echo "[$(date -u +%FT%T)] queue: $*" | tee -a "${RECORDS:-$HOME/finescal
   AREAS=area1 KEEPBITS=10 scripts/long_record.sh || { log "area1 stopped"; exit 1; }
   if [ ! -e docs/data/members-curve.json ]; then
     $PY scripts/members_curve.py --out docs/data/members-curve.json \
-      --figure docs/img/members-curve.png || { log "members curve stopped"; exit 1; }
+      --figure docs/img/members-curve.png --cache "$HOME/.cache/finescale/evidence/fields" \
+      || { log "members curve stopped"; exit 1; }
   fi
   scripts/evidence.sh || { log "evidence stopped"; exit 1; }
   log "all done"

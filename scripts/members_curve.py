@@ -6,11 +6,13 @@ once (the report's settings: DPM-Solver++(2M) 12 steps, bf16, its own noise memo
 N-member R², RMSE and CRPS, and the size-fair ``r2_inf`` and ``crps_fair`` from each N
 (undefined at N = 1). If the estimators are right, ``r2_inf`` and ``crps_fair`` stay flat in
 N while the N-member R² rises and the CRPS falls towards them. Prints JSON; with
-``--figure`` also one PNG (one panel per score, a line per pair).
+``--figure`` also one PNG (one panel per score, a line per pair). With ``--cache DIR`` the
+members are kept as they are generated (8 days at a time, as ``evaluate --cache`` keeps
+them): a stopped run resumes, a finished one only scores again.
 
 Usage: python scripts/members_curve.py [--pairs area1-DJF,area1-MAM,area1-JJA,area1-SON]
        [--members 16] [--days 0] [--out docs/data/members-curve.json]
-       [--figure docs/img/members-curve.png] [--data DIR] [--checkpoints DIR]
+       [--figure docs/img/members-curve.png] [--data DIR] [--checkpoints DIR] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from finescale.data.seasons import in_season
 from finescale.data.splits import SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig
+from finescale.model.datasets import fingerprint
+from finescale.model.evalcache import GenerationCache, entry_key, kept_days
 from finescale.model.generation import generate_days
 from finescale.model.registry import SHIPPED_DIR
 
@@ -59,7 +63,7 @@ def curve(gen, truth, transform: str) -> list[dict]:
     return rows
 
 
-def pair_curve(ds, path: Path, members: int, n_days: int) -> dict:
+def pair_curve(ds, path: Path, members: int, n_days: int, cache: Path | None = None) -> dict:
     m = read_manifest(path)
     region, season = m["region"], m["season"]
     fine = pd.DatetimeIndex(ds.region(region).fine["time"].values)
@@ -67,8 +71,18 @@ def pair_curve(ds, path: Path, members: int, n_days: int) -> dict:
     days = days[in_season(days, season)]
     days = days[:n_days] if n_days else days
     sampler = SamplerConfig(steps=12, precision="bf16")
-    out = generate_days(ds, [path], days, members=members, sampler=sampler, seed=0,
-                        progress=True)
+    kept = None if cache is None else GenerationCache(cache)
+    key = entry_key(path, fingerprint(ds.manifest, region), days, None, members, sampler, 0,
+                    "cpu")
+    where = (region, season, "diffusion-members", key)
+    hit = None if kept is None else kept.get(*where)
+    if hit is not None:
+        out = hit[0]
+    else:
+        out, seconds = kept_days(kept, where, days, lambda c: generate_days(
+            ds, [path], c, members=members, sampler=sampler, seed=0, progress=True))
+        if kept is not None:
+            kept.put(*where, out, None, seconds)
     g, t = check_generated(out, ds.variable, name=f"{region} {season}")
     return {"region": region, "season": season, "days": int(days.size),
             "checkpoint": path.name, "curve": curve(g, t, str(out.attrs.get("transform",
@@ -112,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     p.add_argument("--figure", type=Path, default=None)
+    p.add_argument("--cache", type=Path, default=None,
+                   help="keep the generated members here (resume a stopped run)")
     a = p.parse_args(argv)
     if a.members < 2:
         print("members_curve: --members must be >= 2", file=sys.stderr)
         return 2
     ds = open_dataset(a.data)
     results = [pair_curve(ds, a.checkpoints / f"{pair}-diffusion.safetensors", a.members,
-                          a.days) for pair in a.pairs.split(",")]
+                          a.days, a.cache) for pair in a.pairs.split(",")]
     text = json.dumps(results, indent=1)
     print(text)
     if a.out:

@@ -42,14 +42,21 @@ def test_the_infinite_member_estimates_are_flat_in_n():
     assert rows[1]["crps"] > rows[-1]["crps"]  # the plain CRPS improves with N
 
 
-def test_the_script_runs_on_a_trained_model(small_dir, ckpts, capsys, tmp_path):
+def test_the_script_runs_on_a_trained_model(small_dir, ckpts, capsys, tmp_path, monkeypatch):
     mod = _script()
     fig = tmp_path / "curve.png"
-    assert mod.main(["--pairs", "area1-JJA", "--members", "4", "--days", "2",
-                     "--checkpoints", str(ckpts["diffusion"].parent), "--data", str(small_dir),
-                     "--figure", str(fig)]) == 0
-    (res,) = json.loads(capsys.readouterr().out)
+    args = ["--pairs", "area1-JJA", "--members", "4", "--days", "2", "--checkpoints",
+            str(ckpts["diffusion"].parent), "--data", str(small_dir), "--cache",
+            str(tmp_path / "c")]
+    assert mod.main([*args, "--figure", str(fig)]) == 0
+    out = capsys.readouterr().out
+    (res,) = json.loads(out)
     assert (res["region"], res["season"], res["days"]) == ("area1", "JJA", 2)
     assert [r["members"] for r in res["curve"]] == [1, 2, 4]
     assert fig.read_bytes()[:4] == b"\x89PNG"
+    # a second run scores the kept members: nothing is generated again, the same curve
+    monkeypatch.setattr(mod, "generate_days", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("generated again")))
+    assert mod.main(args) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(out)
     assert mod.main(["--members", "1"]) == 2

@@ -240,10 +240,11 @@ def test_a_model_stopped_inside_its_generation_resumes_from_its_last_piece(
         small, ckpts, tmp_path: Path, monkeypatch):
     """Hours of one model's generation are kept piece by piece: a run stopped after the
     first piece generates only the rest when run again, and the whole equals one pass."""
+    import finescale.model.evalcache as mc
     import finescale.model.evaluation as me
     from finescale.model.evalcache import GenerationCache
 
-    monkeypatch.setattr(me, "PART_DAYS", 1)
+    monkeypatch.setattr(mc, "PART_DAYS", 1)
     days = pd.DatetimeIndex(["2006-06-20", "2006-06-21", "2006-06-23"])
     roll = pd.date_range("2006-06-24", periods=2)
     args = (small, ckpts["diffusion"], "diffusion", "area1", "JJA", days, roll, CFG, "cpu",
