@@ -9,8 +9,9 @@ new key, never a stale hit. Scores are not kept: they are recomputed from the fi
 (cheap), so a change in a score's definition applies to cached fields too.
 
 While an entry is generated its pieces are kept as they finish (``PART_DAYS`` test days at a
-time, then the roll-out): an evaluation stopped inside one model's hours of generation
-resumes from its last finished piece, and the pieces go once the entry is whole.
+time; the roll-out in pieces with the members' history after each): an evaluation stopped
+inside one model's hours of generation resumes from its last finished piece, and the pieces
+go once the entry is whole.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -106,16 +108,36 @@ class GenerationCache:
                                  "it to generate it again") from None
 
     def put_piece(self, region: str, season: str, model: str, key: str, name: str,
-                  data: xr.Dataset, seconds: float) -> None:
-        """Keep one finished piece: its fields, then the note that says it is whole."""
+                  data: xr.Dataset, seconds: float, history: np.ndarray | None = None
+                  ) -> None:
+        """Keep one finished piece: its fields (and the members' history after it, for a
+        roll-out to continue from), then the note that says it is whole; the history of
+        the piece before goes only after that, so a stop anywhere leaves one to resume."""
         d = self._pieces(region, season, model, key)
         d.mkdir(parents=True, exist_ok=True)
-        for suffix, write in ((".nc", data.to_netcdf),
-                              (".json", lambda f: Path(f).write_text(
-                                  json.dumps({"seconds": seconds})))):
+
+        def save_history(path: Path) -> None:
+            with open(path, "wb") as f:  # a file, not a name: np.save would add ".npy"
+                np.save(f, history)
+
+        writes = [(".nc", data.to_netcdf)]
+        if history is not None:
+            writes.append((".history.npy", save_history))
+        writes.append((".json", lambda f: f.write_text(json.dumps({"seconds": seconds}))))
+        for suffix, write in writes:
             tmp = d / f".{name}{suffix}.tmp"
             write(tmp)
             os.replace(tmp, d / f"{name}{suffix}")
+        if history is not None:
+            for old in d.glob("*.history.npy"):
+                if old.name != f"{name}.history.npy":
+                    old.unlink()
+
+    def piece_history(self, region: str, season: str, model: str, key: str, name: str
+                      ) -> np.ndarray | None:
+        """The members' history kept after piece ``name`` (None if it went)."""
+        f = self._pieces(region, season, model, key) / f"{name}.history.npy"
+        return np.load(f) if f.exists() else None
 
 
 def kept_piece(cache: GenerationCache | None, where: tuple[str, str, str, str | None],
@@ -141,6 +163,11 @@ def kept_days(cache: GenerationCache | None, where: tuple[str, str, str, str | N
     (:func:`kept_piece`), joined along time; and the seconds the pieces took."""
     pieces = [kept_piece(cache, where, f"test-{i:04d}", lambda c=days[i:i + PART_DAYS]: make(c))
               for i in range(0, days.size, PART_DAYS)]
+    return join(pieces)
+
+
+def join(pieces: list[tuple[xr.Dataset, float]]) -> tuple[xr.Dataset, float]:
+    """Pieces (fields, seconds) of one generation as one: joined along time, seconds summed."""
     joined = xr.concat([p for p, _ in pieces], "time", data_vars="minimal", coords="minimal",
                        compat="override", combine_attrs="override")
     return joined, sum(s for _, s in pieces)

@@ -42,8 +42,14 @@ from finescale.data.splits import SCORED, SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest, sha256
 from finescale.model.config import SamplerConfig
 from finescale.model.datasets import fingerprint
-from finescale.model.evalcache import GenerationCache, entry_key, kept_days, kept_piece
-from finescale.model.generation import generate, generate_days, interpolate_region, load_model
+from finescale.model.evalcache import GenerationCache, entry_key, join, kept_days
+from finescale.model.generation import (
+    LoadedModel,
+    generate_days,
+    generate_pieces,
+    interpolate_region,
+    load_model,
+)
 from finescale.model.kinds import KINDS, noise_rho
 from finescale.model.registry import find_checkpoints
 from finescale.model.workers import die_with_parent
@@ -298,14 +304,45 @@ def _generated(ds: DatasetDir, path: Path, kind: str, region: str, season: str,
     test, seconds = kept_days(cache, where, days, test_piece)
     roll = None
     if roll_days is not None:
-        roll, s = kept_piece(cache, where, "roll", lambda: generate(
-            ds, [model()], f"{roll_days[0]:%Y-%m-%d}", f"{roll_days[-1]:%Y-%m-%d}",
-            members=members, sampler=cfg.sampler, seed=cfg.seed, device=device, strict=True,
-            progress=False, cancel=cancel))
+        roll, s = _kept_rollout(cache, where, ds, model, roll_days, members, cfg, device,
+                                cancel)
         seconds += s
     if cache is not None:
         cache.put(region, season, kind, key, test, roll, seconds)
     return test, roll, seconds
+
+
+ROLL_PIECE = 15  # roll-out days per kept piece
+
+
+def _kept_rollout(cache: GenerationCache | None, where: tuple, ds: DatasetDir,
+                  model: Callable[[], LoadedModel], days: pd.DatetimeIndex, members: int,
+                  cfg: EvalConfig, device, cancel: threading.Event | None
+                  ) -> tuple[xr.Dataset, float]:
+    """The strict roll-out through ``days``, kept ``ROLL_PIECE`` days at a time with the
+    members' history after each piece: a stopped run continues after its last kept piece
+    (the same fields as one pass), and the seconds all pieces took."""
+    kept: list[tuple[xr.Dataset, float]] = []
+    total = -(-days.size // ROLL_PIECE)
+    while cache is not None and len(kept) < total:
+        hit = cache.get_piece(*where, f"roll-{len(kept):04d}")
+        if hit is None:
+            break
+        kept.append(hit)
+    hist = kept and cache.piece_history(*where, f"roll-{len(kept) - 1:04d}")
+    if kept and hist is None:  # only a run of an older version keeps no history
+        kept = []
+    if len(kept) < total:
+        t0 = time.perf_counter()
+        for i, piece, after in generate_pieces(
+                ds, [model()], f"{days[0]:%Y-%m-%d}", f"{days[-1]:%Y-%m-%d}", ROLL_PIECE,
+                members=members, sampler=cfg.sampler, seed=cfg.seed, device=device,
+                cancel=cancel, resume=(len(kept), hist) if kept else None):
+            seconds, t0 = time.perf_counter() - t0, time.perf_counter()
+            if cache is not None:
+                cache.put_piece(*where, f"roll-{i:04d}", piece, seconds, history=after)
+            kept.append((piece, seconds))
+    return join(kept)
 
 
 def _pair_worker(data: str, paths: list[str], cfg: EvalConfig, device: str, threads: int,

@@ -47,8 +47,8 @@ def _check_members(members: int) -> None:
 
 def _roll(run: Run, days: pd.DatetimeIndex, members: int, sampler: SamplerConfig, seed: int,
           strict: bool, spinup: int, progress: bool,
-          callback: Callable[[int, int], None] | None, cancel: threading.Event | None
-          ) -> Iterator[tuple[int, np.ndarray]]:
+          callback: Callable[[int, int], None] | None, cancel: threading.Event | None,
+          state: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """:func:`rollout` from the true history where it exists, else from a spin-up."""
     sd0 = run.sds[run.first.season]
     run_days = days
@@ -69,7 +69,8 @@ def _roll(run: Run, days: pd.DatetimeIndex, members: int, sampler: SamplerConfig
         # model may not be given: they run with the first day's (as reconstruct does)
         yield from rollout(run, run_days, hist, members, sampler, seed,
                            discard=len(run_days) - len(days), feed_truth=not strict,
-                           fallback=season_of([days[0]])[0], cancel=cancel, on_day=on_day)
+                           fallback=season_of([days[0]])[0], cancel=cancel, on_day=on_day,
+                           state=state)
     finally:
         bar.close()
 
@@ -97,6 +98,36 @@ def generate(ds: DatasetDir, checkpoints: Sequence[Checkpoint], start: str, end:
                            callback, cancel):
         out[:, k] = values
     return to_dataset(ds, run.first, days, out, checkpoints, sampler, seed, strict, spinup)
+
+
+def generate_pieces(ds: DatasetDir, checkpoints: Sequence[Checkpoint], start: str, end: str,
+                    piece: int, members: int = 1, sampler: SamplerConfig | None = None,
+                    seed: int = 0, device: str | torch.device = "cpu", spinup: int = 7,
+                    cancel: threading.Event | None = None,
+                    resume: tuple[int, np.ndarray] | None = None
+                    ) -> Iterator[tuple[int, xr.Dataset, np.ndarray]]:
+    """A strict :func:`generate` from ``start`` to ``end``, ``piece`` days at a time: yields
+    (piece number, its fields, every member's history after it). ``resume`` = (the next
+    piece's number, the history after the piece before it) continues a stopped roll-out;
+    the pieces are those of one pass (each day's noise is seeded by its date)."""
+    sampler = sampler or SamplerConfig()
+    _check_members(members)
+    days = daily(start, end)
+    run = prepare_run(ds, checkpoints, days, device, None)
+    first, hist = resume or (0, None)
+    for i in range(first, -(-days.size // piece)):
+        part = days[i * piece:(i + 1) * piece]
+        out = np.empty((members, part.size, *run.sds[run.first.season].shape), np.float32)
+        state: dict = {}
+        steps = (_roll(run, part, members, sampler, seed, True, spinup, False, None, cancel,
+                       state) if hist is None else
+                 rollout(run, part, hist, members, sampler, seed, cancel=cancel, state=state,
+                         fallback=season_of([days[0]])[0]))
+        for k, values in steps:
+            out[:, k] = values
+        hist = state["history"]
+        yield i, to_dataset(ds, run.first, part, out, checkpoints, sampler, seed, True,
+                            spinup), hist
 
 
 def generate_to_file(ds: DatasetDir, checkpoints: Sequence[Checkpoint], start: str, end: str,

@@ -209,7 +209,7 @@ def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, resu
         raise AssertionError("generated again")
 
     monkeypatch.setattr(me, "generate_days", no)
-    monkeypatch.setattr(me, "generate", no)
+    monkeypatch.setattr(me, "generate_pieces", no)
     again = evaluate(small, paths, CFG, progress=False, cache=tmp_path / "c")
     for a, b in zip(first, again, strict=True):
         if a.model.startswith("interp"):  # computed again, in its own time
@@ -238,14 +238,16 @@ def test_a_cached_evaluation_resumes_without_generating_again(small, ckpts, resu
 
 def test_a_model_stopped_inside_its_generation_resumes_from_its_last_piece(
         small, ckpts, tmp_path: Path, monkeypatch):
-    """Hours of one model's generation are kept piece by piece: a run stopped after the
-    first piece generates only the rest when run again, and the whole equals one pass."""
+    """Hours of one model's generation are kept piece by piece: a run stopped among its
+    test days, or inside its roll-out, generates only the rest when run again, and the
+    whole equals one pass."""
     import finescale.model.evalcache as mc
     import finescale.model.evaluation as me
     from finescale.model.evalcache import GenerationCache
 
     monkeypatch.setattr(mc, "PART_DAYS", 1)
-    days = pd.DatetimeIndex(["2006-06-20", "2006-06-21", "2006-06-23"])
+    monkeypatch.setattr(me, "ROLL_PIECE", 1)
+    days = pd.DatetimeIndex(["2006-06-20", "2006-06-23"])
     roll = pd.date_range("2006-06-24", periods=2)
     args = (small, ckpts["diffusion"], "diffusion", "area1", "JJA", days, roll, CFG, "cpu",
             None)
@@ -254,23 +256,41 @@ def test_a_model_stopped_inside_its_generation_resumes_from_its_last_piece(
                          progress=False)
     np.testing.assert_array_equal(whole.DUEXTTAU.values, once.DUEXTTAU.values)
     assert list(whole.time.values) == list(once.time.values)
+    one_roll = generate(small, [ckpts["diffusion"]], "2006-06-24", "2006-06-25", members=2,
+                        sampler=CFG.sampler, progress=False)
+    np.testing.assert_array_equal(whole_roll.DUEXTTAU.values, one_roll.DUEXTTAU.values)
 
-    real, calls = me.generate_days, []
+    real_days, real_put, calls = me.generate_days, GenerationCache.put_piece, []
 
-    def stops_after_one(*a, **k):
-        calls.append(a[2])
+    def stop_at_second_day(*a, **k):
+        calls.append(list(a[2]))
         if len(calls) == 2:
             raise KeyboardInterrupt  # the session ends here
-        return real(*a, **k)
+        return real_days(*a, **k)
 
-    monkeypatch.setattr(me, "generate_days", stops_after_one)
+    def stop_after_first_roll_piece(self, *a, **k):
+        real_put(self, *a, **k)
+        if a[4] == "roll-0000":
+            raise KeyboardInterrupt
+
     cache = GenerationCache(tmp_path / "c")
+    monkeypatch.setattr(me, "generate_days", stop_at_second_day)
     with pytest.raises(KeyboardInterrupt):
         me._generated(*args, cache)
     calls.clear()
-    monkeypatch.setattr(me, "generate_days", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    monkeypatch.setattr(me, "generate_days", lambda *a, **k: calls.append(list(a[2]))
+                        or real_days(*a, **k))
+    monkeypatch.setattr(GenerationCache, "put_piece", stop_after_first_roll_piece)
+    with pytest.raises(KeyboardInterrupt):
+        me._generated(*args, cache)
+    assert calls == [[days[1]]]  # the first day was kept
+    calls.clear()
+    monkeypatch.setattr(GenerationCache, "put_piece", real_put)
+    real_pieces, resumed = me.generate_pieces, []
+    monkeypatch.setattr(me, "generate_pieces", lambda *a, **k: resumed.append(
+        k["resume"][0]) or real_pieces(*a, **k))
     test, rolled, seconds = me._generated(*args, cache)
-    assert [list(c) for c in calls] == [[days[1]], [days[2]]]  # the first day was kept
+    assert calls == [] and resumed == [1]  # the roll-out went on after its first day
     np.testing.assert_array_equal(test.DUEXTTAU.values, whole.DUEXTTAU.values)
     np.testing.assert_array_equal(rolled.DUEXTTAU.values, whole_roll.DUEXTTAU.values)
     assert seconds > 0 and not (tmp_path / "c" / ".pieces").exists()  # the entry is whole
