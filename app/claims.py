@@ -3,6 +3,9 @@ tables, counts and a matrix (the verdicts themselves come from data.bootstrap)."
 
 from __future__ import annotations
 
+import math
+import textwrap
+
 import pandas as pd
 
 from finescale.data.bootstrap import NOT_CLAIMS
@@ -156,3 +159,96 @@ def adjusted_verdict(rec: dict, key: str) -> str:
 def _verdict(rec: dict, key: str) -> str:
     v = adjusted_verdict(rec, key)
     return f"**{v}**" if v == "fails" else v
+
+
+def _pairs_text(rows: list[dict], key: str | None = None, fmt: str = "{:.3f}") -> str:
+    """``unet (area1 DJF, area1 MAM); transfer (area0 DJF)``: the comparisons, by model;
+    with ``key``, each model's largest difference of it too (``…, by ≤ 0.015``)."""
+    by: dict[str, list[tuple[str, str]]] = {}
+    gap: dict[str, float] = {}
+    for r in rows:
+        by.setdefault(r["model"], []).append((r["region"], r["season"]))
+        if key is not None:
+            gap[r["model"]] = max(gap.get(r["model"], 0.0), abs(r[f"{key}_vs_diffusion"]))
+    def places(pairs: list[tuple[str, str]]) -> str:
+        pairs = sorted(pairs, key=lambda q: (q[0], *_season_order(q[1])))
+        return ", ".join(f"{a} {s}" for a, s in pairs)
+
+    by_gap = {m: f", by ≤ {_ceil(g, fmt)}" for m, g in gap.items()}
+    return "; ".join(f"{m} ({places(p)}{by_gap.get(m, '')})" for m, p in by.items())
+
+
+def _ceil(value: float, fmt: str) -> str:
+    """``value`` rounded up at ``fmt``'s decimals: a bound that holds (0.0205 → 0.021)."""
+    places = int(fmt.split(".")[1][0])
+    return f"{math.ceil(value * 10**places - 1e-9) / 10**places:.{places}f}"
+
+
+def _crps_of(rec: dict, key: str) -> float | None:
+    """A row's own value of the CRPS claim ``key`` (the base of a relative difference)."""
+    if key == "crps_prob":
+        return rec.get("crps_fair") or rec.get("crps_dressed")
+    return rec.get(key)
+
+
+def claims_paragraph(recs: list[dict]) -> str:
+    """The report's verdicts in words, for the docs' sentences that quote it: per claim how
+    many comparisons hold, fail or are undecided (Holm-adjusted where the report has it) and
+    which fail or stay undecided, what the encoder adds (diffusion − ablation), and the
+    diffusion ensemble's own range. Rows as :func:`finescale.app.report.labelled` gives them
+    (a season held out in time is its own pair)."""
+    rows = _claim_rows(recs)
+    diffusion = [r for r in recs if r["model"] == "diffusion"]
+    if not rows or not diffusion:
+        return "No claims (no diffusion model, or no intervals)."
+    claims = claims_of(rows)
+    r2 = [r["r2"] for r in diffusion]
+    ss = [r["spread_skill"] for r in diffusion if r.get("spread_skill") is not None]
+    text = [f"Over {len(diffusion)} area × season pairs the diffusion ensemble mean's R² is "
+            f"{min(r2):.3f}–{max(r2):.3f}"
+            + (f" (spread/skill {min(ss):.2f}–{max(ss):.2f})" if ss else "") + "."]
+    holm = any(f"{k}_vs_diffusion_claim_holm" in r for r in rows for k, _, _ in claims)
+    for key, title, fmt in claims:
+        judged = [(r, adjusted_verdict(r, key)) for r in rows
+                  if r.get(f"{key}_vs_diffusion_claim")]
+        n = {w: [r for r, v in judged if v == w] for w in VERDICT_WORDS}
+        line = (f"**{title[0].upper()}{title[1:]}** holds in {len(n['holds'])} of "
+                f"{len(judged)} comparisons")
+        if n["fails"]:
+            line += f"; fails against {_pairs_text(n['fails'], key, fmt)}"
+        if n["undecided"]:
+            line += f"; undecided against {_pairs_text(n['undecided'])}"
+        text.append(line + ".")
+    ablation = [r for r in rows if r["model"] == "ablation"]
+    if ablation:
+        crps_key = claims[1][0]
+        d_r2 = [r[f"{claims[0][0]}_vs_diffusion"] for r in ablation]
+        rel = [100 * r[f"{crps_key}_vs_diffusion"] / _crps_of(r, crps_key) for r in ablation
+               if _crps_of(r, crps_key)]
+        numbers = (f"R² {min(d_r2):+.3f} to {max(d_r2):+.3f}"
+                   + (f", CRPS {max(rel):+.1f} to {min(rel):+.1f} %" if rel else ""))
+        text.append("**The encoder's features** (diffusion − ablation): "
+                    + numbers.replace("-", "−") + ".")
+    nse = _best_nse(recs)
+    if nse:
+        text.append(f"Best NSE of a pair (no interval, not a claim): {nse}.")
+    if holm:
+        text.append("(Verdicts Holm-adjusted over the report's comparisons.)")
+    return textwrap.fill(" ".join(text), width=92, break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def _best_nse(recs: list[dict]) -> str:
+    """Which model has each pair's best NSE (interpolation aside): ``diffusion in 5 pairs,
+    transfer (area1 MAM, area1 JJA)``."""
+    best: dict[tuple[str, str], dict] = {}
+    for r in recs:
+        if r.get("nse") is None or r["model"].startswith("interp"):
+            continue
+        pair = (r["region"], r["season"])
+        if pair not in best or r["nse"] > best[pair]["nse"]:
+            best[pair] = r
+    wins = [r for r in best.values() if r["model"] == "diffusion"]
+    others = [r for r in best.values() if r["model"] != "diffusion"]
+    parts = [f"diffusion in {len(wins)} of {len(best)} pairs"] if best else []
+    return ", ".join(parts + ([_pairs_text(others)] if others else []))

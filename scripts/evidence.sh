@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's evidence by one command: every trainable model of every area × season at one
 # equal budget (scripts/train_evidence.sh), scored once into one report, and the docs page
-# of its tables (docs/evidence.md) printed from that report.
+# of its tables (docs/evidence.md) printed from that report, with the README's and
+# docs/evaluation.md's generated blocks that quote it.
 #   scripts/evidence.sh                          # all eight pairs
 #   PAIRS="area1-DJF area0-JJA" scripts/evidence.sh
 # Every step resumes: a model already in WEIGHTS is not trained again, a stopped training
@@ -60,6 +61,8 @@ for stage in $STAGES; do
   page)
     $PY scripts/report_table.py "$REPORT" --page > "$DOC.tmp" && mv "$DOC.tmp" "$DOC"
     echo "[$(date -u +%T)] wrote $DOC"
+    # the docs' sentences and table that quote the report (generated blocks)
+    $PY scripts/report_table.py --fill README.md docs/evaluation.md
     ;;
   *) echo "unknown stage $stage (train, evaluate, page)" >&2; exit 2 ;;
   esac

@@ -3,9 +3,19 @@ per area × season, R², variogram and ACF errors for diffusion, U-Net and bilin
 diffusion ensemble's CRPS and spread/skill; with ``--claims``, the paired-bootstrap verdicts
 of the paper's claims instead (diffusion − each model, 95 % intervals); with ``--models``,
 every model of each pair in the report, one row each (the equal-budget evidence tables);
-with ``--page``, a whole docs page of both (what ``scripts/evidence.sh`` writes).
+with ``--page``, a whole docs page of both (what ``scripts/evidence.sh`` writes); with
+``--summary``, the claims' verdicts in words. ``--fill FILE…`` makes every generated block of
+the files again from the report its marker names, in place:
 
-    python scripts/report_table.py assets/report [--claims | --models | --page]
+    <!-- generated: summary assets/report -->   (or: table, models, claims)
+    …
+    <!-- /generated -->
+
+so that the docs' sentences that quote a report are the report's (a test checks the
+committed ones).
+
+    python scripts/report_table.py assets/report [--claims | --models | --page | --summary]
+    python scripts/report_table.py --fill docs/evaluation.md README.md
 """
 
 from __future__ import annotations
@@ -14,7 +24,13 @@ import json
 import sys
 from pathlib import Path
 
-from finescale.app.claims import claims_matrix, claims_summary, claims_table, report_pairs
+from finescale.app.claims import (
+    claims_matrix,
+    claims_paragraph,
+    claims_summary,
+    claims_table,
+    report_pairs,
+)
 from finescale.app.report import labelled
 
 MODELS = ("diffusion", "unet", "interp-bilinear")
@@ -163,10 +179,45 @@ def page(report: Path) -> str:
         claims(report), ""])
 
 
+def summary(report: Path) -> str:
+    return claims_paragraph(labelled(json.loads((report / "metrics.json").read_text())))
+
+
+BLOCKS = {"summary": summary, "table": lambda r: table(r), "models": lambda r: models(r),
+          "claims": lambda r: claims(r)}
+BEGIN, END = "<!-- generated: ", "<!-- /generated -->"
+
+
+def fill(text: str, root: Path = Path(".")) -> str:
+    """``text`` with every generated block made again from the report its marker names
+    (relative to ``root``); the rest unchanged."""
+    out, rest = [], text
+    while BEGIN in rest:
+        head, tail = rest.split(BEGIN, 1)
+        marker, tail = tail.split("-->", 1)
+        kind, report = marker.split()
+        if kind not in BLOCKS or END not in tail:
+            raise SystemExit(f"report_table: bad generated block {BEGIN}{marker}-->")
+        rest = tail.split(END, 1)[1]
+        out += [head, f"{BEGIN}{marker}-->\n", BLOCKS[kind](root / report), f"\n{END}"]
+    return "".join([*out, rest])
+
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--fill" in sys.argv:
+        for name in args:
+            f = Path(name)
+            new = fill(f.read_text())
+            if new != f.read_text():
+                f.with_suffix(".tmp").write_text(new)
+                f.with_suffix(".tmp").replace(f)
+                print(f"filled {f}")
+        sys.exit(0)
     path = Path(args[0] if args else "assets/report")
-    if "--page" in sys.argv:
+    if "--summary" in sys.argv:
+        print(summary(path))
+    elif "--page" in sys.argv:
         print(page(path))
     elif "--claims" in sys.argv:
         print(claims(path))

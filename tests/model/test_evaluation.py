@@ -406,6 +406,54 @@ def test_the_committed_evidence_page_is_its_report(monkeypatch):
     assert _report_table().page(report) + "\n" == Path("docs/evidence.md").read_text()  # print()
 
 
+def test_the_docs_sentences_that_quote_the_report_are_the_reports(monkeypatch):
+    """README's and docs/evaluation.md's generated blocks (the claims in words, the model
+    table) are what scripts/report_table.py makes from the report each names: a report
+    made again without filling them in fails here."""
+    monkeypatch.chdir(Path(__file__).parents[2])
+    rt = _report_table()
+    for name in ("README.md", "docs/evaluation.md"):
+        text = Path(name).read_text()
+        assert text.count(rt.BEGIN) >= 1, name
+        assert rt.fill(text) == text, f"{name}: run scripts/report_table.py --fill {name}"
+    stale = Path("README.md").read_text().replace("holds in 39 of 48", "holds in 40 of 48")
+    assert rt.fill(stale) != stale
+    with pytest.raises(SystemExit, match="bad generated block"):
+        rt.fill("<!-- generated: nonsense assets/report -->\nx\n<!-- /generated -->")
+
+
+def test_the_claims_in_words_count_name_and_bound_the_verdicts():
+    """The paragraph counts each claim's verdicts (Holm-adjusted where the report has
+    them), names what fails with a bound that holds (rounded up), and gives the encoder's
+    gain over the ablation and the pairs' best NSE."""
+    from finescale.app.claims import claims_paragraph
+
+    def rec(model, season, r2="holds", d_r2=0.01, holm=None, nse=0.5):
+        return {"model": model, "region": "area1", "season": season, "r2": 0.9, "nse": nse,
+                "spread_skill": 1.0 if model == "diffusion" else None,
+                "r2_inf_vs_diffusion": d_r2, "r2_inf_vs_diffusion_claim": r2,
+                "r2_inf_vs_diffusion_claim_holm": holm or r2,
+                "r2_vs_diffusion_claim": r2, "crps_fair": 0.1,
+                "crps_prob_vs_diffusion": -0.006, "crps_prob_vs_diffusion_claim": "holds",
+                "variogram_error_vs_diffusion": -0.01,
+                "variogram_error_vs_diffusion_claim": "holds"}
+
+    recs = [{"model": "diffusion", "region": "area1", "season": s, "r2": r, "nse": 0.8,
+             "spread_skill": 1.02} for s, r in (("DJF", 0.85), ("JJA", 0.91))]
+    recs += [rec("transfer", "JJA", "fails", -0.0205, nse=0.9),
+             rec("transfer", "DJF", "fails", -0.012, holm="undecided"),
+             rec("ablation", "DJF", d_r2=0.02), rec("ablation", "JJA", d_r2=0.009)]
+    text = " ".join(claims_paragraph(recs).split())
+    assert "R² is 0.850–0.910 (spread/skill 1.02–1.02)" in text
+    # Holm turned area1 DJF's fail into undecided; the bound is 0.021, not 0.020
+    assert "**R² (∞ members)** holds in 2 of 4 comparisons; fails against transfer (area1 " \
+           "JJA, by ≤ 0.021); undecided against transfer (area1 DJF)." in text
+    assert "holds in 4 of 4" in text
+    assert "(diffusion − ablation): R² +0.009 to +0.020, CRPS −6.0 to −6.0 %." in text
+    assert "diffusion in 1 of 2 pairs, transfer (area1 JJA)" in text
+    assert "Holm-adjusted" in text
+
+
 def test_the_verdict_matrix_has_a_pair_per_column_in_season_order():
     """Each cell: the three verdicts of one model in one pair; a fail stands out; a pair
     the model was not scored in is a dash, not a shifted column."""
