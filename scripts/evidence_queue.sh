@@ -5,8 +5,9 @@
 # so after any stop run it again:
 #   (setsid nohup nice -n 5 scripts/evidence_queue.sh > ~/finescale-records/job.out 2>&1 &)
 # 1. area0 2000-2024 with the year pinned (~1.5 h alone on 2 cores), then its evidence;
-# 2. the models held out in time, trained and scored (~7 h);
-# 3. area1 2000-2024 (~2.7 h);
+# 2. area0 JJA 2006 held out in time: four models trained and scored (~5 h);
+# 3. area1 2000-2024 (~2.7 h), the last piece of the long record;
+#    then area1 DJF 2006-07 held out in time (~5 h);
 # 4. the members curve of the four area1 pairs (docs/data, docs/img);
 # 5. the shipped report again (fair fields, held-out groups beside) and docs/evidence.md.
 # Steps 4-5 write into the working tree: commit what they change.
@@ -16,8 +17,9 @@ PY=${PY:-python}
 log() { echo "[$(date -u +%FT%T)] queue: $*" | tee -a "${RECORDS:-$HOME/finescale-records}/runs.log"; }
 {
   AREAS=area0 KEEPBITS=10 scripts/long_record.sh || { log "area0 stopped"; exit 1; }
-  scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
+  HELDOUT="area0-JJA:2006" scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
   AREAS=area1 KEEPBITS=10 scripts/long_record.sh || { log "area1 stopped"; exit 1; }
+  HELDOUT="area1-DJF:2006" scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
   if [ ! -e docs/data/members-curve.json ]; then
     $PY scripts/members_curve.py --out docs/data/members-curve.json \
       --figure docs/img/members-curve.png --cache "$HOME/.cache/finescale/evidence/fields" \
