@@ -71,7 +71,8 @@ def folders(tmp_path):
            "DOC": str(tmp_path / "evidence.md"), "CACHE": str(tmp_path / "cache"),
            "PAIRS": " ".join(PAIRS), "STUDENTS": " ".join(PAIRS), "FS": str(fs),
            "PY": str(py), "FAKE_LOG": str(tmp_path / "calls.log"), "JOBS": "1",
-           "HELDOUT_WEIGHTS": str(tmp_path / "heldout-weights")}
+           "HELDOUT_WEIGHTS": str(tmp_path / "heldout-weights"),
+           "KEEP": str(tmp_path / "heldout-kept")}  # never the repository's own copy
     return src, dst, env, tmp_path / "calls.log"
 
 
@@ -222,10 +223,24 @@ def test_heldout_evidence_trains_on_its_own_encoder_and_split_and_resumes(folder
         if not c.startswith("train encoder"):
             region, season = c.split("--region ")[1].split()[0], c.split("--season ")[1].split()[0]
             assert f"--encoder {w}/{region}-{season}-encoder.safetensors" in c
-    (ev,) = [c for c in lines if c.startswith("evaluate")]
-    assert "--days 0" in ev and ev.count(".safetensors") == 8
-    # evidence.sh's cache: the shipped report scores these models without generating again
-    assert f"--cache {env['CACHE']}/fields" in ev
+    # one pair at a time, trained then scored: each pair its own report
+    evs = [c for c in lines if c.startswith("evaluate")]
+    assert [c.split("--out ")[1].split()[0] for c in evs] == [
+        f"{tmp_path}/heldout/report-{p}" for p in ("area0-JJA", "area1-DJF")]
+    assert lines.index(evs[0]) < min(i for i, c in enumerate(lines) if "area1" in c)
+    for ev, pair in zip(evs, ("area0-JJA", "area1-DJF"), strict=True):
+        assert "--days 0" in ev and ev.count(f"{pair}-") == 4 and ev.count(".safetensors") == 4
+        # evidence.sh's cache: the shipped report scores them without generating again
+        assert f"--cache {env['CACHE']}/fields" in ev
     calls.write_text("")
     assert run().returncode == 0
+    assert not [c for c in calls.read_text().splitlines() if c.startswith("train")]
+    # every finished model is kept (KEEP: the repository's copy), and a fresh machine
+    # starts from the kept ones: nothing to train again
+    kept = sorted(f.name for f in Path(env["KEEP"]).glob("*.safetensors"))
+    assert kept == sorted(f.name for f in w.glob("*.safetensors")) and len(kept) == 10
+    calls.write_text("")
+    fresh = {**env, "ROOT": str(tmp_path / "fresh")}
+    assert subprocess.run(["bash", str(ROOT / "scripts/heldout_evidence.sh")], env=fresh,
+                          capture_output=True, text=True, timeout=120).returncode == 0
     assert not [c for c in calls.read_text().splitlines() if c.startswith("train")]
