@@ -20,6 +20,7 @@ KINDS=${KINDS:-"diffusion unet ablation transfer"}
 STAGES=${STAGES:-"train evaluate"}
 MEMBERS=${MEMBERS:-4} ROLLOUT=${ROLLOUT:-30}  # held out: through the whole season anyway
 FS=${FS:-finescale}
+JOBS=${JOBS:-1}  # >1 (a GPU): a pair's models trained side by side
 W="$ROOT/weights"
 # finished models are kept in the repository too (committed), so that a fresh machine
 # starts from them: seeded into W here, copied back after each pair's training
@@ -41,8 +42,16 @@ for item in $HELDOUT; do
           --seed 0 --half --out "$W"
       fi
       log "train $KINDS $pair (held out: $season $year)"
-      OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$KINDS" \
-        scripts/train_evidence.sh "$pair"
+      if [ "$JOBS" -gt 1 ]; then  # a GPU: the kinds side by side, one process each
+        for kind in $KINDS; do
+          OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$kind" \
+            scripts/train_evidence.sh "$pair" > "$ROOT/train-$pair-$kind.log" 2>&1 &
+        done
+        wait
+      else
+        OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$KINDS" \
+          scripts/train_evidence.sh "$pair"
+      fi
       for f in "$W/$pair"-*.safetensors "$W/$pair"-*.json; do
         cmp -s "$f" "$KEEP/${f##*/}" || cp "$f" "$KEEP/"
       done

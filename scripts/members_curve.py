@@ -13,6 +13,7 @@ them): a stopped run resumes, a finished one only scores again.
 Usage: python scripts/members_curve.py [--pairs area1-DJF,area1-MAM,area1-JJA,area1-SON]
        [--members 16] [--days 0] [--out docs/data/members-curve.json]
        [--figure docs/img/members-curve.png] [--data DIR] [--checkpoints DIR] [--cache DIR]
+       [--device auto|cpu|cuda]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from finescale.data.splits import SplitConfig, make_split
 from finescale.model.checkpoints import read_manifest
 from finescale.model.config import SamplerConfig
 from finescale.model.datasets import fingerprint
+from finescale.model.device import resolve_device
 from finescale.model.evalcache import GenerationCache, entry_key, kept_days
 from finescale.model.generation import generate_days
 from finescale.model.registry import SHIPPED_DIR
@@ -63,7 +65,8 @@ def curve(gen, truth, transform: str) -> list[dict]:
     return rows
 
 
-def pair_curve(ds, path: Path, members: int, n_days: int, cache: Path | None = None) -> dict:
+def pair_curve(ds, path: Path, members: int, n_days: int, cache: Path | None = None,
+               device: str = "cpu") -> dict:
     m = read_manifest(path)
     region, season = m["region"], m["season"]
     fine = pd.DatetimeIndex(ds.region(region).fine["time"].values)
@@ -73,14 +76,15 @@ def pair_curve(ds, path: Path, members: int, n_days: int, cache: Path | None = N
     sampler = SamplerConfig(steps=12, precision="bf16")
     kept = None if cache is None else GenerationCache(cache)
     key = entry_key(path, fingerprint(ds.manifest, region), days, None, members, sampler, 0,
-                    "cpu")
+                    device)
     where = (region, season, "diffusion-members", key)
     hit = None if kept is None else kept.get(*where)
     if hit is not None:
         out = hit[0]
     else:
         out, seconds = kept_days(kept, where, days, lambda c: generate_days(
-            ds, [path], c, members=members, sampler=sampler, seed=0, progress=True))
+            ds, [path], c, members=members, sampler=sampler, seed=0, device=device,
+            progress=True))
         if kept is not None:
             kept.put(*where, out, None, seconds)
     g, t = check_generated(out, ds.variable, name=f"{region} {season}")
@@ -126,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     p.add_argument("--figure", type=Path, default=None)
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     p.add_argument("--cache", type=Path, default=None,
                    help="keep the generated members here (resume a stopped run)")
     a = p.parse_args(argv)
@@ -133,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         print("members_curve: --members must be >= 2", file=sys.stderr)
         return 2
     ds = open_dataset(a.data)
+    device = str(resolve_device(a.device))
     results = [pair_curve(ds, a.checkpoints / f"{pair}-diffusion.safetensors", a.members,
-                          a.days, a.cache) for pair in a.pairs.split(",")]
+                          a.days, a.cache, device) for pair in a.pairs.split(",")]
     text = json.dumps(results, indent=1)
     print(text)
     if a.out:

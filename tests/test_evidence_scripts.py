@@ -204,6 +204,22 @@ def test_evidence_folders_follow_the_ship_step(tmp_path, collecting):
         assert "EVIDENCE_WORK/weights" not in text
 
 
+def test_heldout_evidence_trains_a_pairs_kinds_side_by_side_with_jobs(folders, tmp_path):
+    """JOBS > 1 (a GPU): after its encoder, a pair's four models train as four processes,
+    each with its own log, and all are kept."""
+    _, _, env, calls = folders
+    env = {**env, "ROOT": str(tmp_path / "h"), "HELDOUT": "area1-DJF:2006", "JOBS": "4",
+           "STAGES": "train"}
+    r = subprocess.run(["bash", str(ROOT / "scripts/heldout_evidence.sh")], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    trains = [c.split()[1] for c in calls.read_text().splitlines() if c.startswith("train ")]
+    assert trains[0] == "encoder" and sorted(trains[1:]) == sorted(
+        ["diffusion", "unet", "ablation", "transfer"])
+    assert len(list((tmp_path / "h").glob("train-area1-DJF-*.log"))) == 4
+    assert len(list(Path(env["KEEP"]).glob("area1-DJF-*.safetensors"))) == 5
+
+
 def test_heldout_evidence_trains_on_its_own_encoder_and_split_and_resumes(folders, tmp_path):
     """Each held-out pair gets its own encoder and models, all trained with its year held
     out and the encoder beside them; a second run trains nothing and scores all days."""
