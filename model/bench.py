@@ -339,6 +339,24 @@ FULL_RECORD_DAYS = 9132  # 2000-01-01 .. 2024-12-31
 FULL_RECORD_MEMBERS = 8
 
 
+def record_sample(ds: DatasetDir, checkpoint_dirs: list[Path], region: str, season: str,
+                  n_days: int) -> tuple[Path, str, pd.DatetimeIndex]:
+    """What the record's timings run: its default checkpoint for ``season`` (the students
+    where every season has one, else what this season has) and the first ``n_days`` days of
+    the season in a year far from G5NR's (the coarse record's middle year)."""
+    from finescale.data.seasons import in_season
+
+    coarse = pd.DatetimeIndex(ds.region(region).coarse["time"].values)
+    mid = coarse[coarse.year == coarse[len(coarse) // 2].year]
+    start = mid[in_season(mid, season)][0]
+    try:
+        ckpts, kind = record_checkpoints(list(checkpoint_dirs), region, "auto", list(SEASONS))
+        ckpt = ckpts[SEASONS.index(season)]
+    except FinescaleError:
+        (ckpt,), kind = record_checkpoints(list(checkpoint_dirs), region, "auto", [season])
+    return ckpt, kind, pd.date_range(start, periods=n_days)
+
+
 def bench_record(ds: DatasetDir, checkpoint_dirs: list[Path], region: str, cfg: BenchConfig,
                  device: torch.device) -> dict:
     """Member-days per second of ``finescale reconstruct`` (default sampler), its FLOP/s,
@@ -346,20 +364,10 @@ def bench_record(ds: DatasetDir, checkpoint_dirs: list[Path], region: str, cfg: 
     import tempfile
 
     from finescale.data.record import RecordLayout
-    from finescale.data.seasons import in_season
     from finescale.model.reconstruct import RecordConfig, reconstruct, roll_slab
 
-    coarse = pd.DatetimeIndex(ds.region(region).coarse["time"].values)
-    mid = coarse[coarse.year == coarse[len(coarse) // 2].year]  # a year far from G5NR's
-    start = mid[in_season(mid, cfg.season)][0]
-    end = start + pd.Timedelta(days=cfg.record_days - 1)
-    # the record's default over a whole year (students where every season has one), or
-    # over this season where the checkpoints hold no other
-    try:
-        ckpts, kind = record_checkpoints(list(checkpoint_dirs), region, "auto", list(SEASONS))
-        ckpt = ckpts[SEASONS.index(cfg.season)]
-    except FinescaleError:
-        (ckpt,), kind = record_checkpoints(list(checkpoint_dirs), region, "auto", [cfg.season])
+    ckpt, kind, days = record_sample(ds, checkpoint_dirs, region, cfg.season, cfg.record_days)
+    start, end = days[0], days[-1]
     lay = RecordLayout(f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", cfg.record_members,
                        segment_days=cfg.record_days)
     rc = RecordConfig(layout=lay, spinup=0, seed=cfg.seed,

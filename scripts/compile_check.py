@@ -15,14 +15,14 @@ import os
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 
 from finescale.data.layout import default_data_dir, open_dataset
+from finescale.model.bench import record_sample
 from finescale.model.config import SamplerConfig
 from finescale.model.inference import prepare_run
 from finescale.model.reconstruct import roll_slab
-from finescale.model.registry import SHIPPED_DIR, record_checkpoints
+from finescale.model.registry import SHIPPED_DIR
 
 
 def slab_seconds(run, days, members, sampler, repeat) -> tuple[float, np.ndarray]:
@@ -43,9 +43,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     a = ap.parse_args()
     ds = open_dataset(default_data_dir())
-    (ckpt,), kind = record_checkpoints([SHIPPED_DIR], a.region, "auto", [a.season])
-    days = pd.date_range({"DJF": "2012-12-01", "MAM": "2012-03-01", "JJA": "2012-06-01",
-                          "SON": "2012-09-01"}[a.season], periods=a.days)
+    ckpt, kind, days = record_sample(ds, [SHIPPED_DIR], a.region, a.season, a.days)
     rows = []
     for precision in ("fp32", "bf16"):
         sampler = SamplerConfig(precision=precision)

@@ -12,17 +12,17 @@ import argparse
 import json
 import time
 
-import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from finescale.data.layout import default_data_dir, open_dataset
 from finescale.model import networks
+from finescale.model.bench import record_sample
 from finescale.model.config import SamplerConfig
 from finescale.model.device import fast_precision
 from finescale.model.inference import prepare_run
 from finescale.model.reconstruct import roll_slab
-from finescale.model.registry import SHIPPED_DIR, record_checkpoints
+from finescale.model.registry import SHIPPED_DIR
 
 
 def main() -> None:
@@ -34,9 +34,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=8)
     a = ap.parse_args()
     ds = open_dataset(default_data_dir())
-    (ckpt,), kind = record_checkpoints([SHIPPED_DIR], a.region, "auto", [a.season])
-    days = pd.date_range({"DJF": "2012-12-01", "MAM": "2012-03-01", "JJA": "2012-06-01",
-                          "SON": "2012-09-01"}[a.season], periods=a.days)
+    ckpt, kind, days = record_sample(ds, [SHIPPED_DIR], a.region, a.season, a.days)
     sampler = SamplerConfig(precision=fast_precision(torch.device("cpu")))
     run = prepare_run(ds, [ckpt], days, "cpu", a.region)
     roll_slab(run, days[:1], a.members, 0, 0, sampler)  # warm-up
