@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from finescale.app.heap import keep_freed_memory
 from finescale.data.errors import FinescaleError
 from finescale.data.layout import default_data_dir
 from finescale.data.transforms import TRANSFORMS
@@ -161,6 +162,7 @@ STOPPED_HINT = ("nothing half-written is left; a training run resumes from its l
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()  # a batch command's allocator; `serve` gives memory back instead
     main_thread = threading.current_thread() is threading.main_thread()
     before = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGHUP)} \
         if main_thread else {}

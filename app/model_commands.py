@@ -220,7 +220,8 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
     cfg = BenchConfig.quick() if a.quick else BenchConfig()
     cfg = dataclasses.replace(cfg, season=a.season, regions=tuple(a.regions.split(",")),
-                              train_presets=tuple(a.train_presets.split(",")))
+                              train_presets=tuple(a.train_presets.split(",")),
+                              record_only=a.record_only)
     device = resolve_device(a.device)
     b = run_bench(open_dataset(a.data), a.checkpoints or [SHIPPED_DIR], cfg, device,
                   progress=lambda msg: print(f"bench: {msg}", file=sys.stderr))
@@ -345,6 +346,8 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("bench", help="time the samplers (paper protocol vs fast), training "
                        "throughput, FLOP/s and memory; write JSON")
     b.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores")
+    b.add_argument("--record-only", action="store_true",
+                   help="only the reconstruction rows: the long record's speed")
     b.add_argument("--season", default="JJA", choices=SEASONS)
     b.add_argument("--regions", default="area0,area1")
     b.add_argument("--train-presets", default="quick,paper",

@@ -62,6 +62,7 @@ class BenchConfig:
     matmul_n: int = 2048
     record_days: int = 4  # days of the reconstruction row (default sampler, windows)
     record_members: int = 4
+    record_only: bool = False  # only the reconstruction rows (the record's speed)
     seed: int = 0
 
     @classmethod
@@ -469,23 +470,27 @@ def run_bench(ds: DatasetDir, checkpoint_dirs: list[Path], cfg: BenchConfig,
         raise FinescaleError(f"none of {cfg.regions} in dataset {ds.path}")
     with PeakRSS() as gen_mem:
         for r in regions:
-            progress(f"sampling {r} {cfg.season}")
-            ck = _checkpoints(checkpoint_dirs, r, cfg.season)
-            b.sampling += bench_sampling(ds, ck["diffusion"], cfg, device,
-                                         student=ck.get("distilled"))
+            if not cfg.record_only:
+                progress(f"sampling {r} {cfg.season}")
+                ck = _checkpoints(checkpoint_dirs, r, cfg.season)
+                b.sampling += bench_sampling(ds, ck["diffusion"], cfg, device,
+                                             student=ck.get("distilled"))
             progress(f"reconstruction {r} {cfg.season}")
             b.sampling.append(bench_record(ds, checkpoint_dirs, r, cfg, device))
     with PeakRSS() as train_mem:
-        progress(f"training throughput {regions[0]} {cfg.season}")
-        b.training = bench_training(ds, regions[0], cfg.season, cfg, device)
+        if not cfg.record_only:
+            progress(f"training throughput {regions[0]} {cfg.season}")
+            b.training = bench_training(ds, regions[0], cfg.season, cfg, device)
     for row in b.sampling:
         if "achieved_gflops" in row:
             row["fraction_of_matmul_peak"] = row["achieved_gflops"] / b.matmul_gflops
-    recorded = [{"checkpoint": i.path.name, "seconds": _recorded_seconds(i.path)}
-                for i in find_checkpoints(*checkpoint_dirs)
-                if i.season == cfg.season and i.region in regions]
-    b.memory = {"generation_peak_rss_mb": gen_mem.mb, "training_peak_rss_mb": train_mem.mb}
-    b.training.append({"recorded_training_seconds": recorded})
+    b.memory = {"generation_peak_rss_mb": gen_mem.mb}
+    if not cfg.record_only:
+        b.memory["training_peak_rss_mb"] = train_mem.mb
+        recorded = [{"checkpoint": i.path.name, "seconds": _recorded_seconds(i.path)}
+                    for i in find_checkpoints(*checkpoint_dirs)
+                    if i.season == cfg.season and i.region in regions]
+        b.training.append({"recorded_training_seconds": recorded})
     return b
 
 
@@ -511,6 +516,7 @@ def table(b: Bench) -> str:
         if "preset" in t:
             lines.append(f"train {t['preset']:6} encoder {t['encoder_samples_per_s']:8.1f} "
                          f"samples/s, diffusion {t['downscaler_samples_per_s']:8.1f} samples/s")
-    lines.append(f"peak RSS: generation {b.memory['generation_peak_rss_mb']} MB, training "
-                 f"{b.memory['training_peak_rss_mb']} MB")
+    lines.append(f"peak RSS: generation {b.memory['generation_peak_rss_mb']} MB"
+                 + (f", training {b.memory['training_peak_rss_mb']} MB"
+                    if "training_peak_rss_mb" in b.memory else ""))
     return "\n".join(lines)

@@ -58,3 +58,16 @@ def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
     t = b["training"][0]
     assert t["preset"] == "test" and t["encoder_samples_per_s"] > 0
     assert t["downscaler_samples_per_s"] > 0
+
+
+def test_bench_record_only_times_the_record_alone(small_dir: Path, ckpts, student,
+                                                  tmp_path: Path, capsys):
+    """--record-only: the reconstruction rows (the long record's speed) and nothing else."""
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--record-only", "--data", str(small_dir),
+                 "--checkpoints", str(ckpts["diffusion"].parent), str(student.parent),
+                 "--regions", "area1", "--device", "cpu", "--out", str(out)]) == 0
+    b = json.loads(out.read_text())
+    assert [r["method"] for r in b["sampling"]] == ["reconstruct"] and b["training"] == []
+    assert b["sampling"][0]["kind"] == "distilled" and b["sampling"][0]["seconds"] > 0
+    assert "training_peak_rss_mb" not in b["memory"] and "reconstruct" in capsys.readouterr().out
