@@ -383,6 +383,16 @@ def test_the_evidence_page_lists_every_model_and_claim(results, small, tmp_path:
                                                                    "undecided")]
     best_r2 = max(r["r2"] for r in recs)
     assert f"**{best_r2:.3f}**" in page
+    # the fair scores the claims use, beside: an ensemble's R² ∞ and fair CRPS, a
+    # deterministic model's own R² and dressed CRPS
+    assert "| R² ∞ | CRPS fair / dressed |" in page
+    for r in recs:
+        line = next(x for x in page.splitlines()
+                    if x.startswith(f"| {rt.NAMES.get(r['model'], r['model'])} | "))
+        cells = [c.strip("* ") for c in line.split(" | ")]
+        inf = r["r2_inf"] if r.get("r2_inf") is not None else r["r2"]
+        prob = r["crps_fair"] if r.get("crps_fair") is not None else r["crps_dressed"]
+        assert cells[4:6] == [f"{inf:.3f}", f"{prob:.4f}"], r["model"]
     # the paper's table: R², RMSE, MAE, NSE, KGE of every model, as in the report
     paper = page.split("## The paper's table")[1].split("## ")[0]
     assert "| R² | RMSE | MAE | NSE | KGE |" in paper
