@@ -179,6 +179,12 @@ def _pairs_text(rows: list[dict], key: str | None = None, fmt: str = "{:.3f}") -
     return "; ".join(f"{m} ({places(p)}{by_gap.get(m, '')})" for m, p in by.items())
 
 
+def _span(first: float, last: float, fmt: str, dash: str = "–") -> str:
+    """``first–last`` in ``fmt``, or one value where both read the same."""
+    a, b = fmt.format(first), fmt.format(last)
+    return a if a == b else f"{a}{dash}{b}"
+
+
 def _ceil(value: float, fmt: str) -> str:
     """``value`` rounded up at ``fmt``'s decimals: a bound that holds (0.0205 → 0.021)."""
     places = int(fmt.split(".")[1][0])
@@ -207,8 +213,8 @@ def claims_paragraph(recs: list[dict]) -> str:
     ss = [r["spread_skill"] for r in diffusion if r.get("spread_skill") is not None]
     pairs = "pair" if len(diffusion) == 1 else "pairs"
     text = [f"Over {len(diffusion)} area × season {pairs} the diffusion ensemble mean's R² is "
-            f"{min(r2):.3f}–{max(r2):.3f}"
-            + (f" (spread/skill {min(ss):.2f}–{max(ss):.2f})" if ss else "") + "."]
+            f"{_span(min(r2), max(r2), '{:.3f}')}"
+            + (f" (spread/skill {_span(min(ss), max(ss), '{:.2f}')})" if ss else "") + "."]
     holm = any(f"{k}_vs_diffusion_claim_holm" in r for r in rows for k, _, _ in claims)
     for key, title, fmt in claims:
         judged = [(r, adjusted_verdict(r, key)) for r in rows
@@ -227,8 +233,9 @@ def claims_paragraph(recs: list[dict]) -> str:
         d_r2 = [r[f"{claims[0][0]}_vs_diffusion"] for r in ablation]
         rel = [100 * r[f"{crps_key}_vs_diffusion"] / _crps_of(r, crps_key) for r in ablation
                if _crps_of(r, crps_key)]
-        numbers = (f"R² {min(d_r2):+.3f} to {max(d_r2):+.3f}"
-                   + (f", CRPS {max(rel):+.1f} to {min(rel):+.1f} %" if rel else ""))
+        numbers = (f"R² {_span(min(d_r2), max(d_r2), '{:+.3f}', ' to ')}"
+                   + (f", CRPS {_span(max(rel), min(rel), '{:+.1f}', ' to ')} %"
+                      if rel else ""))
         text.append("**The encoder's features** (diffusion − ablation): "
                     + numbers.replace("-", "−") + ".")
     nse = _best(recs, "nse")
@@ -260,5 +267,6 @@ def _best(recs: list[dict], key: str, lower: bool = False) -> str:
             best[pair] = r
     wins = [r for r in best.values() if r["model"] == "diffusion"]
     others = [r for r in best.values() if r["model"] != "diffusion"]
-    parts = [f"diffusion in {len(wins)} of {len(best)} pairs"] if best else []
+    parts = ([f"diffusion in {len(wins)} of {len(best)} pair{'s' if len(best) != 1 else ''}"]
+             if best else [])
     return ", ".join(parts + ([_pairs_text(others)] if others else []))

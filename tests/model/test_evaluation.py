@@ -454,12 +454,12 @@ def test_the_claims_in_words_count_name_and_bound_the_verdicts():
              rec("transfer", "DJF", "fails", -0.012, holm="undecided"),
              rec("ablation", "DJF", d_r2=0.02), rec("ablation", "JJA", d_r2=0.009)]
     text = " ".join(claims_paragraph(recs).split())
-    assert "R² is 0.850–0.910 (spread/skill 1.02–1.02)" in text
+    assert "R² is 0.850–0.910 (spread/skill 1.02)" in text  # a range only where it is one
     # Holm turned area1 DJF's fail into undecided; the bound is 0.021, not 0.020
     assert "**R² (∞ members)** holds in 2 of 4 comparisons; fails against transfer (area1 " \
            "JJA, by ≤ 0.021); undecided against transfer (area1 DJF)." in text
     assert "holds in 4 of 4" in text
-    assert "(diffusion − ablation): R² +0.009 to +0.020, CRPS −6.0 to −6.0 %." in text
+    assert "(diffusion − ablation): R² +0.009 to +0.020, CRPS −6.0 %." in text
     assert "diffusion in 1 of 2 pairs, transfer (area1 JJA)" in text
     assert "Holm-adjusted" in text
 
