@@ -329,8 +329,8 @@ def _kept_rollout(cache: GenerationCache | None, where: tuple, ds: DatasetDir,
         if hit is None:
             break
         kept.append(hit)
-    hist = kept and cache.piece_history(*where, f"roll-{len(kept) - 1:04d}")
-    if kept and hist is None:  # only a run of an older version keeps no history
+    hist = cache.piece_history(*where, f"roll-{len(kept) - 1:04d}") if kept else None
+    if hist is None:  # nothing kept yet (or by a version that kept no history): from the start
         kept = []
     if len(kept) < total:
         t0 = time.perf_counter()

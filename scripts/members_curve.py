@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from finescale.data import scores
+from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import check_generated, pointwise, scaled
 from finescale.data.layout import open_dataset
 from finescale.data.seasons import in_season
@@ -137,8 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.members < 2:
         print("members_curve: --members must be >= 2", file=sys.stderr)
         return 2
-    ds = open_dataset(a.data)
-    device = str(resolve_device(a.device))
+    try:
+        ds = open_dataset(a.data)
+        device = str(resolve_device(a.device))
+    except FinescaleError as err:  # bad input: one line, exit 2
+        print(f"members_curve: {err}", file=sys.stderr)
+        return 2
     results = [pair_curve(ds, a.checkpoints / f"{pair}-diffusion.safetensors", a.members,
                           a.days, a.cache, device) for pair in a.pairs.split(",")]
     text = json.dumps(results, indent=1)

@@ -60,3 +60,5 @@ def test_the_script_runs_on_a_trained_model(small_dir, ckpts, capsys, tmp_path, 
     assert mod.main(args) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(out)
     assert mod.main(["--members", "1"]) == 2
+    assert mod.main(["--device", "tpu", "--data", str(small_dir)]) == 2  # one line, exit 2
+    assert "unknown device 'tpu'" in capsys.readouterr().err
