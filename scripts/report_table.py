@@ -201,8 +201,7 @@ def summary(report: Path) -> str:
     return claims_paragraph(labelled(json.loads((report / "metrics.json").read_text())))
 
 
-BLOCKS = {"summary": summary, "table": lambda r: table(r), "models": lambda r: models(r),
-          "claims": lambda r: claims(r)}
+BLOCKS = {"summary": summary, "table": table, "models": models, "claims": claims}
 BEGIN, END = "<!-- generated: ", "<!-- /generated -->"
 
 
