@@ -45,8 +45,9 @@ class Denoiser(nn.Module):
         conditioning, not one per member."""
         s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
         sd = self.sigma_data
-        if cond.shape[0] == x.shape[0]:
-            f = self.net(torch.cat([c_in(s, sd) * x, cond], dim=1), c_noise(s).flatten())
+        if cond.shape[0] == x.shape[0]:  # in cond's dtype: bf16 where a sampler cast it so
+            f = self.net(torch.cat([(c_in(s, sd) * x).to(cond.dtype), cond], dim=1),
+                         c_noise(s).flatten())
         else:  # the network's input convolution sees each shared row once (UNet.forward)
             f = self.net(c_in(s, sd) * x, c_noise(s).flatten(), shared=cond)
         return c_skip(s, sd) * x + c_out(s, sd) * f

@@ -26,7 +26,7 @@ from finescale.model.checkpoints import load_into, read_checkpoint
 from finescale.model.config import DownscalerConfig, EncoderConfig, SamplerConfig, from_dict
 from finescale.model.datasets import SeasonData, fingerprints, season_data
 from finescale.model.kinds import kind as get_kind
-from finescale.model.kinds import noise_rho
+from finescale.model.kinds import network_dtype, noise_rho
 from finescale.model.training import build_encoder, freeze
 
 
@@ -164,8 +164,8 @@ class Run:
             # then passes it expanded, one row seen ``members`` times): encode it once
             same = members > 1 and hist.stride(0) == 0
             with _autocast(cond.device, sampler):  # half of a 1-call student's day
-                feats = lm.encoder.features(hist[:1] if same else hist,
-                                            size=tuple(cond.shape[-2:]),
+                own = network_dtype(hist[:1] if same else hist, sampler)
+                feats = lm.encoder.features(own, size=tuple(cond.shape[-2:]),
                                             patch=lm.cfg.patch).float()
             cond = torch.cat([feats, cond.expand(feats.shape[0], -1, -1, -1)], dim=1)
         noise, rho = None, noise_rho(sampler, lm.kind)

@@ -130,8 +130,9 @@ class UNet(nn.Module):
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         h, w = x.shape[-2:]
         ph, pw = (-h) % self.factor, (-w) % self.factor
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        if ph or pw:  # in x's own dtype (autocast would pad bf16 in float32)
+            with torch.autocast(x.device.type, enabled=False):
+                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         return x, (h, w)
 
     def _input(self, x: torch.Tensor, shared: torch.Tensor | None) -> torch.Tensor:
@@ -211,7 +212,8 @@ class TransferEncoder(nn.Module):
         step = stride or max(1, 2 * patch // 3)
         corners = [(i, j) for i in window_starts(h, py, step) for j in window_starts(w, px, step)]
         out = blend_windows(lambda t: self._features(t, (py, px)), (hist,), corners, (py, px), 0,
-                            hist.new_zeros((hist.shape[0], self.features_dim, h, w)), batch)
+                            hist.new_zeros((hist.shape[0], self.features_dim, h, w),
+                                           dtype=torch.float32), batch)
         if tuple(size) != (h, w):
             out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
         return out

@@ -172,9 +172,9 @@ def blend_windows(fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, .
             size.value = min(size.value, len(chunk) * b)
             size.shrink()
             continue
-        for n, (i, j) in enumerate(chunk):
-            out[..., i: i + cy, j: j + cx] += res[n * b: (n + 1) * b] * win
-            wsum[..., i: i + cy, j: j + cx] += win
+        for n, (i, j) in enumerate(chunk):  # add_: `a[view] += x` copies the view back
+            out[..., i: i + cy, j: j + cx].add_(res[n * b: (n + 1) * b] * win)
+            wsum[..., i: i + cy, j: j + cx].add_(win)
         k += len(chunk)
     return out / wsum
 
@@ -204,8 +204,10 @@ class TiledDenoiser:
                  ) -> torch.Tensor:
         b, _, h, w = x.shape
         p = self.halo
-        xp = torch.nn.functional.pad(x, (p, p, p, p), mode="replicate")
-        cp = torch.nn.functional.pad(cond, (p, p, p, p), mode="replicate")
+        # in the inputs' own dtypes: autocast would pad a bf16 conditioning in float32
+        with torch.autocast(x.device.type, enabled=False):
+            xp = torch.nn.functional.pad(x, (p, p, p, p), mode="replicate")
+            cp = torch.nn.functional.pad(cond, (p, p, p, p), mode="replicate")
         return blend_windows(
             lambda xs, cs: self.denoise(xs, sigma.repeat(xs.shape[0] // b), cs), (xp, cp),
             self.tiles(h, w), (self.tile, self.tile), p, torch.zeros_like(x), self.batch)

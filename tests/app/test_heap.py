@@ -10,8 +10,10 @@ import pytest
 CHURN = """
 import ctypes, sys
 import numpy as np, psutil
-from finescale.app.heap import return_freed_memory
-on = sys.argv[1] == "on" and return_freed_memory()
+from finescale.app.heap import keep_freed_memory, return_freed_memory
+if sys.argv[1] == "after-cli":  # `finescale serve`: the CLI's batch setting first
+    keep_freed_memory()
+on = sys.argv[1] != "off" and return_freed_memory()
 big = np.ones(16 * 2**20 // 8); del big  # glibc now serves blocks up to 16 MB from its heap
 rss0 = psutil.Process().memory_info().rss
 keep = [np.ones(2**20 // 8 * 4) for _ in range(100)]  # 4 MB each, as a generation's arrays
@@ -27,8 +29,9 @@ def _grown(mode: str) -> tuple[bool, float]:
     return out[0] == "True", float(out[1])
 
 
-def test_freed_arrays_leave_the_process():
-    on, with_it = _grown("on")
+@pytest.mark.parametrize("mode", ["on", "after-cli"])
+def test_freed_arrays_leave_the_process(mode):
+    on, with_it = _grown(mode)
     if not on:
         pytest.skip("not glibc's malloc: nothing to set")  # e.g. macOS
     _, without = _grown("off")
@@ -41,19 +44,22 @@ import resource, sys
 import numpy as np
 from finescale.app.heap import keep_freed_memory
 on = sys.argv[1] == "keep" and keep_freed_memory()
+mb = int(sys.argv[2])
 f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(20):  # a record day's tensors: several of 16 MB made, used, freed together
-    batch = [np.ones(16 * 2**20 // 8) for _ in range(8)]
+for _ in range(20):  # a record day's tensors: several of `mb` MB made, used, freed together
+    batch = [np.ones(mb * 2**20 // 8) for _ in range(8)]
     del batch
 print(on, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
 """
 
 
-def test_a_batch_command_keeps_freed_memory_for_the_next_day():
-    """glibc trims its heap once 2× its mmap threshold is free, so every day's tensors
-    were faulted in again; kept, the pages are reused (20× fewer faults here)."""
+@pytest.mark.parametrize("mb", [16, 48])
+def test_a_batch_command_keeps_freed_memory_for_the_next_day(mb):
+    """glibc trims its heap once 2× its mmap threshold is free, and gives a block above
+    32 MB its own mapping whatever the threshold, so every day's tensors were faulted in
+    again; kept, the pages are reused (20× fewer faults here)."""
     def faults(mode: str) -> tuple[bool, int]:
-        out = subprocess.run([sys.executable, "-c", DAYS, mode], capture_output=True,
+        out = subprocess.run([sys.executable, "-c", DAYS, mode, str(mb)], capture_output=True,
                              text=True, timeout=120, check=True).stdout.split()
         return out[0] == "True", int(out[1])
 

@@ -320,3 +320,41 @@ def test_the_papers_sampler_draws_what_the_fast_one_draws_on_an_oracle():
     exact = oracle.exact(noise * sigma_max, sigma_max)
     assert float((drawn["fast"] - exact).abs().mean()) < 0.01
     assert float((drawn["paper"] - exact).abs().mean()) > 0.1  # other draws of the same law
+
+
+@pytest.mark.parametrize("name,sampler", [
+    ("diffusion", SamplerConfig(precision="bf16", steps=3)),  # windows, members apart
+    ("diffusion", SamplerConfig(precision="bf16", steps=3, windows=False)),  # whole, padded
+    ("diffusion", SamplerConfig(precision="bf16", protocol="paper", steps=2, tile_stride=6)),
+    ("distilled", SamplerConfig(precision="bf16", calls=2)),
+])
+def test_conditioning_cast_to_bf16_first_reaches_the_network_bit_for_bit(monkeypatch, name,
+                                                                         sampler):
+    """A bf16 sampler casts the conditioning (and the encoder's history) to bf16 before it
+    is padded and cut into windows — half the bytes to move — because the network's first
+    convolution would cast it there under autocast anyway: the same bits come out as from
+    the conditioning kept in float32."""
+    from finescale.model import kinds
+    from finescale.model.config import DownscalerConfig
+
+    torch.manual_seed(0)
+    cfg = DownscalerConfig(patch=16, channels=(8, 8, 16), student_sigmas=(2.0, 0.5))
+    model = Denoiser(UNet(in_ch=3, out_ch=1, channels=cfg.channels, emb=16),
+                     sigma_data=0.2).eval()
+    cond = torch.randn(3, 2, 22, 37)  # a row per member; 22 × 37: the U-Net pads it
+
+    def draw():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            return kinds.kind(name).sample(model, cond, sampler, cfg,
+                                           torch.Generator().manual_seed(1), 3)
+
+    cast = draw()
+    monkeypatch.setattr(kinds, "network_dtype", lambda t, s: t)
+    assert torch.equal(cast, draw())
+
+    enc, hist = _encoder(), torch.randn(2, 5, 32, 47)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for patch in (None, 16):
+            a = enc.features(hist, size=(32, 47), patch=patch)
+            b = enc.features(kinds.network_dtype(hist, sampler), size=(32, 47), patch=patch)
+            assert a.dtype == b.dtype and torch.equal(a, b)
