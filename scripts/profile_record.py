@@ -15,6 +15,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from finescale.app.heap import keep_freed_memory
 from finescale.data.layout import default_data_dir, open_dataset
 from finescale.model import networks
 from finescale.model.bench import record_sample
@@ -26,6 +27,7 @@ from finescale.model.registry import SHIPPED_DIR
 
 
 def main() -> None:
+    keep_freed_memory()  # as every finescale command does (app.heap)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--region", default="area0")
     ap.add_argument("--season", default="JJA")
