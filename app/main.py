@@ -24,8 +24,10 @@ if pn.state.served:
         from finescale.app.record_view import RecordBrowser
 
         evidence = os.environ.get("FINESCALE_RECORD_EVIDENCE")
+        reports = os.environ.get("FINESCALE_RECORD_REPORTS")
         RecordBrowser(Path(os.environ["FINESCALE_RECORD"]),
-                      evidence=Path(evidence) if evidence else None
+                      evidence=Path(evidence) if evidence else None,
+                      reports=[Path(d) for d in reports.split(os.pathsep)] if reports else None
                       ).servable(title="finescale record")
     else:
         create_app().servable(title="finescale")

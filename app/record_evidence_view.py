@@ -1,6 +1,8 @@
-"""The record browser's evidence section: ``finescale evaluate --record``'s rows per year —
+"""The record browser's evidence sections: ``finescale evaluate --record``'s rows per year —
 a statistic per year and season against the truth's years, and the table of years with
-their flags."""
+their flags — and the region's models held out in time (a report's ``time-heldout`` rows):
+a strict roll-out through a season-year no model saw, the nearest test of a record year
+without truth."""
 
 from __future__ import annotations
 
@@ -15,11 +17,14 @@ import param
 from finescale.app.record_report import SEASON_COLOURS
 from finescale.data.errors import FinescaleError
 from finescale.data.record_evidence import RELATIVE_TO_COARSE, STATS, judged
+from finescale.data.splits import HELDOUT
 
 TABLE = ["year", "days", "truth_days", "coarse_r2", "coarse_bias", "spread",
          "semivariance_short", "lag1", "clipped", "r2", "crps", "test_days", "r2_test",
          "crps_test", "flag", "reason"]
 SCORES = (*STATS, "r2", "crps", "r2_test", "crps_test")  # null in record.json: NaN
+HELDOUT_TABLE = ["season", "model", "days", "rollout_days", "r2", "r2_inf", "crps",
+                 "crps_fair", "crps_dressed", "acf_error"]
 
 
 def read_evidence(path: Path) -> list[dict]:
@@ -86,3 +91,38 @@ class EvidenceView(pn.viewable.Viewer):
         return pn.Column("### Evidence per year (where there is no truth)",
                          pn.widgets.Select.from_param(self.param.stat, width=240),
                          self.plot, self.table())
+
+
+def heldout_rows(reports: list[Path], region: str) -> pd.DataFrame:
+    """The rows of ``region`` scored held out in time in these reports' ``metrics.json``
+    (a folder without one, or with other rows, adds nothing)."""
+    rows = []
+    for d in reports:
+        try:
+            recs = json.loads((Path(d) / "metrics.json").read_text())
+        except (OSError, ValueError):
+            continue
+        rows += [r for r in recs if isinstance(r, dict) and r.get("split") == HELDOUT
+                 and r.get("region") == region]
+    df = pd.DataFrame(rows)
+    return df[[c for c in HELDOUT_TABLE if c in df]]
+
+
+def heldout_section(reports: list[Path], region: str) -> pn.Column:
+    """What the models of ``region`` did on a season-year held out in time, or one line
+    saying there is no such check for this record yet."""
+    df = heldout_rows(reports, region)
+    head = "### Held out in time (how far to trust a roll-out without truth)"
+    if df.empty:
+        where = ", ".join(str(d) for d in reports) or "no report"
+        return pn.Column(head, f"No model of {region} was scored held out in time in {where}: "
+                         "this record's roll-out has no out-of-sample check here yet "
+                         "(`scripts/heldout_evidence.sh` makes one).")
+    return pn.Column(
+        head,
+        "Each model trained without one whole season-year, then rolled out strictly through "
+        "it, its own output as history, as the record is made. `acf_error`: how far the "
+        "roll-out's day-to-day persistence is from the truth's (lower is closer); "
+        "`r2_inf`, `crps_fair`: the ensemble's scores at any number of members.",
+        pn.pane.DataFrame(df, index=False, float_format="{:.4g}".format, na_rep="—",
+                          sizing_mode="stretch_width"))

@@ -32,6 +32,7 @@ def ensure_data(path: Path | None) -> Path:
 
 ENV_RECORD = "FINESCALE_RECORD"
 ENV_EVIDENCE = "FINESCALE_RECORD_EVIDENCE"
+ENV_REPORTS = "FINESCALE_RECORD_REPORTS"  # os.pathsep between folders
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
@@ -53,10 +54,17 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
             read_evidence(a.evidence)  # one line if it is not `evaluate --record`'s output
             env[ENV_EVIDENCE] = str(a.evidence.expanduser().resolve())
+        env.pop(ENV_REPORTS, None)
+        if a.report:
+            missing = [d for d in a.report if not (d / "metrics.json").is_file()]
+            if missing:
+                raise FinescaleError(f"{missing[0]} is not a report of `finescale evaluate` "
+                                     "(no metrics.json)")
+            env[ENV_REPORTS] = os.pathsep.join(str(d.expanduser().resolve()) for d in a.report)
         served = f"record {record}"
     else:
-        if a.evidence is not None:
-            raise FinescaleError("--evidence goes with --record STORE")
+        if a.evidence is not None or a.report:
+            raise FinescaleError("--evidence and --report go with --record STORE")
         env.pop(ENV_RECORD, None)
         env[ENV_DATA_DIR] = str(ensure_data(a.data))
         served = env[ENV_DATA_DIR]
@@ -147,6 +155,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evidence", type=Path, default=None,
                    help="with --record: the per-year evidence of that store (the folder "
                    "`finescale evaluate --record STORE --out DIR` wrote)")
+    p.add_argument("--report", type=Path, action="append", default=[],
+                   help="with --record: a report (`finescale evaluate`) whose models held out "
+                   "in time show how far the record's roll-out holds (repeatable; default: "
+                   "the shipped report, for a store of shipped weights)")
     p.set_defaults(func=cmd_serve)
 
 

@@ -96,6 +96,58 @@ def test_serve_refuses_what_is_not_a_record(small_dir, tmp_path, capsys):
     bad.mkdir()
     assert main(["serve", "--record", str(small_dir), "--evidence", str(bad)]) == 2
     assert main(["serve", "--evidence", str(bad)]) == 2
+    assert main(["serve", "--report", str(bad)]) == 2  # --report goes with --record
+    capsys.readouterr()
+
+
+def test_serve_refuses_a_report_folder_without_its_metrics(store, tmp_path, capsys):
+    assert main(["serve", "--record", str(store), "--report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path) in err and "metrics.json" in err
+
+
+HELDOUT_REPORT = Path(__file__).parents[2] / "docs/runs/heldout/area0-JJA/report"
+
+
+def test_the_regions_models_held_out_in_time_show_beside_the_record(store, tmp_path):
+    """The browser shows how the store's region's models did on a season-year held out in
+    time (a report's time-heldout rows of that region), or says there is no such check."""
+    import json
+
+    import holoviews.plotting.bokeh  # noqa: F401  the browser's options need the extension
+
+    from finescale.app.record_view import RecordBrowser
+    from finescale.data import record
+
+    region = record.settings_of(record.open_record(store))["region"]
+    rows = json.loads((HELDOUT_REPORT / "metrics.json").read_text())
+    mine = tmp_path / "report"
+    mine.mkdir()
+    (mine / "metrics.json").write_text(json.dumps(
+        [{**r, "region": region} for r in rows] + [{**rows[0], "split": "test"}]))
+    shown = RecordBrowser(store, reports=[mine]).heldout
+    table = shown[2].object
+    assert len(table) == len(rows) and list(table["model"]) == [r["model"] for r in rows]
+    assert {"rollout_days", "acf_error", "r2_inf"} <= set(table.columns)
+    other = "area0" if region != "area0" else "area1"
+    (mine / "metrics.json").write_text(json.dumps([{**r, "region": other} for r in rows]))
+    for reports in ([mine], None):  # None: a store of its own weights, so no shipped report
+        words = RecordBrowser(store, reports=reports).heldout[1].object
+        assert f"No model of {region} was scored held out in time" in words
+
+
+def test_the_shipped_report_goes_with_a_store_of_shipped_weights_only():
+    import json
+
+    from finescale.app.record_view import shipped_reports
+    from finescale.data.resources import asset_dir
+    from finescale.model.registry import SHIPPED_DIR
+
+    hashes = {s: json.loads((SHIPPED_DIR / f"area0-{s}-distilled.json").read_text())[
+        "weights_sha256"][:16] for s in ("DJF", "MAM", "JJA", "SON")}
+    assert shipped_reports({"checkpoints": hashes}) == [asset_dir() / "report"]
+    assert shipped_reports({"checkpoints": {**hashes, "JJA": "0" * 16}}) == []
+    assert shipped_reports({}) == []
 
 
 def test_the_point_series_labels_its_log_axis_within_the_data(store):
