@@ -17,7 +17,9 @@ import param
 from finescale.app.record_report import SEASON_COLOURS
 from finescale.data.errors import FinescaleError
 from finescale.data.record_evidence import RELATIVE_TO_COARSE, STATS, judged
+from finescale.data.resources import asset_dir
 from finescale.data.splits import HELDOUT
+from finescale.model.registry import SHIPPED_DIR
 
 TABLE = ["year", "days", "truth_days", "coarse_r2", "coarse_bias", "spread",
          "semivariance_short", "lag1", "clipped", "r2", "crps", "test_days", "r2_test",
@@ -126,3 +128,22 @@ def heldout_section(reports: list[Path], region: str) -> pn.Column:
         "`r2_inf`, `crps_fair`: the ensemble's scores at any number of members.",
         pn.pane.DataFrame(df, index=False, float_format="{:.4g}".format, na_rep="—",
                           sizing_mode="stretch_width"))
+
+
+def shipped_reports(settings: dict) -> list[Path]:
+    """The shipped report for a store made with shipped weights only (that report scored the
+    data they were trained on); none for a store of one's own models."""
+    made_with = set(settings.get("checkpoints", {}).values())
+    shipped = {json.loads(m.read_text()).get("weights_sha256", "")[:16]
+               for m in SHIPPED_DIR.glob("*.json")}
+    return [asset_dir() / "report"] if made_with and made_with <= shipped else []
+
+
+def evidence_sections(evidence: Path | None, reports: list[Path] | None, settings: dict
+                      ) -> list:
+    """The record browser's sections below its maps: the per-year evidence (``evidence``,
+    where given) and the region's models held out in time (``reports``; default: the
+    shipped report for a store of shipped weights)."""
+    held = heldout_section(shipped_reports(settings) if reports is None else reports,
+                           settings.get("region", ""))
+    return [*([EvidenceView(evidence)] if evidence is not None else []), held]

@@ -4,7 +4,6 @@ the zarr store, never loaded whole."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import holoviews as hv
@@ -15,27 +14,17 @@ import param
 
 from finescale.app.figures import CMAP, DIFF_CMAP, extent, lines_in, log_ticks
 from finescale.app.page_assets import OfflineFast
-from finescale.app.record_evidence_view import EvidenceView, heldout_section
+from finescale.app.record_evidence_view import evidence_sections
 from finescale.data import record
 from finescale.data.errors import FinescaleError
 from finescale.data.evaluation import mean_field
-from finescale.data.resources import asset_dir
 from finescale.data.seasons import season_of
 from finescale.data.transforms import analysis, analysis_label
-from finescale.model.registry import SHIPPED_DIR
 
 MAP_WIDTH = 290  # px of each map's frame (three fit beside the sidebar at 1,600 px); the
 # height follows the region's geographic aspect
 SPANS = {"90 days": 45, "1 year": 183, "whole record": None}
 
-
-def shipped_reports(settings: dict) -> list[Path]:
-    """The shipped report for a store made with shipped weights only (that report scored the
-    data they were trained on); none for a store of one's own models."""
-    made_with = set(settings.get("checkpoints", {}).values())
-    shipped = {json.loads(m.read_text()).get("weights_sha256", "")[:16]
-               for m in SHIPPED_DIR.glob("*.json")}
-    return [asset_dir() / "report"] if made_with and made_with <= shipped else []
 
 
 class RecordBrowser(pn.viewable.Viewer):
@@ -47,13 +36,9 @@ class RecordBrowser(pn.viewable.Viewer):
 
     def __init__(self, path: Path, evidence: Path | None = None,
                  reports: list[Path] | None = None, **params):
-        """``reports``: where to look for the region's models held out in time (default:
-        the shipped report, for a store of shipped weights)."""
         self.rec = record.open_record(path)
-        self.evidence = EvidenceView(evidence) if evidence is not None else None
         s = record.settings_of(self.rec)
-        self.heldout = heldout_section(shipped_reports(s) if reports is None else reports,
-                                       s.get("region", ""))
+        self.sections = evidence_sections(evidence, reports, s)  # below the maps and series
         self.var, self.transform = s["variable"], s["transform"]
         self.label = analysis_label(self.transform, self.var, self.rec[self.var].attrs.get("units"))
         self.days = pd.DatetimeIndex(self.rec["time"].values)
@@ -199,9 +184,7 @@ class RecordBrowser(pn.viewable.Viewer):
                                 f"{self.days[-1]:%Y-%m-%d}, {self.rec.sizes['member']} members")
         return pn.template.FastListTemplate(
             title="finescale — reconstruction record", sidebar=[info, w],
-            main=[pn.Column(self.maps, self.message, self.series,
-                            *([self.evidence] if self.evidence is not None else []),
-                            self.heldout)],
+            main=[pn.Column(self.maps, self.message, self.series, *self.sections)],
             theme_toggle=False,
             design=OfflineFast)
 

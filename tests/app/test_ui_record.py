@@ -125,21 +125,21 @@ def test_the_regions_models_held_out_in_time_show_beside_the_record(store, tmp_p
     mine.mkdir()
     (mine / "metrics.json").write_text(json.dumps(
         [{**r, "region": region} for r in rows] + [{**rows[0], "split": "test"}]))
-    shown = RecordBrowser(store, reports=[mine]).heldout
+    shown = RecordBrowser(store, reports=[mine]).sections[-1]
     table = shown[2].object
     assert len(table) == len(rows) and list(table["model"]) == [r["model"] for r in rows]
     assert {"rollout_days", "acf_error", "r2_inf"} <= set(table.columns)
     other = "area0" if region != "area0" else "area1"
     (mine / "metrics.json").write_text(json.dumps([{**r, "region": other} for r in rows]))
     for reports in ([mine], None):  # None: a store of its own weights, so no shipped report
-        words = RecordBrowser(store, reports=reports).heldout[1].object
+        words = RecordBrowser(store, reports=reports).sections[-1][1].object
         assert f"No model of {region} was scored held out in time" in words
 
 
 def test_the_shipped_report_goes_with_a_store_of_shipped_weights_only():
     import json
 
-    from finescale.app.record_view import shipped_reports
+    from finescale.app.record_evidence_view import shipped_reports
     from finescale.data.resources import asset_dir
     from finescale.model.registry import SHIPPED_DIR
 
