@@ -26,7 +26,6 @@ MAP_WIDTH = 290  # px of each map's frame (three fit beside the sidebar at 1,600
 SPANS = {"90 days": 45, "1 year": 183, "whole record": None}
 
 
-
 class RecordBrowser(pn.viewable.Viewer):
     day = param.CalendarDate(doc="the day shown")
     member = param.Selector(default="mean", objects=["mean"])
