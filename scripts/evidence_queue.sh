@@ -11,15 +11,19 @@
 # 4. the members curve of the four area1 pairs (docs/data, docs/img);
 # 5. the shipped report again (fair fields, held-out groups beside) and docs/evidence.md.
 # Steps 4-5 write into the working tree: commit what they change.
+# SKIP names steps already made elsewhere (their results committed), e.g. on a fresh machine
+#   SKIP="area0-record area0-heldout" scripts/evidence_queue.sh
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
+SKIP=${SKIP:-}
+want() { case " $SKIP " in *" $1 "*) log "$1: skipped (SKIP)"; return 1 ;; esac; }
 log() { echo "[$(date -u +%FT%T)] queue: $*" | tee -a "${RECORDS:-$HOME/finescale-records}/runs.log"; }
 {
-  AREAS=area0 KEEPBITS=10 scripts/long_record.sh || { log "area0 stopped"; exit 1; }
-  HELDOUT="area0-JJA:2006" scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
-  AREAS=area1 KEEPBITS=10 scripts/long_record.sh || { log "area1 stopped"; exit 1; }
-  HELDOUT="area1-DJF:2006" scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
+  ! want area0-record || AREAS=area0 KEEPBITS=10 scripts/long_record.sh || { log "area0 stopped"; exit 1; }
+  ! want area0-heldout || HELDOUT="area0-JJA:2006" scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
+  ! want area1-record || AREAS=area1 KEEPBITS=10 scripts/long_record.sh || { log "area1 stopped"; exit 1; }
+  ! want area1-heldout || HELDOUT="area1-DJF:2006" scripts/heldout_evidence.sh || { log "held-out stopped"; exit 1; }
   if [ ! -e docs/data/members-curve.json ]; then
     $PY scripts/members_curve.py --out docs/data/members-curve.json \
       --figure docs/img/members-curve.png --cache "$HOME/.cache/finescale/evidence/fields" \
