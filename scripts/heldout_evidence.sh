@@ -28,6 +28,13 @@ KEEP=${KEEP:-docs/runs/heldout/weights}
 mkdir -p "$W" "$KEEP"
 cp -n "$KEEP"/*.safetensors "$KEEP"/*.json "$W"/ 2>/dev/null || true
 log() { echo "[$(date -u +%FT%T)] $*" | tee -a "$ROOT/runs.log"; }
+# a finished model into KEEP (commit it: a session's machine may not come back)
+keep() {
+  for f in "$W/$1"-*.safetensors "$W/$1"-*.json; do
+    [ -e "$f" ] || continue
+    cmp -s "$f" "$KEEP/${f##*/}" || { cp "$f" "$KEEP/.${f##*/}.tmp" && mv "$KEEP/.${f##*/}.tmp" "$KEEP/${f##*/}"; }
+  done
+}
 
 # One pair at a time, trained then scored, so that the first pair's held-out evidence exists
 # hours before the last pair's training ends; each pair its own report (ROOT/report-PAIR).
@@ -48,13 +55,15 @@ for item in $HELDOUT; do
             scripts/train_evidence.sh "$pair" > "$ROOT/train-$pair-$kind.log" 2>&1 &
         done
         wait
-      else
-        OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$KINDS" \
-          scripts/train_evidence.sh "$pair"
+      else  # one kind at a time, each kept as soon as it is trained
+        keep "$pair"
+        for kind in $KINDS; do
+          OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$kind" \
+            scripts/train_evidence.sh "$pair"
+          keep "$pair"
+        done
       fi
-      for f in "$W/$pair"-*.safetensors "$W/$pair"-*.json; do
-        cmp -s "$f" "$KEEP/${f##*/}" || cp "$f" "$KEEP/"
-      done
+      keep "$pair"
       ;;
     evaluate)
       ckpts=()
