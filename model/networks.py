@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from finescale.model.samplers import blend_windows, window_starts
+from finescale.model.samplers import blend_windows, replicate_pad, window_starts
 
 FEATURE_TILE_BATCH = 256  # history windows per encoder call when features are tiled
 
@@ -130,9 +130,8 @@ class UNet(nn.Module):
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         h, w = x.shape[-2:]
         ph, pw = (-h) % self.factor, (-w) % self.factor
-        if ph or pw:  # in x's own dtype (autocast would pad bf16 in float32)
-            with torch.autocast(x.device.type, enabled=False):
-                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        if ph or pw:
+            x = replicate_pad(x, (0, pw, 0, ph))
         return x, (h, w)
 
     def _input(self, x: torch.Tensor, shared: torch.Tensor | None) -> torch.Tensor:

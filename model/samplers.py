@@ -22,6 +22,13 @@ DenoiseFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[int, int], None] | None
 
 
+def replicate_pad(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    """``x`` padded by edge replication (``pad`` as in ``F.pad``), in its own dtype: under
+    autocast ``F.pad`` would pad a bfloat16 tensor in float32."""
+    with torch.autocast(x.device.type, enabled=False):
+        return torch.nn.functional.pad(x, pad, mode="replicate")
+
+
 def karras_sigmas(steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0,
                   device: torch.device | str = "cpu") -> torch.Tensor:
     """σ_0 > … > σ_{N-1}, then 0 (EDM eq. 5)."""
@@ -204,10 +211,7 @@ class TiledDenoiser:
                  ) -> torch.Tensor:
         b, _, h, w = x.shape
         p = self.halo
-        # in the inputs' own dtypes: autocast would pad a bf16 conditioning in float32
-        with torch.autocast(x.device.type, enabled=False):
-            xp = torch.nn.functional.pad(x, (p, p, p, p), mode="replicate")
-            cp = torch.nn.functional.pad(cond, (p, p, p, p), mode="replicate")
+        xp, cp = replicate_pad(x, (p, p, p, p)), replicate_pad(cond, (p, p, p, p))
         return blend_windows(
             lambda xs, cs: self.denoise(xs, sigma.repeat(xs.shape[0] // b), cs), (xp, cp),
             self.tiles(h, w), (self.tile, self.tile), p, torch.zeros_like(x), self.batch)
