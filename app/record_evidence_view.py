@@ -25,7 +25,7 @@ TABLE = ["year", "days", "truth_days", "coarse_r2", "coarse_bias", "spread",
          "semivariance_short", "lag1", "clipped", "r2", "crps", "test_days", "r2_test",
          "crps_test", "flag", "reason"]
 SCORES = (*STATS, "r2", "crps", "r2_test", "crps_test")  # null in record.json: NaN
-HELDOUT_TABLE = ["season", "model", "days", "rollout_days", "r2", "r2_inf", "crps",
+HELDOUT_TABLE = ["season", "heldout_year", "model", "days", "rollout_days", "r2", "r2_inf", "crps",
                  "crps_fair", "crps_dressed", "acf_error"]
 
 

@@ -449,8 +449,11 @@ def evaluate(ds: DatasetDir, checkpoints: Sequence[Path], cfg: EvalConfig | None
         if kind.startswith("interp:") or not KINDS[kind].stochastic:
             dress = _dressing(ds, region, season, split, kind, models.get(kind), cfg, device,
                               cancel, kept)
-        results.append(_score(name, region, season, test, roll, var, cfg, seconds, source,
-                              label, dress))
+        result = _score(name, region, season, test, roll, var, cfg, seconds, source, label,
+                        dress)
+        if held:  # which season-year: a report may hold several of one pair
+            result.record["heldout_year"] = held
+        results.append(result)
     add_intervals(results, cfg)
     adjust(results)
     return results

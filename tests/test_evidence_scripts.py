@@ -20,6 +20,7 @@ PAIRS = ("area0-DJF", "area1-JJA")
 
 FAKE_FS = """#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
+[ "$1 $2" != "train ${FAIL_KIND:-none}" ] || exit 1
 if [ "$1" = train ] && [ "$2" != distilled ]; then
   k=$2; while [ $# -gt 0 ]; do
     case $1 in --region) r=$2;; --season) s=$2;; --out) o=$2;; esac; shift
@@ -218,6 +219,25 @@ def test_heldout_evidence_trains_a_pairs_kinds_side_by_side_with_jobs(folders, t
         ["diffusion", "unet", "ablation", "transfer"])
     assert len(list((tmp_path / "h").glob("train-area1-DJF-*.log"))) == 4
     assert len(list(Path(env["KEEP"]).glob("area1-DJF-*.safetensors"))) == 5
+
+
+def test_heldout_evidence_keeps_each_model_as_soon_as_it_is_trained(folders, tmp_path):
+    """A training that stops (a session's end) loses no model trained before it: each is in
+    KEEP (the repository) already, and a fresh machine's run trains only what is missing."""
+    _, _, env, calls = folders
+    env = {**env, "ROOT": str(tmp_path / "h"), "HELDOUT": "area1-DJF:2006", "STAGES": "train",
+           "FAIL_KIND": "ablation"}
+    run = lambda e: subprocess.run(["bash", str(ROOT / "scripts/heldout_evidence.sh")],  # noqa: E731
+                                   env=e, capture_output=True, text=True, timeout=120)
+    assert run(env).returncode != 0
+    kept = sorted(p.name for p in Path(env["KEEP"]).glob("*.safetensors"))
+    assert kept == ["area1-DJF-diffusion.safetensors", "area1-DJF-encoder.safetensors",
+                    "area1-DJF-unet.safetensors"]
+    calls.unlink()
+    fresh = {**env, "ROOT": str(tmp_path / "fresh"), "FAIL_KIND": "none"}  # a new machine
+    assert run(fresh).returncode == 0
+    trains = [c.split()[1] for c in calls.read_text().splitlines() if c.startswith("train ")]
+    assert trains == ["ablation", "transfer"]
 
 
 def test_heldout_evidence_trains_on_its_own_encoder_and_split_and_resumes(folders, tmp_path):

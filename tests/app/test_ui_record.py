@@ -124,11 +124,13 @@ def test_the_regions_models_held_out_in_time_show_beside_the_record(store, tmp_p
     mine = tmp_path / "report"
     mine.mkdir()
     (mine / "metrics.json").write_text(json.dumps(
-        [{**r, "region": region} for r in rows] + [{**rows[0], "split": "test"}]))
+        [{**r, "region": region, "heldout_year": 2006} for r in rows]
+        + [{**rows[0], "split": "test"}]))
     shown = RecordBrowser(store, reports=[mine]).sections[-1]
     table = shown[2].object
     assert len(table) == len(rows) and list(table["model"]) == [r["model"] for r in rows]
     assert {"rollout_days", "acf_error", "r2_inf"} <= set(table.columns)
+    assert set(table["heldout_year"]) == {2006}  # which season-year, beside the season
     other = "area0" if region != "area0" else "area1"
     (mine / "metrics.json").write_text(json.dumps([{**r, "region": other} for r in rows]))
     for reports in ([mine], None):  # None: a store of its own weights, so no shipped report

@@ -555,6 +555,7 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
                      sampler=SamplerConfig(steps=2), boot=0)
     res = evaluate(small, [path], cfg, progress=False)
     assert [r.record["split"] for r in res] == ["time-heldout"] * 2
+    assert [r.record["heldout_year"] for r in res] == [2006] * 2
     fine = pd.DatetimeIndex(small.region("area1").fine["time"].values)
     held = make_split(fine, "JJA", split)
     days = pd.DatetimeIndex(res[0].per_day["time"])
@@ -572,6 +573,7 @@ def test_a_model_held_out_in_time_is_scored_on_its_season_year_only(small, ckpts
     assert not pd.DatetimeIndex(both[1].per_day["time"]).isin(held.test).all()
     # compared with diffusion within its group only: the held-out group has no diffusion
     assert "r2_vs_diffusion" in both[1].record and "r2_vs_diffusion" not in both[3].record
+    assert "heldout_year" not in both[0].record and both[3].record["heldout_year"] == 2006
     rep = write_report(both, tmp_path / "rep", variable=small.variable,
                        settings={"boot": 50, "seed": 0})
     md = (rep / "report.md").read_text()
