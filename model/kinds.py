@@ -90,11 +90,18 @@ class DiffusionKind(Kind):
     def loss(self, model, target, cond, cfg):
         return model.loss(target, cond, p_mean=cfg.noise_mean, p_std=cfg.p_std)
 
+    @staticmethod
+    def initial_noise(noise: torch.Tensor | None, members: int, cond: torch.Tensor,
+                      gen: torch.Generator) -> torch.Tensor:
+        """The samplers' starting noise: ``noise`` if given, else drawn from ``gen`` (one
+        standard normal field per member, on the conditioning's grid and device)."""
+        if noise is not None:
+            return noise
+        return torch.randn((members, 1, *cond.shape[-2:]), generator=gen, device=cond.device)
+
     def sample(self, model, cond, sampler, cfg, gen, members, noise=None):
         cond = network_dtype(cond, sampler)
-        if noise is None:
-            noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen,
-                                device=cond.device)
+        noise = self.initial_noise(noise, members, cond, gen)
         sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max,
                                sampler.rho, device=cond.device)
         if sampler.protocol == "fast":
@@ -124,9 +131,7 @@ class DistilledKind(DiffusionKind):
                                  f"calls; got {sampler.calls}")
         cond = network_dtype(cond, sampler)
         sig = torch.tensor(cfg.student_sigmas[: sampler.calls], device=cond.device)
-        if noise is None:
-            noise = torch.randn((members, 1, *cond.shape[-2:]), generator=gen,
-                                device=cond.device)
+        noise = self.initial_noise(noise, members, cond, gen)
         net = windowed(model, cond, sampler, cfg, overlap=cfg.student_overlap,
                        halo=cfg.student_halo)
         return sample_consistency(net, noise, cond, sig, sampler.sigma_min, generator=gen)
