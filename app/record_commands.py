@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from finescale.app.model_commands import _add_sampler_args, _sampler_config
@@ -37,9 +36,6 @@ def cmd_reconstruct(a: argparse.Namespace) -> None:
     seasons = sorted(set(season_of(layout.days)))
     ckpts, kind = record_checkpoints(a.checkpoints or [SHIPPED_DIR], a.region, a.kind, seasons)
     compiled = a.compile == "on" or (a.compile == "auto" and compile_pays(device, a.precision))
-    if compiled and distributed.current().main:
-        print("finescale: running the networks compiled (torch.compile; ~25 s before the "
-              "first day; --compile off to skip)", file=sys.stderr)
     out = reconstruct(ds, ckpts, cfg, a.out, device=device, region=a.region,
                       compile_networks=compiled)
     if distributed.current().main:

@@ -10,6 +10,13 @@ import pytest
 from finescale.app.cli import main
 
 
+@pytest.fixture(autouse=True)
+def eager(monkeypatch):
+    """The rows run eager on any CPU: compiling (the record's default in fp32, i.e. on a CPU
+    without native bf16) costs a minute and is tested in test_reconstruct."""
+    monkeypatch.setattr("finescale.model.bench.compile_pays", lambda *a: False)
+
+
 def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
     out = tmp_path / "bench.json"
     code = main(["bench", "--quick", "--data", str(small_dir), "--checkpoints",
@@ -49,6 +56,7 @@ def test_bench_quick(small_dir: Path, ckpts, student, tmp_path: Path, capsys):
     rec = rows["reconstruct"]  # the public reconstruct with the record's default: the student
     assert rec["kind"] == "distilled" and rec["checkpoint"] == student.name
     assert rec["nfe"] == 1 and rec["members"] == 2 and rec["days"] == 2
+    assert rec["compiled"] is False  # as the bench decided (made eager above)
     assert rec["member_days_per_s"] == pytest.approx(4 / rec["seconds"])
     assert rec["projected_full_record_hours"] == pytest.approx(
         9132 * 8 / rec["member_days_per_s"] / 3600)
