@@ -52,6 +52,21 @@ def _wait(page, predicate, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _click_until(page, x: float, y: float, selector: str) -> None:
+    """Click (x, y) until ``selector`` shows. On a loaded machine a click can land before the
+    map's tap handler is wired and is then lost; the same click again is harmless."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(WAIT // 10_000):
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_selector(selector, timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"no {selector} after clicking ({x:.0f}, {y:.0f}) for {WAIT} ms")
+
+
 def _open_diffusion(page, server: str) -> None:
     """The page with the fixture's area1 diffusion model on screen."""
     _open(page, server)
@@ -80,8 +95,8 @@ def test_probe_a_point_and_a_box(server, page):
     _open_diffusion(page, server)
     _painted(page)
     canvas = _map_box(page, "generated")
-    page.mouse.click(canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.5 * canvas["height"])
-    page.wait_for_selector("text=/Probe: point .*°N/", timeout=WAIT)
+    _click_until(page, canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.5 * canvas["height"],
+                 "text=/Probe: point .*°N/")
     # the members of the days around the day are generated for the series, then drawn
     page.wait_for_selector("text=/Generating \\d+ days around/", state="detached",
                            timeout=3 * WAIT)
