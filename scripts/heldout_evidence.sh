@@ -36,6 +36,8 @@ keep() {
   done
 }
 
+# one block, read whole before it runs: an edit of this file cannot reach a running copy
+{
 # One pair at a time, trained then scored, so that the first pair's held-out evidence exists
 # hours before the last pair's training ends; each pair its own report (ROOT/report-PAIR).
 for item in $HELDOUT; do
@@ -48,6 +50,7 @@ for item in $HELDOUT; do
         $FS train encoder --region "$region" --season "$season" --heldout-year "$year" \
           --seed 0 --half --out "$W"
       fi
+      keep "$pair"
       log "train $KINDS $pair (held out: $season $year)"
       if [ "$JOBS" -gt 1 ]; then  # a GPU: the kinds side by side, one process each
         for kind in $KINDS; do
@@ -55,15 +58,14 @@ for item in $HELDOUT; do
             scripts/train_evidence.sh "$pair" > "$ROOT/train-$pair-$kind.log" 2>&1 &
         done
         wait
-      else  # one kind at a time, each kept as soon as it is trained
         keep "$pair"
+      else  # one kind at a time, each kept as soon as it is trained
         for kind in $KINDS; do
           OUT="$W" ENCODERS="$W" HELDOUT_YEAR="$year" KINDS="$kind" \
             scripts/train_evidence.sh "$pair"
           keep "$pair"
         done
       fi
-      keep "$pair"
       ;;
     evaluate)
       ckpts=()
@@ -81,3 +83,5 @@ for item in $HELDOUT; do
     esac
   done
 done
+exit
+}
